@@ -1,0 +1,3 @@
+"""PixelDrive: SVG templates plus JSON in, negotiated and cached raster images out."""
+
+__version__ = "0.1.0"

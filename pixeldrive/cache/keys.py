@@ -1,0 +1,49 @@
+"""The canonical form of a render and the deterministic key derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+KEY_LENGTH = 32  # hex digits of sha256: 128 bits
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSpec:
+    """Everything that decides the pixels of a render, after validation and defaults.
+
+    `fields` holds every field of the template (defaults filled), so an omitted default
+    and the same value given explicitly produce one spec. The output format is not part
+    of the spec: one key names the image, its extension names the encoding.
+    """
+
+    template: str
+    version: str
+    fields: dict[str, Any]
+    width: int
+    height: int
+    quality: int | None = None
+
+    def canonical(self) -> bytes:
+        """Sorted keys, no whitespace, UTF-8: equal specs give equal bytes."""
+        return json.dumps(
+            asdict(self),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode()
+
+    @classmethod
+    def from_canonical(cls, data: bytes | str) -> RenderSpec:
+        raw: dict[str, Any] = json.loads(data)
+        return cls(**raw)
+
+
+def render_key(spec: RenderSpec, fingerprint: str) -> str:
+    """The key of a spec under a renderer fingerprint (library versions, fonts, encoder
+    settings): anything that changes pixels or bytes changes the key."""
+    digest = hashlib.sha256(fingerprint.encode() + b"\0" + spec.canonical())
+    return digest.hexdigest()[:KEY_LENGTH]

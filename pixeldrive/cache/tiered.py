@@ -1,0 +1,58 @@
+"""Read-through composition of cache tiers, fastest first, with promotion on lower-tier hits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from pixeldrive.cache.tier import CacheTier, Peekable, TierStats
+
+
+class TieredCache:
+    """Looks tiers up in order and copies a lower-tier hit into every tier above it."""
+
+    def __init__(self, tiers: Sequence[CacheTier]) -> None:
+        if not tiers:
+            raise ValueError("TieredCache needs at least one tier")
+        names = [tier.name for tier in tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        self._tiers: tuple[CacheTier, ...] = tuple(tiers)
+        first = self._tiers[0]
+        self._peek: Callable[[str], bytes | None] | None = (
+            first.peek if isinstance(first, Peekable) else None
+        )
+
+    @property
+    def tiers(self) -> tuple[CacheTier, ...]:
+        """The tiers, fastest first."""
+        return self._tiers
+
+    def peek_memory(self, variant: str) -> bytes | None:
+        """Synchronous lookup in the first tier if it supports ``peek``; else ``None``."""
+        return self._peek(variant) if self._peek is not None else None
+
+    async def get(self, variant: str) -> tuple[bytes, str] | None:
+        """Return ``(data, tier name)`` from the first tier that hits, or ``None``.
+
+        A hit below the first tier is written into all tiers above it before returning.
+        """
+        for depth, tier in enumerate(self._tiers):
+            data = await tier.get(variant)
+            if data is not None:
+                if depth:
+                    await asyncio.gather(*(t.put(variant, data) for t in self._tiers[:depth]))
+                return data, tier.name
+        return None
+
+    async def put(self, variant: str, data: bytes) -> None:
+        """Store ``data`` in every tier concurrently (each tier is best effort)."""
+        await asyncio.gather(*(tier.put(variant, data) for tier in self._tiers))
+
+    async def delete(self, variant: str) -> None:
+        """Remove ``variant`` from every tier."""
+        await asyncio.gather(*(tier.delete(variant) for tier in self._tiers))
+
+    def stats(self) -> dict[str, TierStats]:
+        """Per-tier statistics keyed by tier name, in lookup order."""
+        return {tier.name: tier.stats() for tier in self._tiers}

@@ -1,0 +1,154 @@
+"""Settings: the one place that reads the environment and the TOML configuration."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "conf" / "pixeldrive.toml"
+Format = Literal["png", "jpeg", "webp", "avif"]
+
+# SPEC §9 names flat variables; they land in the nested models below. Any other setting can
+# be reached as PIXELDRIVE_<SECTION>__<NAME> (for example PIXELDRIVE_ENCODE__AVIF_SPEED).
+FLAT_ENV = {
+    "PIXELDRIVE_STATE_DIR": ("state_dir",),
+    "PIXELDRIVE_CACHE_DIR": ("cache_dir",),
+    "PIXELDRIVE_TEMPLATES_DIR": ("templates_dir",),
+    "PIXELDRIVE_WORKERS": ("render", "workers"),
+    "PIXELDRIVE_QUEUE_DEPTH": ("render", "queue_depth"),
+    "PIXELDRIVE_RENDER_TIMEOUT": ("render", "timeout"),
+    "PIXELDRIVE_MAX_PIXELS": ("render", "max_pixels"),
+    "PIXELDRIVE_REDIS_URL": ("redis_url",),
+    "PIXELDRIVE_DATABASE_URL": ("database_url",),
+    "PIXELDRIVE_AUTH": ("server", "auth"),
+    "PIXELDRIVE_HOST": ("server", "host"),
+    "PIXELDRIVE_PORT": ("server", "port"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    auth: Literal["on", "off"] = "on"
+    max_body_bytes: int = Field(10 * 2**20, ge=1024)
+    shutdown_timeout: float = Field(10.0, gt=0)
+
+
+class RenderSettings(_Section):
+    workers: int = Field(0, ge=0, description="render processes; 0 means one per core")
+    queue_depth: int = Field(16, ge=0, description="renders admitted beyond the busy workers")
+    timeout: float = Field(10.0, gt=0, description="seconds before a render is killed")
+    max_pixels: int = Field(25_000_000, ge=1)
+    max_side: int = Field(10_000, ge=1)
+    max_tasks_per_worker: int = Field(2000, ge=0, description="recycle a worker after N; 0 never")
+    max_data_uri_bytes: int = Field(5 * 2**20, ge=0)
+    max_image_pixels: int = Field(40_000_000, ge=1)
+    fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+class EncodeSettings(_Section):
+    preference: tuple[Format, ...] = ("avif", "webp", "png", "jpeg")
+    default_format: Format = "png"
+    png_compress_level: int = Field(3, ge=0, le=9)
+    jpeg_quality: int = Field(85, ge=1, le=100)
+    webp_quality: int = Field(82, ge=1, le=100)
+    webp_method: int = Field(2, ge=0, le=6)
+    avif_quality: int = Field(60, ge=1, le=100)
+    avif_speed: int = Field(8, ge=0, le=10)
+
+
+class CacheSettings(_Section):
+    memory_bytes: int = Field(256 * 2**20, ge=0)
+    disk_bytes: int = Field(2 * 2**30, ge=0)
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read once: code defaults < TOML file < environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PIXELDRIVE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    state_dir: Path = Path("var")
+    cache_dir: Path | None = None
+    templates_dir: Path = PROJECT_ROOT / "svg_templates"
+    templates_poll_seconds: float = Field(1.0, ge=0)
+    redis_url: str | None = None
+    database_url: str | None = None
+    server: ServerSettings = ServerSettings()
+    render: RenderSettings = RenderSettings()
+    encode: EncodeSettings = EncodeSettings()
+    cache: CacheSettings = CacheSettings()
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if self.cache_dir is None:
+            object.__setattr__(self, "cache_dir", self.state_dir / "cache")
+        return self
+
+    @property
+    def disk_cache_dir(self) -> Path:
+        assert self.cache_dir is not None  # set by _derive_paths
+        return self.cache_dir
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("PIXELDRIVE_CONFIG") or DEFAULT_CONFIG)
+        return (
+            init_settings,
+            _FlatEnvSource(settings_cls),
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+class _FlatEnvSource(PydanticBaseSettingsSource):
+    """Maps the flat variables of SPEC §9 onto the nested settings."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ builds the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, path in FLAT_ENV.items():
+            value = os.environ.get(name)
+            if value is None or value == "":
+                continue
+            node = out
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; a bad value fails here, naming the field."""
+    return Settings(**overrides)

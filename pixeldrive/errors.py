@@ -1,0 +1,109 @@
+"""The exception hierarchy: every error PixelDrive raises on purpose, with its HTTP meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One thing wrong with one input: `field` is a dotted path such as `fields.title`."""
+
+    field: str
+    message: str
+
+
+class PixelDriveError(Exception):
+    """Base of all deliberate errors.
+
+    Subclasses declare the HTTP `status`, a public `title`, a `slug` for the problem type
+    URI, and whether the error is worth reporting as a server fault (`report`). The message
+    is the problem's `detail`: it must never contain secrets.
+    """
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    slug: ClassVar[str] = "internal"
+    report: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: tuple[FieldProblem, ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(PixelDriveError):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+
+class InvalidInput(PixelDriveError):
+    """The request parsed but its values are not acceptable (422)."""
+
+    status = 422
+    title = "Invalid input"
+    slug = "invalid-input"
+
+
+class TooLarge(PixelDriveError):
+    status = 413
+    title = "Payload too large"
+    slug = "too-large"
+
+
+class NotFound(PixelDriveError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class NotAcceptable(PixelDriveError):
+    status = 406
+    title = "Not acceptable"
+    slug = "not-acceptable"
+
+
+class TemplateInvalid(PixelDriveError):
+    """A template file cannot be served (bad XML, conflicting fields, unsupported size)."""
+
+    status = 422
+    title = "Template invalid"
+    slug = "template-invalid"
+
+
+class RenderFailed(PixelDriveError):
+    """The renderer raised on valid input or its worker died."""
+
+    status = 500
+    title = "Render failed"
+    slug = "render-failed"
+    report = True
+
+
+class RenderTimeout(PixelDriveError):
+    status = 504
+    title = "Render timed out"
+    slug = "render-timeout"
+    report = True
+
+
+class Overloaded(PixelDriveError):
+    status = 503
+    title = "Overloaded"
+    slug = "overloaded"
+
+
+class Unavailable(PixelDriveError):
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"
+    report = True

@@ -1,0 +1,116 @@
+"""Errors as RFC 9457 problem documents, rendered in one middleware."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from pixeldrive.errors import PixelDriveError
+
+log = logging.getLogger("pixeldrive.http")
+PROBLEM_TYPE = "application/problem+json"
+REQUEST_ID = web.RequestKey("request_id", str)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own HTTP errors keep their status; these get a clearer detail.
+HTTP_DETAILS = {
+    404: "no such resource",
+    405: "method not allowed on this resource",
+    413: "the request body is larger than the server accepts",
+}
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    request_id: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A problem+json response; `type` is a relative URI naming the problem kind."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if errors:
+        body["errors"] = errors
+    return web.Response(
+        status=status,
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        content_type=PROBLEM_TYPE,
+        headers={**(headers or {}), "X-Request-Id": request_id},
+    )
+
+
+def from_error(exc: PixelDriveError, request_id: str) -> web.Response:
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        slug=exc.slug,
+        request_id=request_id,
+        errors=[{"field": p.field, "message": p.message} for p in exc.errors] or None,
+        headers=exc.headers,
+    )
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _SAFE_ID.match(given) else secrets.token_hex(8)
+
+
+@web.middleware
+async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a problem document with a request id; never a traceback."""
+    request_id = _request_id(request)
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except PixelDriveError as exc:
+        if exc.report:
+            log.warning(
+                "%s %s → %d %s [%s]",
+                request.method,
+                request.path,
+                exc.status,
+                exc.detail,
+                request_id,
+            )
+        return from_error(exc, request_id)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        detail = HTTP_DETAILS.get(exc.status, exc.reason)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return problem_response(
+            exc.status,
+            exc.reason,
+            detail,
+            slug=f"http-{exc.status}",
+            request_id=request_id,
+            headers=allow,
+        )
+    except Exception:
+        log.exception("unhandled error on %s %s [%s]", request.method, request.path, request_id)
+        return problem_response(
+            500,
+            "Internal error",
+            "the server failed; the request id names it in the logs",
+            slug="internal",
+            request_id=request_id,
+        )
+    response.headers["X-Request-Id"] = request_id
+    return response

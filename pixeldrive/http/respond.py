@@ -1,0 +1,75 @@
+"""Image responses: negotiated format, validators, cache headers, 304."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pixeldrive.errors import NotAcceptable
+from pixeldrive.http.negotiate import negotiate
+from pixeldrive.render.formats import BY_MIME, FORMATS, ImageFormat
+from pixeldrive.service import Rendered
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, max-age=60, must-revalidate"
+
+
+def image_offers(preference: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(offered media types, preference order) for Accept negotiation."""
+    offers = [FORMATS[name].mime for name in preference] + [
+        f.mime for f in FORMATS.values() if f.name not in preference
+    ]
+    return offers, offers
+
+
+def negotiate_format(request: web.Request, preference: tuple[str, ...]) -> ImageFormat:
+    """The format the client's Accept header prefers; NotAcceptable (406) lists offers."""
+    offers, order = image_offers(preference)
+    chosen = negotiate(request.headers.get("Accept"), offers, order)
+    if chosen is None:
+        raise NotAcceptable(
+            f"none of the offered types is acceptable: {', '.join(offers)}",
+            headers={"Vary": "Accept"},
+        )
+    return BY_MIME[chosen]
+
+
+def etag_for(key: str, fmt: ImageFormat) -> str:
+    return f'"{key}.{fmt.ext}"'
+
+
+def not_modified(request: web.Request, etag: str) -> bool:
+    """If-None-Match matches (weak comparison, as RFC 9110 §13.1.2 asks for GETs)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def validator_headers(
+    key: str, fmt: ImageFormat, *, negotiated: bool, cache_control: str = IMMUTABLE
+) -> dict[str, str]:
+    headers = {"ETag": etag_for(key, fmt), "Cache-Control": cache_control}
+    if negotiated:
+        headers["Vary"] = "Accept"
+    return headers
+
+
+def image_response(
+    request: web.Request,
+    rendered: Rendered,
+    *,
+    negotiated: bool,
+    cache_control: str = IMMUTABLE,
+    status: int = 200,
+) -> web.Response:
+    """The bytes with validators; 304 when the client already holds them."""
+    headers = validator_headers(
+        rendered.key, rendered.format, negotiated=negotiated, cache_control=cache_control
+    )
+    headers["X-Cache"] = "hit" if rendered.cached else "miss"
+    if not_modified(request, headers["ETag"]):
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        status=status, body=rendered.data, content_type=rendered.format.mime, headers=headers
+    )

@@ -1,0 +1,68 @@
+"""The template resources: list, describe, preview."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixeldrive.errors import BadRequest
+from pixeldrive.http.keys import SERVICE, SETTINGS, TEMPLATES
+from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
+from pixeldrive.models import RenderRequest
+from pixeldrive.render.formats import FORMATS
+
+
+class PreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    format: str | None = None
+
+
+async def list_templates(request: web.Request) -> web.Response:
+    templates = request.app[TEMPLATES].all()
+    return web.json_response(
+        {
+            "templates": [
+                {
+                    "id": t.id,
+                    "version": t.version,
+                    "width": t.width,
+                    "height": t.height,
+                    "fields": [f.name for f in t.fields],
+                }
+                for t in templates
+            ]
+        }
+    )
+
+
+async def get_template(request: web.Request) -> web.Response:
+    template = request.app[TEMPLATES].get(request.match_info["id"])
+    return web.json_response(template.describe())
+
+
+async def preview(request: web.Request) -> web.StreamResponse:
+    """The template drawn with its defaults (cached like any render, revalidated often
+    because the template behind the URL may change)."""
+    template = request.app[TEMPLATES].get(request.match_info["id"])
+    try:
+        query = PreviewQuery.model_validate(dict(request.query))
+    except ValueError as exc:
+        raise BadRequest("preview takes ?width=, ?height= and ?format= only") from exc
+    if query.format is not None:
+        fmt = FORMATS.get("jpeg" if query.format == "jpg" else query.format)
+        if fmt is None:
+            raise BadRequest(f"unknown format {query.format!r}; use png, jpeg, webp or avif")
+    else:
+        fmt = negotiate_format(request, request.app[SETTINGS].encode.preference)
+    order = RenderRequest(
+        template=template.id,
+        fields=template.preview_values(),
+        width=query.width,
+        height=query.height,
+    )
+    rendered = await request.app[SERVICE].render(order, fmt)
+    return image_response(
+        request, rendered, negotiated=query.format is None, cache_control=REVALIDATE
+    )

@@ -1,0 +1,75 @@
+"""Rendering in this process, without a server: the `pixeldrive render` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pixeldrive.config import Settings
+from pixeldrive.errors import BadRequest, InvalidInput
+from pixeldrive.factory import worker_config
+from pixeldrive.models import RenderRequest
+from pixeldrive.render import worker
+from pixeldrive.render.formats import BY_EXT
+from pixeldrive.render.job import JobError, RenderJob
+from pixeldrive.render.sizing import output_size
+from pixeldrive.service import validate_fields
+from pixeldrive.templates.model import Template, compile_template
+
+TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off")
+
+
+def coerce(template: Template, values: dict[str, str]) -> dict[str, Any]:
+    """Text from a command line or query string → the JSON types each field takes."""
+    kinds = {f.name: f.kind for f in template.fields}
+    out: dict[str, Any] = {}
+    for name, raw in values.items():
+        kind = kinds.get(name)
+        if kind == "show" and raw.lower() in TRUE + FALSE:
+            out[name] = raw.lower() in TRUE
+        elif kind == "number":
+            try:
+                out[name] = float(raw)
+            except ValueError:
+                out[name] = raw  # validation names the field
+        else:
+            out[name] = raw
+    return out
+
+
+def render_file(
+    settings: Settings,
+    template_id: str,
+    values: dict[str, str],
+    output: Path,
+    **size: Any,
+) -> tuple[int, int]:
+    """Render one image into `output` (format from its extension); returns its size."""
+    fmt = BY_EXT.get(output.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise BadRequest(f"cannot tell the format from {output.name!r}; use .png .jpg .webp .avif")
+    source = settings.templates_dir / f"{template_id}.svg"
+    if not source.is_file():
+        raise BadRequest(f"no template {template_id!r} in {settings.templates_dir}")
+    template = compile_template(
+        template_id, source.read_bytes(), max_image_bytes=settings.render.max_data_uri_bytes
+    )
+    fields = validate_fields(template, coerce(template, values))
+    request = RenderRequest(template=template_id, **{k: v for k, v in size.items() if v})
+    width, height = output_size(
+        (template.width, template.height),
+        request.width,
+        request.height,
+        request.scale,
+        max_side=settings.render.max_side,
+        max_pixels=settings.render.max_pixels,
+    )
+    worker.init_worker(worker_config(settings))
+    job = RenderJob(template.version, str(source), fields, width, height, fmt.name, request.quality)
+    try:
+        result = worker.run(job)
+    except JobError as exc:
+        raise InvalidInput(str(exc)) from exc
+    output.write_bytes(result.data)
+    return result.width, result.height

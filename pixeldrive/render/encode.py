@@ -1,0 +1,73 @@
+"""Pixels → bytes, one encoder per format, each with its own tuned settings."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from PIL import Image
+
+from pixeldrive.render.job import EncodeOptions
+
+Encoder = Callable[[Image.Image, int | None, EncodeOptions], bytes]
+
+
+def _opaque(image: Image.Image) -> bool:
+    low, _high = image.getchannel("A").getextrema()
+    return bool(low == 255)
+
+
+def _flatten(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    if image.mode != "RGBA" or _opaque(image):
+        return image.convert("RGB")
+    base = Image.new("RGBA", image.size, (*background, 255))
+    return Image.alpha_composite(base, image).convert("RGB")
+
+
+def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
+    # An alpha channel that is 255 everywhere costs encode time and bytes for nothing.
+    return image.convert("RGB") if image.mode == "RGBA" and _opaque(image) else image
+
+
+def _save(image: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def encode_png(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
+    return _save(_drop_opaque_alpha(image), "PNG", compress_level=o.png_compress_level)
+
+
+def encode_jpeg(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
+    return _save(_flatten(image), "JPEG", quality=quality or o.jpeg_quality, optimize=False)
+
+
+def encode_webp(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
+    return _save(
+        _drop_opaque_alpha(image), "WEBP", quality=quality or o.webp_quality, method=o.webp_method
+    )
+
+
+def encode_avif(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
+    # One thread: workers already use every core, and a single thread keeps output stable.
+    return _save(
+        _drop_opaque_alpha(image),
+        "AVIF",
+        quality=quality or o.avif_quality,
+        speed=o.avif_speed,
+        max_threads=1,
+    )
+
+
+ENCODERS: dict[str, Encoder] = {
+    "png": encode_png,
+    "jpeg": encode_jpeg,
+    "webp": encode_webp,
+    "avif": encode_avif,
+}
+
+
+def encode(image: Image.Image, fmt: str, quality: int | None, options: EncodeOptions) -> bytes:
+    """Encode with the format's own settings; `quality` (1–100) overrides lossy defaults."""
+    return ENCODERS[fmt](image, quality, options)

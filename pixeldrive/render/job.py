@@ -1,0 +1,59 @@
+"""What crosses the process boundary: plain, small, picklable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeOptions:
+    """Encoder settings per format (tuned for speed at sane sizes; see README)."""
+
+    png_compress_level: int = 3
+    jpeg_quality: int = 85
+    webp_quality: int = 82
+    webp_method: int = 2
+    avif_quality: int = 60
+    avif_speed: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Given once to every worker process when it starts."""
+
+    fontconfig_file: str
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    max_data_uri_bytes: int = 5 * 2**20
+    max_image_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One render: a template version (by the path of its bytes), validated field values,
+    the output pixel size and encoding."""
+
+    version: str
+    source: str
+    fields: dict[str, Any]
+    width: int
+    height: int
+    format: str
+    quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOutput:
+    data: bytes
+    width: int
+    height: int
+    draw_ms: float
+    encode_ms: float
+
+
+class JobError(Exception):
+    """The job's input cannot be drawn (a bad embedded image, say): the caller's fault."""
+
+
+class JobFailed(Exception):
+    """The renderer failed on input that should have worked: PixelDrive's fault."""

@@ -1,0 +1,192 @@
+"""Field discovery: which parts of a template vary, of what kind, with which options."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
+
+from lxml import etree
+
+from pixeldrive.errors import FieldProblem, TemplateInvalid
+from pixeldrive.templates import options as opts
+from pixeldrive.templates.parser import INKSCAPE_NS, SODIPODI_NS, local_name
+
+Kind = Literal["text", "image", "color", "show", "number", "qr"]
+KINDS: tuple[str, ...] = get_args(Kind)
+Marking = Literal["attribute", "label", "placeholder"]
+Value = str | float | bool | None
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,63})\s*\}\}")
+TEXT_TAGS = frozenset({"text", "tspan", "flowRoot", "flowPara", "flowSpan", "textPath"})
+SHAPE_TAGS = frozenset({"rect", "circle", "ellipse", "path", "polygon", "polyline", "line", "stop"})
+LABEL = f"{{{INKSCAPE_NS}}}label"
+ROLE = f"{{{SODIPODI_NS}}}role"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field: its name, kind, constraints, and where it sits (element indices in
+    document order of `root.iter(etree.Element)`, stable across deep copies)."""
+
+    name: str
+    kind: Kind
+    marking: Marking
+    default: Value = None
+    required: bool = False
+    max_length: int | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    attr: str | None = None
+    fit: str | None = None
+    max_lines: int | None = None
+    min_size: float | None = None
+    box: str | None = None
+    paint: str = "fill"
+    targets: tuple[int, ...] = ()
+    lines: tuple[int, ...] = ()
+    element_ids: tuple[str, ...] = ()
+    problems: tuple[FieldProblem, ...] = field(default=(), compare=False)
+
+
+def discover_fields(root: etree._Element) -> tuple[FieldSpec, ...]:
+    """Every field of the template, in document order of first appearance.
+
+    Raises TemplateInvalid listing every problem (bad option, unknown kind, one name on
+    elements of different kinds) with element ids and line numbers.
+    """
+    elements = list(root.iter(etree.Element))
+    found: list[FieldSpec] = []
+    claimed: set[int] = set()
+    for index, element in enumerate(elements):
+        marked = _marked_name(element)
+        if marked is None:
+            continue
+        name, marking = marked
+        found.append(_element_field(element, index, name, marking))
+        claimed.update(id(e) for e in element.iter(etree.Element))
+    for index, element in enumerate(elements):
+        if id(element) not in claimed and local_name(element) in TEXT_TAGS:
+            found.extend(_placeholder_fields(element, index))
+    return _merge(found)
+
+
+def _marked_name(element: etree._Element) -> tuple[str, Marking] | None:
+    if (name := element.get("data-pd-field")) is not None:
+        return name, "attribute"
+    label = element.get(LABEL)
+    if label and label.startswith("$"):
+        return label[1:], "label"
+    return None
+
+
+def _line(element: etree._Element) -> int:
+    line = element.sourceline
+    return line if isinstance(line, int) else 0
+
+
+def _where(element: etree._Element) -> str:
+    ident = element.get("id")
+    where = f"<{local_name(element)}"
+    where += f' id="{ident}">' if ident else ">"
+    return f"{where} line {_line(element)}"
+
+
+def _element_field(element: etree._Element, index: int, name: str, marking: Marking) -> FieldSpec:
+    problems: list[FieldProblem] = []
+    where = _where(element)
+    if not NAME_RE.match(name):
+        problems.append(FieldProblem(where, f"field name {name!r} must match {NAME_RE.pattern}"))
+    kind = element.get("data-pd-kind") or _kind_of(element)
+    if kind not in KINDS:
+        problems.append(FieldProblem(where, f"unknown field kind {kind!r}"))
+        kind = "text"
+    parsed = opts.read(element, kind, problems, where)
+    spec = FieldSpec(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]  # checked against KINDS above
+        marking=marking,
+        default=opts.authored_default(element, kind, parsed.get("default")),
+        targets=(index,),
+        lines=(_line(element),),
+        element_ids=(element.get("id", ""),),
+        problems=tuple(problems),
+    )
+    return replace(spec, **{k: v for k, v in parsed.items() if k != "default"})
+
+
+def _kind_of(element: etree._Element) -> str:
+    tag = local_name(element)
+    if tag in TEXT_TAGS:
+        return "text"
+    if tag == "image":
+        return "image"
+    if tag in SHAPE_TAGS:
+        return "color"
+    return "show"
+
+
+def _placeholder_fields(element: etree._Element, index: int) -> list[FieldSpec]:
+    names: list[str] = []
+    for chunk in (element.text, element.tail):
+        names.extend(PLACEHOLDER_RE.findall(chunk or ""))
+    holder = _text_ancestor(element)
+    specs = []
+    for name in dict.fromkeys(names):
+        default = holder.get(f"data-pd-default-{name}")
+        specs.append(
+            FieldSpec(
+                name=name,
+                kind="text",
+                marking="placeholder",
+                default=default,
+                required=default is None or holder.get(f"data-pd-required-{name}") == "true",
+                max_length=opts.int_option(holder.get(f"data-pd-max-length-{name}")),
+                targets=(index,),
+                lines=(_line(element),),
+                element_ids=(element.get("id", ""),),
+            )
+        )
+    return specs
+
+
+def _text_ancestor(element: etree._Element) -> etree._Element:
+    node: etree._Element | None = element
+    while node is not None:
+        if local_name(node) in ("text", "flowRoot"):
+            return node
+        node = node.getparent()
+    return element
+
+
+def _merge(found: list[FieldSpec]) -> tuple[FieldSpec, ...]:
+    merged: dict[str, FieldSpec] = {}
+    problems: list[FieldProblem] = []
+    for spec in found:
+        problems.extend(spec.problems)
+        first = merged.get(spec.name)
+        if first is None:
+            merged[spec.name] = spec
+        elif first.kind != spec.kind:
+            problems.append(
+                FieldProblem(
+                    f"{spec.element_ids[0] or '?'} line {spec.lines[0]}",
+                    f"field {spec.name!r} is a {spec.kind} here but a {first.kind} on line "
+                    f"{first.lines[0]}; one name may only mark elements of one kind",
+                )
+            )
+        else:
+            merged[spec.name] = replace(
+                first,
+                targets=first.targets + spec.targets,
+                lines=first.lines + spec.lines,
+                element_ids=first.element_ids + spec.element_ids,
+                required=first.required and spec.required,
+            )
+    if problems:
+        raise TemplateInvalid(
+            f"the template has {len(problems)} field problem(s)", errors=tuple(problems)
+        )
+    return tuple(merged.values())

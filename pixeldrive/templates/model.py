@@ -1,0 +1,94 @@
+"""A compiled template: its id, version, size, fields and payload model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from pixeldrive.errors import TemplateInvalid
+from pixeldrive.templates.fields import FieldSpec, discover_fields
+from pixeldrive.templates.parser import parse_svg
+from pixeldrive.templates.schema import FieldsModel, build_model
+from pixeldrive.templates.sizes import document_size
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def template_version(data: bytes) -> str:
+    """The version of a template: a hash of its bytes (part of every cache key)."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """Everything the server knows about one template version. `root` is the parsed tree:
+    treat it as read-only (renders fill a deep copy)."""
+
+    id: str
+    version: str
+    width: int
+    height: int
+    fields: tuple[FieldSpec, ...]
+    model: type[FieldsModel]
+    root: etree._Element
+
+    def preview_values(self) -> dict[str, Any]:
+        """Values for a preview: every default; a required field without one shows its
+        placeholder (`{{name}}`) so the designer sees what is still to be filled."""
+        values: dict[str, Any] = {}
+        for spec in self.fields:
+            if spec.default is not None:
+                values[spec.name] = spec.default
+            elif spec.kind in ("text", "qr"):
+                values[spec.name] = f"{{{{{spec.name}}}}}"
+        return values
+
+    def describe(self) -> dict[str, Any]:
+        """The public description served by GET /v1/templates/{id}."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "width": self.width,
+            "height": self.height,
+            "fields": [describe_field(f) for f in self.fields],
+        }
+
+
+def describe_field(spec: FieldSpec) -> dict[str, Any]:
+    """A field's public schema: name, kind, default and whichever constraints are set."""
+    out: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "required": spec.required}
+    if spec.kind != "image" and spec.default is not None:
+        out["default"] = spec.default
+    constraints = {
+        "max_length": spec.max_length,
+        "pattern": spec.pattern,
+        "min": spec.minimum,
+        "max": spec.maximum,
+        "fit": spec.fit,
+        "max_lines": spec.max_lines,
+        "min_size": spec.min_size,
+    }
+    out.update({k: v for k, v in constraints.items() if v is not None})
+    return out
+
+
+def compile_template(template_id: str, data: bytes, *, max_image_bytes: int) -> Template:
+    """Parse, measure and discover fields; raises TemplateInvalid naming what is wrong."""
+    if not ID_RE.match(template_id):
+        raise TemplateInvalid(f"template id {template_id!r} must match {ID_RE.pattern}")
+    root = parse_svg(data)
+    width, height = document_size(root)
+    fields = discover_fields(root)
+    return Template(
+        id=template_id,
+        version=template_version(data),
+        width=width,
+        height=height,
+        fields=fields,
+        model=build_model(template_id, fields, max_image_bytes),
+        root=root,
+    )

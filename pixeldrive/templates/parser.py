@@ -1,0 +1,81 @@
+"""The one hardened SVG parser: no entities, no DTD, no network, bounded depth."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from pixeldrive.errors import FieldProblem, TemplateInvalid
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
+SODIPODI_NS = "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
+MAX_DEPTH = 256
+
+
+def _parser() -> etree.XMLParser:
+    # Entities are neither resolved nor loaded and DTDs never fetched: billion laughs and
+    # XXE (CWE-611) stop here. huge_tree stays off so libxml2 keeps its own size limits.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
+        collect_ids=False,
+    )
+
+
+def parse_svg(data: bytes) -> etree._Element:
+    """Parse SVG bytes into the root element.
+
+    Raises TemplateInvalid when the bytes are not well-formed XML, carry a DTD (any
+    DOCTYPE, so no entity can be declared), are nested deeper than MAX_DEPTH, or the root
+    is not an SVG element.
+    """
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno or 0
+        raise TemplateInvalid(
+            f"not well-formed XML: {exc.msg}",
+            errors=(FieldProblem(f"line {line}", exc.msg),),
+        ) from exc
+    tree = root.getroottree()
+    docinfo = tree.docinfo
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
+        raise TemplateInvalid("DOCTYPE declarations are not allowed in templates")
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise TemplateInvalid(f"the root element is {etree.QName(root).localname!r}, not svg")
+    _check_depth(root)
+    return root
+
+
+def _check_depth(root: etree._Element) -> None:
+    # Iterative, so a 10^5-deep document cannot exhaust the Python stack here.
+    stack: list[tuple[etree._Element, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise TemplateInvalid(f"elements are nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in node)
+
+
+def local_name(element: etree._Element) -> str:
+    """The tag without its namespace ('' for comments and other non-elements)."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def text_of(element: etree._Element) -> str:
+    """All text inside an element (its tail excluded)."""
+    return str(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
+
+
+def drop_attribute(element: etree._Element, name: str) -> None:
+    """Remove an attribute if present."""
+    if name in element.attrib:
+        del element.attrib[name]

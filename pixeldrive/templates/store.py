@@ -1,0 +1,105 @@
+"""The template store: the templates directory, compiled once per version, kept fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixeldrive.errors import NotFound, PixelDriveError
+from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
+
+log = logging.getLogger("pixeldrive.templates")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    stamp: tuple[int, int]  # (mtime_ns, size): cheap change detection
+    template: Template | None
+    problem: str | None = None
+
+
+class TemplateStore:
+    """Serves compiled templates from `directory` and keeps every version's bytes in
+    `versions_dir/<version>.svg`, so a URL minted for an older version still re-renders.
+
+    `scan()` runs in a thread and returns a new table; only the event loop swaps it in, so
+    readers never see a half-updated store.
+    """
+
+    def __init__(self, directory: Path, versions_dir: Path, *, max_image_bytes: int) -> None:
+        self.directory = directory
+        self.versions_dir = versions_dir
+        self._max_image_bytes = max_image_bytes
+        self._entries: dict[str, _Entry] = {}
+
+    def get(self, template_id: str) -> Template:
+        """The current version of a template; NotFound when unknown or not servable."""
+        entry = self._entries.get(template_id)
+        if entry is None or entry.template is None:
+            raise NotFound(f"no template {template_id!r}")
+        return entry.template
+
+    def all(self) -> list[Template]:
+        """Every servable template, sorted by id."""
+        return [e.template for _, e in sorted(self._entries.items()) if e.template]
+
+    def problems(self) -> dict[str, str]:
+        """Templates in the directory that could not be compiled, with the reason."""
+        return {k: e.problem for k, e in self._entries.items() if e.problem}
+
+    def source_path(self, version: str) -> Path:
+        """Where the bytes of a template version are kept for the render workers."""
+        return self.versions_dir / f"{version}.svg"
+
+    async def refresh(self) -> None:
+        """Pick up added, edited and removed files (the I/O runs in a thread)."""
+        self._entries = await asyncio.to_thread(self.scan, dict(self._entries))
+
+    async def watch(self, interval: float) -> None:
+        """Refresh forever, every `interval` seconds; errors are logged, never fatal."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except OSError:
+                log.exception("template refresh failed")
+
+    def scan(self, known: dict[str, _Entry]) -> dict[str, _Entry]:
+        """The new table: unchanged files keep their compiled template."""
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        table: dict[str, _Entry] = {}
+        for path in sorted(self.directory.glob("*.svg")):
+            template_id = path.stem
+            if not ID_RE.match(template_id):
+                continue
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            old = known.get(template_id)
+            table[template_id] = old if old and old.stamp == stamp else self._load(path, stamp)
+        return table
+
+    def _load(self, path: Path, stamp: tuple[int, int]) -> _Entry:
+        data = path.read_bytes()
+        self._keep_version(data)
+        try:
+            template = compile_template(path.stem, data, max_image_bytes=self._max_image_bytes)
+        except PixelDriveError as exc:
+            problems = "; ".join(f"{p.field}: {p.message}" for p in exc.errors)
+            reason = f"{exc.detail}{': ' + problems if problems else ''}"
+            log.warning("template %s is not served: %s", path.name, reason)
+            return _Entry(stamp, None, reason)
+        log.info("template %s version %s loaded", template.id, template.version)
+        return _Entry(stamp, template)
+
+    def _keep_version(self, data: bytes) -> None:
+        target = self.source_path(template_version(data))
+        if target.exists():
+            return
+        fd, tmp = tempfile.mkstemp(dir=self.versions_dir, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        Path(tmp).replace(target)

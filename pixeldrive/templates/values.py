@@ -1,0 +1,51 @@
+"""Validators for field values: what a text, colour, image or QR value may contain."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+
+from pixeldrive.templates.colors import parse_color
+
+# XML 1.0 cannot carry C0 controls (except tab and newline), lone surrogates or U+FFFE/F;
+# lxml would raise on them deep in the render, so they are refused up front, by name.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+DATA_URI_RE = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,([A-Za-z0-9+/=\s]*)$")
+RASTER_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalised text; raises ValueError naming the first forbidden character."""
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        char = bad.group()
+        raise ValueError(
+            f"contains the control or non-character U+{ord(char):04X} at position {bad.start()}"
+        )
+    return unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
+
+
+def clean_color(value: str) -> str:
+    """The canonical `#rrggbb[aa]` form of any CSS colour; ValueError explains a bad one."""
+    return parse_color(value).canonical
+
+
+def decode_data_uri(value: str, max_bytes: int) -> tuple[str, bytes]:
+    """(media type, bytes) of a base64 raster `data:` URI; ValueError when it is not one."""
+    match = DATA_URI_RE.match(value)
+    if not match:
+        if value.startswith(("http://", "https://")):
+            raise ValueError(
+                "remote images are not fetched: the host is not on the image allow-list"
+            )
+        raise ValueError("must be a base64 data: URI of type " + ", ".join(RASTER_TYPES))
+    payload = match.group(2)
+    if len(payload) * 3 // 4 > max_bytes:
+        raise ValueError(f"the image is larger than {max_bytes} bytes")
+    try:
+        data = base64.b64decode(payload, validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("the base64 data does not decode") from exc
+    return match.group(1), data
