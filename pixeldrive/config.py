@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,6 +58,12 @@ class RenderSettings(_Section):
     max_data_uri_bytes: int = Field(5 * 2**20, ge=0)
     max_image_pixels: int = Field(40_000_000, ge=1)
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
+
+    @field_validator("fontconfig_file")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        # Workers set FONTCONFIG_FILE from this; it must not depend on their cwd.
+        return path.absolute()
 
     @property
     def worker_count(self) -> int:

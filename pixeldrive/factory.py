@@ -18,7 +18,7 @@ def encode_options(settings: Settings) -> EncodeOptions:
 
 def worker_config(settings: Settings) -> WorkerConfig:
     return WorkerConfig(
-        fontconfig_file=str(settings.render.fontconfig_file.resolve()),
+        fontconfig_file=str(settings.render.fontconfig_file),
         encode=encode_options(settings),
         max_data_uri_bytes=settings.render.max_data_uri_bytes,
         max_image_pixels=settings.render.max_image_pixels,

@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import time
 from concurrent.futures import CancelledError as FutureCancelled
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pebble
@@ -48,6 +49,7 @@ class RenderPool:
         self._pool: pebble.ProcessPool | None = None
         self._in_flight = 0
         self.restarts = 0
+        self.completed = 0
         self._recent_ms = 50.0
 
     @property
@@ -60,16 +62,22 @@ class RenderPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each has initialised (fonts, CairoSVG)."""
-        self._pool = pebble.ProcessPool(
+        self._pool, pings = await asyncio.to_thread(self._spawn)
+        await asyncio.gather(*(asyncio.wrap_future(p) for p in pings))
+        log.info("render pool up: %d workers", self.limits.workers)
+
+    def _spawn(self) -> tuple[pebble.ProcessPool, list[Future[int]]]:
+        # Spawned, not forked: the server has threads, and a fork would copy their locks.
+        # pebble starts its processes on the first schedule, which writes to pipes: this
+        # runs in a thread, off the event loop.
+        pool = pebble.ProcessPool(
             max_workers=self.limits.workers,
             max_tasks=self.limits.max_tasks_per_worker,
             initializer=worker.init_worker,
             initargs=[self._config],
             context=multiprocessing.get_context("spawn"),
         )
-        pings = [self._pool.schedule(worker.ping) for _ in range(self.limits.workers)]
-        await asyncio.gather(*(asyncio.wrap_future(p) for p in pings))
-        log.info("render pool up: %d workers", self.limits.workers)
+        return pool, [pool.schedule(worker.ping) for _ in range(self.limits.workers)]
 
     async def close(self) -> None:
         """Stop accepting, let running renders finish, and join the workers."""
@@ -109,6 +117,7 @@ class RenderPool:
             raise RenderFailed(str(exc) or "the render was cancelled") from exc
         finally:
             self._in_flight -= 1
+        self.completed += 1
         self._recent_ms = 0.8 * self._recent_ms + 0.2 * (time.perf_counter() - started) * 1000
         return output
 

@@ -108,4 +108,4 @@ class SQLiteSpecStore:
         if self._db is not None:
             await self._call(self._db.close)
             self._db = None
-        self._thread.shutdown(wait=True)
+        await asyncio.to_thread(self._thread.shutdown, wait=True)

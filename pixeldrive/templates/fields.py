@@ -129,27 +129,45 @@ def _kind_of(element: etree._Element) -> str:
 
 
 def _placeholder_fields(element: etree._Element, index: int) -> list[FieldSpec]:
+    """Fields of the `{{name}}` placeholders in an element's own text and tail. Options
+    sit on the enclosing <text>: `data-pd-OPTION-NAME` for one placeholder, or plain
+    `data-pd-OPTION` for every placeholder in that text."""
     names: list[str] = []
     for chunk in (element.text, element.tail):
         names.extend(PLACEHOLDER_RE.findall(chunk or ""))
     holder = _text_ancestor(element)
     specs = []
     for name in dict.fromkeys(names):
-        default = holder.get(f"data-pd-default-{name}")
-        specs.append(
-            FieldSpec(
-                name=name,
-                kind="text",
-                marking="placeholder",
-                default=default,
-                required=default is None or holder.get(f"data-pd-required-{name}") == "true",
-                max_length=opts.int_option(holder.get(f"data-pd-max-length-{name}")),
-                targets=(index,),
-                lines=(_line(element),),
-                element_ids=(element.get("id", ""),),
-            )
+        view = _OptionView(holder, name)
+        problems: list[FieldProblem] = []
+        parsed = opts.read(view, "text", problems, _where(holder))  # type: ignore[arg-type]
+        default = parsed.pop("default", None)
+        spec = FieldSpec(
+            name=name,
+            kind="text",
+            marking="placeholder",
+            default=default,
+            required=default is None or bool(parsed.pop("required", False)),
+            targets=(index,),
+            lines=(_line(element),),
+            element_ids=(element.get("id", ""),),
+            problems=tuple(problems),
         )
+        parsed.pop("required", None)
+        specs.append(replace(spec, **parsed))
     return specs
+
+
+class _OptionView:
+    """Reads `data-pd-X-NAME`, falling back to `data-pd-X`, from a placeholder's <text>."""
+
+    def __init__(self, holder: etree._Element, name: str) -> None:
+        self._holder = holder
+        self._name = name
+
+    def get(self, attribute: str, default: str | None = None) -> str | None:
+        own = self._holder.get(f"{attribute}-{self._name}")
+        return own if own is not None else self._holder.get(attribute, default)
 
 
 def _text_ancestor(element: etree._Element) -> etree._Element:

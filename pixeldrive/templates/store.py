@@ -48,7 +48,8 @@ class TemplateStore:
         return [e.template for _, e in sorted(self._entries.items()) if e.template]
 
     def problems(self) -> dict[str, str]:
-        """Templates in the directory that could not be compiled, with the reason."""
+        """Template files that could not be compiled, with the reason (an earlier good
+        version of such a file may still be served)."""
         return {k: e.problem for k, e in self._entries.items() if e.problem}
 
     def source_path(self, version: str) -> Path:
@@ -79,10 +80,10 @@ class TemplateStore:
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             old = known.get(template_id)
-            table[template_id] = old if old and old.stamp == stamp else self._load(path, stamp)
+            table[template_id] = old if old and old.stamp == stamp else self._load(path, stamp, old)
         return table
 
-    def _load(self, path: Path, stamp: tuple[int, int]) -> _Entry:
+    def _load(self, path: Path, stamp: tuple[int, int], old: _Entry | None) -> _Entry:
         data = path.read_bytes()
         self._keep_version(data)
         try:
@@ -90,8 +91,16 @@ class TemplateStore:
         except PixelDriveError as exc:
             problems = "; ".join(f"{p.field}: {p.message}" for p in exc.errors)
             reason = f"{exc.detail}{': ' + problems if problems else ''}"
-            log.warning("template %s is not served: %s", path.name, reason)
-            return _Entry(stamp, None, reason)
+            # A half-saved or broken edit must not take a working template down: the
+            # last good version keeps serving until the file compiles again.
+            kept = old.template if old else None
+            log.warning(
+                "template %s is not %s: %s",
+                path.name,
+                "updated" if kept else "served",
+                reason,
+            )
+            return _Entry(stamp, kept, reason)
         log.info("template %s version %s loaded", template.id, template.version)
         return _Entry(stamp, template)
 
