@@ -1,0 +1,86 @@
+"""The state survives: restarts, a corrupted or unusable disk tier, a wiped cache."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pixeldrive.config import Settings
+from pixeldrive.http.app import create_app
+from pixeldrive.http.keys import SERVICE
+
+BODY = {"template": "quote", "fields": {"quote": "Keep it.", "author": "Persistent"}}
+
+
+async def first_render(aiohttp_client: Any, settings: Settings) -> tuple[str, bytes]:
+    client = await aiohttp_client(create_app(settings))
+    created = await (await client.post("/v1/renders", json=BODY)).json()
+    data = await (await client.get(created["url"])).read()
+    await client.close()
+    return created["url"], data
+
+
+def flip_a_byte(directory: Path) -> int:
+    """Corrupt the payload of every cached PNG; returns how many there were."""
+    files = list(directory.rglob("*.png"))
+    for path in files:
+        raw = bytearray(path.read_bytes())
+        raw[-10] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    return len(files)
+
+
+async def test_restart_serves_the_same_bytes_from_disk(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    url, data = await first_render(aiohttp_client, settings)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get(url)
+    assert response.status == 200
+    assert response.headers["X-Cache"] == "hit"
+    assert await response.read() == data
+    again = await (await client.post("/v1/renders", json=BODY)).json()
+    assert again["url"] == url
+    assert again["cached"] is True
+
+
+async def test_wiped_cache_re_renders_the_same_bytes(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    url, data = await first_render(aiohttp_client, settings)
+    shutil.rmtree(settings.disk_cache_dir)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get(url)
+    assert response.status == 200
+    assert response.headers["X-Cache"] == "miss"
+    assert await response.read() == data
+
+
+async def test_corrupted_cache_file_is_detected_and_re_rendered(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    url, data = await first_render(aiohttp_client, settings)
+    assert await asyncio.to_thread(flip_a_byte, settings.disk_cache_dir) == 1
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get(url)
+    assert response.status == 200
+    assert response.headers["X-Cache"] == "miss"
+    assert await response.read() == data
+    assert client.app[SERVICE].cache.tiers[1].corrupt == 1  # type: ignore[attr-defined]
+
+
+async def test_unusable_disk_tier_does_not_fail_renders(
+    aiohttp_client: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    settings = await asyncio.to_thread(make_settings, cache_dir=blocker)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.post("/v1/renders", json=BODY)
+    assert response.status == 201
+    created = await response.json()
+    fetched = await client.get(created["url"])
+    assert fetched.status == 200
+    assert fetched.headers["X-Cache"] == "hit"  # from memory
