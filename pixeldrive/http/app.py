@@ -36,7 +36,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await disk.open()
     cache = build_cache(settings, disk)
     fingerprint = await asyncio.to_thread(
-        renderer_fingerprint, settings.templates_dir / "fonts", encode_options(settings)
+        renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
     )
     pool = app[POOL] = build_pool(settings)
     watcher: asyncio.Task[None] | None = None
