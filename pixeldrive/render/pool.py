@@ -115,6 +115,10 @@ class RenderPool:
             raise InvalidInput(str(exc)) from exc
         except (JobFailed, FutureCancelled) as exc:
             raise RenderFailed(str(exc) or "the render was cancelled") from exc
+        except Exception as exc:
+            # The process boundary: anything else (a broken pool, an encoder error) is a
+            # failed render for this request alone, named by type, never a raw 500.
+            raise RenderFailed(f"the render failed: {type(exc).__name__}") from exc
         finally:
             self._in_flight -= 1
         self.completed += 1

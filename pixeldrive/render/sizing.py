@@ -31,11 +31,11 @@ def output_size(
     else:
         factor = scale or 1.0
         size = (max(1, round(tw * factor)), max(1, round(th * factor)))
-    _check(size, max_side, max_pixels)
+    _check(size, max_side, max_pixels, "height" if height and not width else "width")
     return size
 
 
-def _check(size: tuple[int, int], max_side: int, max_pixels: int) -> None:
+def _check(size: tuple[int, int], max_side: int, max_pixels: int, blame: str) -> None:
     width, height = size
     problems = [
         FieldProblem(name, f"{value} px is over the limit of {max_side} px")
@@ -44,7 +44,7 @@ def _check(size: tuple[int, int], max_side: int, max_pixels: int) -> None:
     ]
     if width * height > max_pixels:
         problems.append(
-            FieldProblem("width", f"{width}×{height} is over the limit of {max_pixels} pixels")
+            FieldProblem(blame, f"{width}×{height} is over the limit of {max_pixels} pixels")
         )
     if problems:
         raise InvalidInput(f"the output size {width}×{height} is too large", errors=tuple(problems))

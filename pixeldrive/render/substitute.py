@@ -12,13 +12,12 @@ from lxml import etree
 from pixeldrive.render.qr import qr_group
 from pixeldrive.templates.colors import parse_color
 from pixeldrive.templates.fields import PLACEHOLDER_RE, ROLE, FieldSpec
-from pixeldrive.templates.parser import XLINK_NS, drop_attribute, local_name
+from pixeldrive.templates.parser import SVG_NS, XLINK_NS, drop_attribute, local_name
 from pixeldrive.templates.sizes import parse_length
 from pixeldrive.templates.style import format_style, parse_style
 
 IMAGE_FITS = {"cover": "xMidYMid slice", "contain": "xMidYMid meet", "fill": "none"}
 XLINK_HREF = f"{{{XLINK_NS}}}href"
-_PX = re.compile(r"^\s*([0-9.]+)\s*px\s*$")
 
 
 def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]) -> bytes:
@@ -26,28 +25,27 @@ def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[st
     validated (the template's model); a None value keeps what the designer drew."""
     tree = copy.deepcopy(root)
     elements = list(tree.iter(etree.Element))
-    placeholders: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    holders: set[int] = set()
     for spec in fields:
         value = values.get(spec.name, spec.default)
-        if spec.marking == "placeholder":
-            placeholders[spec.name] = "" if value is None else str(value)
-        elif value is not None:
+        if spec.placeholders:
+            texts[spec.name] = "" if value is None else str(value)
+            holders.update(spec.placeholders)
+        if value is not None:
             for index in spec.targets:
                 SETTERS[spec.kind](elements[index], value, spec)
-    if placeholders:
-        _fill_placeholders(elements, fields, placeholders)
+    if holders:
+        _fill_placeholders([elements[i] for i in sorted(holders)], texts)
     return etree.tostring(tree)
 
 
-def _fill_placeholders(
-    elements: list[etree._Element], fields: tuple[FieldSpec, ...], values: dict[str, str]
-) -> None:
+def _fill_placeholders(holders: list[etree._Element], values: dict[str, str]) -> None:
+    # One pass per string: a value that itself contains "{{x}}" is never expanded again.
     def swap(match: re.Match[str]) -> str:
         return values.get(match.group(1), match.group(0))
 
-    indices = {i for spec in fields if spec.marking == "placeholder" for i in spec.targets}
-    for index in indices:
-        element = elements[index]
+    for element in holders:
         if element.text:
             element.text = PLACEHOLDER_RE.sub(swap, element.text)
         if element.tail:
@@ -58,21 +56,39 @@ def set_text(element: etree._Element, value: Any, spec: FieldSpec) -> None:
     """Replace the element's text; Inkscape's pre-wrapped lines are removed, and each line
     of the value becomes one line tspan placed the way Inkscape places them."""
     lines = [t for t in element.iter(etree.Element) if t.get(ROLE) == "line"]
-    target = lines[0] if lines else element
     for extra in lines[1:]:
         parent = extra.getparent()
         if parent is not None:
             parent.remove(extra)
+    parts = str(value).split("\n")
+    if lines:
+        target = lines[0]
+    elif len(parts) > 1 and local_name(element) == "text":
+        target = _first_line(element)
+    else:
+        target = element
     for child in list(target):
         target.remove(child)
-    parts = str(value).split("\n")
     target.text = parts[0]
-    if len(parts) > 1 and lines:
+    if len(parts) > 1 and target is not element:
         _add_lines(element, target, parts[1:])
 
 
+def _first_line(text: etree._Element) -> etree._Element:
+    """Turn a plain <text> into one Inkscape line tspan, so more lines can follow it."""
+    for child in list(text):
+        text.remove(child)
+    text.text = None
+    line = etree.SubElement(text, f"{{{SVG_NS}}}tspan")
+    line.set(ROLE, "line")
+    for attr in ("x", "y"):
+        if text.get(attr) is not None:
+            line.set(attr, text.get(attr, ""))
+    return line
+
+
 def _add_lines(text: etree._Element, first: etree._Element, rest: list[str]) -> None:
-    step = _line_step(text)
+    step = _line_step(text, first)
     y = parse_length(first.get("y") or text.get("y")) or 0.0
     anchor = first
     for line in rest:
@@ -85,15 +101,26 @@ def _add_lines(text: etree._Element, first: etree._Element, rest: list[str]) -> 
         anchor = tspan
 
 
-def _line_step(element: etree._Element) -> float:
-    style = parse_style(element.get("style"))
-    match = _PX.match(style.get("font-size", ""))
-    size = float(match.group(1)) if match else 16.0
+def _line_step(text: etree._Element, first: etree._Element) -> float:
+    """font-size × line-height, as Inkscape spaces lines: the line's own style first,
+    then the text's; line-height unitless, in %, or a length."""
+    style = parse_style(text.get("style")) | parse_style(first.get("style"))
+    size = parse_length(style.get("font-size")) or parse_length(text.get("font-size")) or 16.0
+    raw = style.get("line-height", "1.25").strip()
+    if raw.endswith("%"):
+        factor = _float(raw[:-1])
+        return size * (factor / 100 if factor is not None else 1.25)
+    factor = _float(raw)
+    if factor is not None:
+        return size * factor
+    return parse_length(raw) or size * 1.25
+
+
+def _float(raw: str) -> float | None:
     try:
-        height = float(style.get("line-height", "1.25"))
+        return float(raw)
     except ValueError:
-        height = 1.25
-    return size * height
+        return None
 
 
 def set_color(element: etree._Element, value: Any, spec: FieldSpec) -> None:
@@ -130,11 +157,15 @@ def _opacity(raw: str | None) -> float:
 def set_show(element: etree._Element, value: Any, spec: FieldSpec) -> None:
     style = parse_style(element.get("style"))
     if value:
-        if style.get("display") == "none":
-            del style["display"]
+        style.pop("display", None)
+        if element.get("display") == "none":
+            drop_attribute(element, "display")
     else:
         style["display"] = "none"
-    element.set("style", format_style(style))
+    if style:
+        element.set("style", format_style(style))
+    else:
+        drop_attribute(element, "style")
 
 
 def set_number(element: etree._Element, value: Any, spec: FieldSpec) -> None:

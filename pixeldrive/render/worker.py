@@ -88,7 +88,10 @@ def _prepared(job: RenderJob) -> _Prepared:
     if cached is not None:
         _State.templates.move_to_end(job.version)
         return cached
-    data = Path(job.source).read_bytes()
+    try:
+        data = Path(job.source).read_bytes()
+    except OSError as exc:
+        raise JobFailed(f"the template source {job.source} cannot be read") from exc
     if template_version(data) != job.version:
         raise JobFailed(f"template source {job.source} does not hold version {job.version}")
     root = parse_svg(data)

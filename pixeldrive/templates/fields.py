@@ -27,7 +27,8 @@ ROLE = f"{{{SODIPODI_NS}}}role"
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """One field: its name, kind, constraints, and where it sits (element indices in
+    """One field: its name, kind, constraints, and where it sits: `targets` are marked
+    elements, `placeholders` elements whose text holds `{{name}}` (both as indices in
     document order of `root.iter(etree.Element)`, stable across deep copies)."""
 
     name: str
@@ -46,6 +47,7 @@ class FieldSpec:
     box: str | None = None
     paint: str = "fill"
     targets: tuple[int, ...] = ()
+    placeholders: tuple[int, ...] = ()
     lines: tuple[int, ...] = ()
     element_ids: tuple[str, ...] = ()
     problems: tuple[FieldProblem, ...] = field(default=(), compare=False)
@@ -148,7 +150,7 @@ def _placeholder_fields(element: etree._Element, index: int) -> list[FieldSpec]:
             marking="placeholder",
             default=default,
             required=default is None or bool(parsed.pop("required", False)),
-            targets=(index,),
+            placeholders=(index,),
             lines=(_line(element),),
             element_ids=(element.get("id", ""),),
             problems=tuple(problems),
@@ -199,6 +201,7 @@ def _merge(found: list[FieldSpec]) -> tuple[FieldSpec, ...]:
             merged[spec.name] = replace(
                 first,
                 targets=first.targets + spec.targets,
+                placeholders=first.placeholders + spec.placeholders,
                 lines=first.lines + spec.lines,
                 element_ids=first.element_ids + spec.element_ids,
                 required=first.required and spec.required,

@@ -1,0 +1,285 @@
+"""CairoSVG's url_fetcher: only size-checked data: URIs, nothing read from disk or network."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import io
+import os
+import socket
+import struct
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pixeldrive.render.fetcher import make_fetcher
+from pixeldrive.render.job import JobError
+from pixeldrive.render.rasterize import rasterize
+
+MAX_BYTES = 4096
+MAX_PIXELS = 10_000
+
+
+@dataclass
+class Access:
+    """What the code under watch tried to open or connect to."""
+
+    paths: list[str] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)
+
+    def touched(self, path: str | Path) -> bool:
+        return any(Path(p).resolve() == Path(path).resolve() for p in self.paths)
+
+
+@contextmanager
+def watched() -> Iterator[Access]:
+    """Record every open() of a path, os.open(), urlopen() and socket connect."""
+    access = Access()
+    real_open, real_os_open = builtins.open, os.open
+
+    def spy_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(file, int):
+            access.paths.append(os.fsdecode(file))
+        return real_open(file, *args, **kwargs)
+
+    def spy_os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        access.paths.append(os.fsdecode(path))
+        return real_os_open(path, *args, **kwargs)
+
+    def spy_urlopen(url: Any, *args: Any, **kwargs: Any) -> Any:
+        access.connections.append(url)
+        raise AssertionError(f"urlopen({url!r}) was called")
+
+    def spy_connect(self: socket.socket, address: Any) -> None:
+        access.connections.append(address)
+        raise AssertionError(f"socket connect to {address!r}")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(builtins, "open", spy_open)
+        mp.setattr(io, "open", spy_open)
+        mp.setattr(os, "open", spy_os_open)
+        mp.setattr(urllib.request, "urlopen", spy_urlopen)
+        mp.setattr(socket.socket, "connect", spy_connect)
+        yield access
+
+
+def png_bytes(size: tuple[int, int] = (1, 1)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 20, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A 1×1 PNG whose IHDR (with a correct CRC) claims width×height pixels."""
+    data = bytearray(png_bytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def b64_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+@pytest.fixture
+def fetch() -> Any:
+    return make_fetcher(MAX_BYTES, MAX_PIXELS)
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.png"
+    path.write_bytes(png_bytes())
+    return path
+
+
+# --- refused URLs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "FILE:///etc/passwd",
+        "http://127.0.0.1/x.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.com/x.png",
+        "ftp://example.com/x.png",
+        "//example.com/x.png",
+        "/etc/passwd",
+        "x.png",
+        " data:image/png;base64,AAAA",
+    ],
+)
+@pytest.mark.parametrize("resource_type", ["image/*", "image/svg+xml", "text/css"])
+def test_anything_but_data_is_refused_and_nothing_is_read(
+    fetch: Any, url: str, resource_type: str
+) -> None:
+    with watched() as access, pytest.raises(JobError, match="only embedded data"):
+        fetch(url, resource_type)
+    assert access.paths == []
+    assert access.connections == []
+
+
+def test_secret_file_url_is_refused_and_not_opened(fetch: Any, secret: Path) -> None:
+    with watched() as access, pytest.raises(JobError):
+        fetch(secret.as_uri(), "image/*")
+    assert not access.touched(secret)
+
+
+def test_relative_paths_arrive_as_file_urls_and_are_refused(
+    fetch: Any, secret: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairosvg.url import parse_url, read_url
+
+    monkeypatch.chdir(secret.parent)
+    with watched() as access, pytest.raises(JobError, match="file://"):
+        read_url(parse_url(secret.name), fetch, "image/*")
+    assert not access.touched(secret)
+    assert access.connections == []
+
+
+# --- data: URIs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("data:text/plain;base64,aGVsbG8gd29ybGQ=", b"hello world"),
+        ("data:;base64,AAEC/w==", b"\x00\x01\x02\xff"),
+        ("data:text/plain,hello%20world%21", b"hello world!"),
+        ("data:,%00%ff%3C", b"\x00\xff<"),
+        ("data:text/plain,", b""),
+    ],
+)
+def test_data_uris_decode(fetch: Any, url: str, expected: bytes) -> None:
+    assert fetch(url, "text/plain") == expected
+
+
+def test_embedded_png_is_returned_as_is(fetch: Any) -> None:
+    data = png_bytes((4, 3))
+    with watched() as access:
+        assert fetch(b64_uri(data), "image/*") == data
+    assert access.paths == []
+
+
+def test_percent_encoded_svg_image_decodes(fetch: Any) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+    url = "data:image/svg+xml," + urllib.parse.quote(svg)
+    assert fetch(url, "image/*") == svg
+
+
+@pytest.mark.parametrize("url", ["data:image/png;base64", "data:image/png;base64,abc"])
+def test_malformed_data_uris_are_job_errors(fetch: Any, url: str) -> None:
+    with pytest.raises(JobError):
+        fetch(url, "text/plain")
+
+
+@pytest.mark.parametrize("encoding", ["base64", "percent"])
+def test_size_limit(fetch: Any, encoding: str) -> None:
+    def uri(data: bytes) -> str:
+        if encoding == "base64":
+            return b64_uri(data, "text/plain")
+        return "data:text/plain," + urllib.parse.quote(data)
+
+    assert fetch(uri(b"a" * MAX_BYTES), "text/plain") == b"a" * MAX_BYTES
+    with pytest.raises(JobError, match=f"larger than {MAX_BYTES} bytes"):
+        fetch(uri(b"a" * (MAX_BYTES + 1)), "text/plain")
+    with pytest.raises(JobError, match="larger than"):
+        fetch(uri(b"a" * (MAX_BYTES * 50)), "text/plain")
+
+
+# --- pixel limits ---------------------------------------------------------------------------
+
+
+def test_image_at_the_pixel_limit_passes(fetch: Any) -> None:
+    data = png_claiming(100, 100)
+    assert fetch(b64_uri(data), "image/*") == data
+
+
+def test_image_over_the_pixel_limit_is_refused_from_its_header(fetch: Any) -> None:
+    with pytest.raises(JobError, match=r"101×100 pixels, over 10000"):
+        fetch(b64_uri(png_claiming(101, 100)), "image/*")
+
+
+def test_pixel_bomb_header_is_refused() -> None:
+    fetch = make_fetcher(2**20, 40_000_000)
+    with pytest.raises(JobError):
+        fetch(b64_uri(png_claiming(100_000, 100_000)), "image/*")
+
+
+def test_pixel_bomb_header_is_refused_as_too_many_pixels() -> None:
+    fetch = make_fetcher(2**20, 40_000_000)
+    with pytest.raises(JobError, match="pixel"):
+        fetch(b64_uri(png_claiming(100_000, 100_000)), "image/*")
+
+
+@pytest.mark.parametrize("payload", [b"garbage!", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"GIF8"])
+def test_unreadable_embedded_image_is_a_job_error(fetch: Any, payload: bytes) -> None:
+    with pytest.raises(JobError, match="cannot be read"):
+        fetch(b64_uri(payload), "image/*")
+
+
+# --- end to end through CairoSVG ------------------------------------------------------------
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+    ' width="20" height="20">{}</svg>'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<image width="20" height="20" xlink:href="{url}"/>',
+        '<image width="20" height="20" href="{url}"/>',
+        '<image width="20" height="20" xlink:href="{name}"/>',
+        '<use xlink:href="{url}#x"/>',
+        "<style>@import url({url});</style><rect width='1' height='1'/>",
+        '<image width="20" height="20" xlink:href="http://127.0.0.1:9/x.png"/>',
+    ],
+)
+def test_cairosvg_reads_nothing_through_our_fetcher(
+    body: str, secret: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(secret.parent)
+    svg = SVG.format(body.format(url=secret.as_uri(), name=secret.name)).encode()
+    with watched() as access, pytest.raises(JobError):
+        rasterize(svg, 20, 20, make_fetcher(2**20, 10**6))
+    assert not access.touched(secret)
+    assert access.connections == []
+
+
+def test_etc_hostname_is_not_read_by_cairosvg() -> None:
+    svg = SVG.format('<image width="20" height="20" xlink:href="file:///etc/hostname"/>')
+    with watched() as access, pytest.raises(JobError, match="file:///etc/hostname"):
+        rasterize(svg.encode(), 20, 20, make_fetcher(2**20, 10**6))
+    assert "/etc/hostname" not in access.paths
+
+
+def test_embedded_data_image_still_renders() -> None:
+    uri = b64_uri(png_bytes((2, 2)))
+    svg = SVG.format(f'<image width="20" height="20" xlink:href="{uri}"/>').encode()
+    image = rasterize(svg, 20, 20, make_fetcher(2**20, 10**6))
+    assert image.getpixel((10, 10)) == (10, 20, 30, 255)
+
+
+def test_the_spy_sees_what_cairosvgs_own_fetcher_reads(secret: Path) -> None:
+    # A control: with CairoSVG's unrestricted fetcher the same document does read the file,
+    # so the assertions above would catch a fetcher that let it through.
+    from cairosvg.url import fetch as cairosvg_fetch
+
+    body = f'<image width="20" height="20" xlink:href="{secret.as_uri()}"/>'
+    with watched() as access:
+        rasterize(SVG.format(body).encode(), 20, 20, cairosvg_fetch)
+    assert access.touched(secret)

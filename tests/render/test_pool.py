@@ -1,0 +1,239 @@
+"""RenderPool with real worker processes: renders, time limits, dead workers, overload."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import math
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
+from pixeldrive.render import worker
+from pixeldrive.render.fetcher import make_fetcher
+from pixeldrive.render.job import RenderJob, WorkerConfig
+from pixeldrive.render.pool import PoolLimits, RenderPool
+from pixeldrive.render.rasterize import rasterize
+from pixeldrive.templates.model import template_version
+
+CONFIG = WorkerConfig(fontconfig_file=str(PROJECT_ROOT / "conf" / "fonts.conf"))
+SLOW_SECONDS = 3.0  # what the slow template should take in one worker
+PROBE_CIRCLES = 12_000
+
+NORMAL = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120">'
+    b'<rect data-pd-field="bg" width="240" height="120" fill="#ffffff"/>'
+    b'<text data-pd-field="title" x="10" y="60" style="font-size:24px;font-family:sans-serif">'
+    b"Hello</text></svg>"
+)
+BAD_IMAGE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+    ' width="40" height="40"><image width="40" height="40" xlink:href="data:image/png;base64,'
+    + base64.b64encode(b"\x89PNG but then garbage, not an image at all" * 4).decode()
+    + '"/></svg>'
+).encode()
+
+
+def circles(count: int) -> bytes:
+    """CairoSVG walks the tree in Python: thousands of small circles take seconds."""
+    body = "".join(
+        f'<circle cx="{i % 200}" cy="{(i // 200) % 200}" r="1.5" fill="#{i % 4096:03x}"/>'
+        for i in range(count)
+    )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200">{body}</svg>'.encode()
+
+
+@dataclass(frozen=True)
+class Jobs:
+    normal: RenderJob
+    slow: RenderJob
+    bad_image: RenderJob
+    slow_count: int
+
+
+def job(directory: Path, name: str, data: bytes, size: tuple[int, int], **fields: Any) -> RenderJob:
+    path = directory / f"{name}.svg"
+    path.write_bytes(data)
+    return RenderJob(template_version(data), str(path), fields, *size, format="png")
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> Jobs:
+    """The templates, written to disk once. The slow one is sized from a measurement in this
+    process so that it takes about SLOW_SECONDS (at least 2 s) on this machine."""
+    fetcher = make_fetcher(2**20, 10**7)
+    started = time.perf_counter()
+    rasterize(circles(PROBE_CIRCLES), 200, 200, fetcher)
+    per_circle = (time.perf_counter() - started) / PROBE_CIRCLES
+    count = max(30_000, math.ceil(SLOW_SECONDS / per_circle))
+    assert count * per_circle >= 2.0
+    directory = tmp_path_factory.mktemp("pool-templates")
+    return Jobs(
+        normal=job(directory, "normal", NORMAL, (240, 120), title="Hi", bg="#336699"),
+        slow=job(directory, "slow", circles(count), (200, 200)),
+        bad_image=job(directory, "bad-image", BAD_IMAGE, (40, 40)),
+        slow_count=count,
+    )
+
+
+PoolFactory = Callable[..., Awaitable[RenderPool]]
+
+
+@pytest.fixture
+async def make_pool() -> AsyncIterator[PoolFactory]:
+    pools: list[RenderPool] = []
+
+    async def make(**overrides: Any) -> RenderPool:
+        limits = {"workers": 1, "queue_depth": 4, "timeout": 20.0, "max_tasks_per_worker": 0}
+        pool = RenderPool(PoolLimits(**(limits | overrides)), CONFIG)
+        pools.append(pool)
+        await pool.start()
+        return pool
+
+    try:
+        yield make
+    finally:
+        for pool in pools:
+            await pool.close()
+
+
+async def worker_pid(pool: RenderPool) -> int:
+    assert pool._pool is not None
+    pid: int = await asyncio.wrap_future(pool._pool.schedule(worker.ping))
+    return pid
+
+
+async def render_normal(pool: RenderPool, jobs: Jobs, within: float = 10.0) -> None:
+    async with asyncio.timeout(within):
+        output = await pool.render(jobs.normal)
+    image = Image.open(io.BytesIO(output.data))
+    assert image.format == "PNG"
+    assert image.size == (output.width, output.height) == (240, 120)
+
+
+async def test_a_normal_render_succeeds(make_pool: PoolFactory, jobs: Jobs) -> None:
+    pool = await make_pool()
+    assert pool.alive()
+    await render_normal(pool, jobs)
+    await render_normal(pool, jobs)
+    assert pool.in_flight == 0
+    assert pool.restarts == 0
+
+
+async def test_timeout_stops_the_render_and_the_next_one_succeeds(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool(timeout=0.5)
+    before = await worker_pid(pool)
+    started = time.perf_counter()
+    with pytest.raises(RenderTimeout) as exc:
+        await pool.render(jobs.slow)
+    elapsed = time.perf_counter() - started
+    assert exc.value.status == 504
+    assert 0.5 <= elapsed < 2.5, f"the slow render was not stopped in time ({elapsed:.2f} s)"
+    assert pool.restarts == 1
+    assert pool.in_flight == 0
+    await render_normal(pool, jobs)
+    assert await worker_pid(pool) != before, "the timed-out worker was replaced"
+    assert pool.alive()
+
+
+async def test_a_killed_worker_fails_its_render_and_is_replaced(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool()
+    pid = await worker_pid(pool)
+    task = asyncio.create_task(pool.render(jobs.slow))
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(10):
+        with pytest.raises(RenderFailed) as exc:
+            await task
+    assert exc.value.status == 500
+    assert pool.restarts == 1
+    started = time.perf_counter()
+    await render_normal(pool, jobs, within=5.0)
+    assert time.perf_counter() - started < 5.0
+    assert await worker_pid(pool) != pid
+    assert pool.in_flight == 0
+
+
+async def test_overload_is_refused_at_once_with_retry_after(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    # The timeout only shortens the test: the slow render is cut after 1 s.
+    pool = await make_pool(queue_depth=0, timeout=1.0)
+    slow = asyncio.create_task(pool.render(jobs.slow))
+    await asyncio.sleep(0)  # let it be admitted
+    assert pool.in_flight == 1
+    started = time.perf_counter()
+    with pytest.raises(Overloaded) as exc:
+        await pool.render(jobs.normal)
+    assert time.perf_counter() - started < 0.05
+    assert not slow.done(), "the refusal must not wait for the render in flight"
+    assert exc.value.status == 503
+    retry_after = exc.value.headers["Retry-After"]
+    assert retry_after.isdigit()
+    assert int(retry_after) >= 1
+    assert pool.in_flight == 1, "a refused render is not counted"
+    with pytest.raises(RenderTimeout):
+        await slow
+    await render_normal(pool, jobs)
+
+
+async def test_queue_depth_admits_that_many_beyond_the_busy_workers(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool(queue_depth=1, timeout=1.0)
+    slow = asyncio.create_task(pool.render(jobs.slow))
+    queued = asyncio.create_task(pool.render(jobs.normal))
+    await asyncio.sleep(0)
+    assert pool.in_flight == 2
+    with pytest.raises(Overloaded):
+        await pool.render(jobs.normal)
+    with pytest.raises(RenderTimeout):
+        await slow
+    output = await queued
+    assert (output.width, output.height) == (240, 120)
+    assert pool.in_flight == 0
+
+
+async def test_a_bad_embedded_image_is_invalid_input_and_the_pool_keeps_working(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool()
+    pid = await worker_pid(pool)
+    with pytest.raises(InvalidInput) as exc:
+        await pool.render(jobs.bad_image)
+    assert exc.value.status == 422
+    assert pool.restarts == 0
+    await render_normal(pool, jobs)
+    assert await worker_pid(pool) == pid, "an input error does not cost a worker"
+
+
+async def test_a_missing_source_is_render_failed(
+    make_pool: PoolFactory, jobs: Jobs, tmp_path: Path
+) -> None:
+    pool = await make_pool()
+    gone = RenderJob("fedcba9876543210", str(tmp_path / "gone.svg"), {}, 30, 15, "png")
+    with pytest.raises(RenderFailed):
+        await pool.render(gone)
+
+
+async def test_render_after_close_fails_cleanly(make_pool: PoolFactory, jobs: Jobs) -> None:
+    pool = await make_pool()
+    await pool.close()
+    assert not pool.alive()
+    with pytest.raises(RenderFailed, match="not running"):
+        await pool.render(jobs.normal)
