@@ -50,6 +50,7 @@ class FieldSpec:
     placeholders: tuple[int, ...] = ()
     lines: tuple[int, ...] = ()
     element_ids: tuple[str, ...] = ()
+    locations: tuple[str, ...] = field(default=(), compare=False)  # '<text id="t1"> line 4'
     problems: tuple[FieldProblem, ...] = field(default=(), compare=False)
 
 
@@ -64,14 +65,17 @@ def discover_fields(root: etree._Element) -> tuple[FieldSpec, ...]:
     claimed: set[int] = set()
     for index, element in enumerate(elements):
         marked = _marked_name(element)
-        if marked is None:
-            continue
-        name, marking = marked
-        found.append(_element_field(element, index, name, marking))
-        claimed.update(id(e) for e in element.iter(etree.Element))
+        if marked is not None and id(element) not in claimed:
+            found.append(_element_field(element, index, *marked))
+            claimed.update(id(e) for e in element.iter(etree.Element))
     for index, element in enumerate(elements):
-        if id(element) not in claimed and local_name(element) in TEXT_TAGS:
-            found.extend(_placeholder_fields(element, index))
+        # An element's own text belongs to it; its tail belongs to its parent's content.
+        parent = element.getparent()
+        own = id(element) not in claimed and local_name(element) in TEXT_TAGS
+        tail = parent is not None and id(parent) not in claimed and local_name(parent) in TEXT_TAGS
+        if own or tail:
+            found.extend(_placeholder_fields(element, index, own=own, tail=tail))
+    found.sort(key=lambda spec: (spec.targets or spec.placeholders)[0])
     return _merge(found)
 
 
@@ -114,6 +118,7 @@ def _element_field(element: etree._Element, index: int, name: str, marking: Mark
         targets=(index,),
         lines=(_line(element),),
         element_ids=(element.get("id", ""),),
+        locations=(where,),
         problems=tuple(problems),
     )
     return replace(spec, **{k: v for k, v in parsed.items() if k != "default"})
@@ -130,14 +135,18 @@ def _kind_of(element: etree._Element) -> str:
     return "show"
 
 
-def _placeholder_fields(element: etree._Element, index: int) -> list[FieldSpec]:
+def _placeholder_fields(
+    element: etree._Element, index: int, *, own: bool, tail: bool
+) -> list[FieldSpec]:
     """Fields of the `{{name}}` placeholders in an element's own text and tail. Options
     sit on the enclosing <text>: `data-pd-OPTION-NAME` for one placeholder, or plain
     `data-pd-OPTION` for every placeholder in that text."""
     names: list[str] = []
-    for chunk in (element.text, element.tail):
-        names.extend(PLACEHOLDER_RE.findall(chunk or ""))
-    holder = _text_ancestor(element)
+    for chunk, scan in ((element.text, own), (element.tail, tail)):
+        if scan:
+            names.extend(PLACEHOLDER_RE.findall(chunk or ""))
+    parent = element.getparent()
+    holder = _text_ancestor(element if own or parent is None else parent)
     specs = []
     for name in dict.fromkeys(names):
         view = _OptionView(holder, name)
@@ -149,10 +158,11 @@ def _placeholder_fields(element: etree._Element, index: int) -> list[FieldSpec]:
             kind="text",
             marking="placeholder",
             default=default,
-            required=default is None or bool(parsed.pop("required", False)),
+            required=bool(parsed.pop("required", False)),
             placeholders=(index,),
             lines=(_line(element),),
             element_ids=(element.get("id", ""),),
+            locations=(_where(element),),
             problems=tuple(problems),
         )
         parsed.pop("required", None)
@@ -192,22 +202,41 @@ def _merge(found: list[FieldSpec]) -> tuple[FieldSpec, ...]:
         elif first.kind != spec.kind:
             problems.append(
                 FieldProblem(
-                    f"{spec.element_ids[0] or '?'} line {spec.lines[0]}",
+                    spec.locations[0],
                     f"field {spec.name!r} is a {spec.kind} here but a {first.kind} on line "
                     f"{first.lines[0]}; one name may only mark elements of one kind",
                 )
             )
         else:
-            merged[spec.name] = replace(
-                first,
-                targets=first.targets + spec.targets,
-                placeholders=first.placeholders + spec.placeholders,
-                lines=first.lines + spec.lines,
-                element_ids=first.element_ids + spec.element_ids,
-                required=first.required and spec.required,
-            )
+            merged[spec.name] = _combine(first, spec)
     if problems:
         raise TemplateInvalid(
             f"the template has {len(problems)} field problem(s)", errors=tuple(problems)
         )
-    return tuple(merged.values())
+    return tuple(_finish(spec) for spec in merged.values())
+
+
+def _combine(first: FieldSpec, other: FieldSpec) -> FieldSpec:
+    """Two markings of one name: positions add up, the first default wins, a requirement
+    or limit declared on either holds for both (the strictest)."""
+    limits = [v for v in (first.max_length, other.max_length) if v is not None]
+    return replace(
+        first,
+        targets=first.targets + other.targets,
+        placeholders=first.placeholders + other.placeholders,
+        lines=first.lines + other.lines,
+        element_ids=first.element_ids + other.element_ids,
+        locations=first.locations + other.locations,
+        required=first.required or other.required,
+        default=first.default if first.default is not None else other.default,
+        max_length=min(limits) if limits else None,
+    )
+
+
+def _finish(spec: FieldSpec) -> FieldSpec:
+    # A placeholder or a QR code has nothing drawn to fall back on: without a declared
+    # default, a value is required.
+    needs_value = spec.kind == "qr" or (spec.placeholders and not spec.targets)
+    if spec.default is None and needs_value and not spec.required:
+        return replace(spec, required=True)
+    return spec

@@ -12,7 +12,7 @@ from lxml import etree
 from pixeldrive.errors import TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import parse_svg
-from pixeldrive.templates.schema import FieldsModel, build_model
+from pixeldrive.templates.schema import FieldsModel, build_model, normalise_defaults
 from pixeldrive.templates.sizes import document_size
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -82,7 +82,7 @@ def compile_template(template_id: str, data: bytes, *, max_image_bytes: int) -> 
         raise TemplateInvalid(f"template id {template_id!r} must match {ID_RE.pattern}")
     root = parse_svg(data)
     width, height = document_size(root)
-    fields = discover_fields(root)
+    fields = normalise_defaults(discover_fields(root), max_image_bytes)
     return Template(
         id=template_id,
         version=template_version(data),

@@ -18,6 +18,16 @@ PAINTS = ("fill", "stroke", "both")
 ATTR_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 FORBIDDEN_ATTRS = frozenset({"href", "style", "id", "class", "transform"})
 ROLE = f"{{{SODIPODI_NS}}}role"
+FLAGS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 def int_option(raw: str | None) -> int | None:
@@ -73,6 +83,11 @@ def read(
         take("attr", "attr", _attribute_name)
         if "attr" not in out:
             problems.append(FieldProblem(where, "a number field needs data-pd-attr"))
+        low, high = out.get("minimum"), out.get("maximum")
+        if low is not None and high is not None and low > high:
+            problems.append(
+                FieldProblem(where, f"data-pd-min {low:g} is above data-pd-max {high:g}")
+            )
     return out
 
 
@@ -93,20 +108,21 @@ def _attribute_name(raw: str) -> str | None:
 
 
 def authored_default(element: etree._Element, kind: str, declared: str | None) -> Any:
-    """The declared `data-pd-default`, else what the designer drew (None: keep as drawn)."""
-    if kind == "text":
-        return declared if declared is not None else authored_text(element)
-    if kind == "color":
-        return _color_default(declared if declared is not None else _paint_of(element))
+    """The declared `data-pd-default` (as written: the field's validator checks it when
+    the template compiles), else what the designer drew (None: keep it as drawn)."""
     if kind == "show":
-        if declared is not None:
-            return declared.lower() not in ("false", "0", "no", "off")
-        return parse_style(element.get("style")).get("display") != "none"
-    if kind == "number":
-        return _float(declared) if declared is not None else None
-    if kind == "image":
+        if declared is None:
+            style = parse_style(element.get("style"))
+            return "none" not in (style.get("display"), element.get("display"))
+        flag = declared.strip().lower()
+        return FLAGS.get(flag, declared)
+    if declared is not None:
         return declared
-    return declared  # qr: required when no default is declared
+    if kind == "text":
+        return authored_text(element)
+    if kind == "color":
+        return _color_default(_paint_of(element))
+    return None  # number, image, qr: as drawn, or required
 
 
 def authored_text(element: etree._Element) -> str:

@@ -13,10 +13,21 @@ SODIPODI_NS = "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
 MAX_DEPTH = 256
 
 
+class _NothingResolver(etree.Resolver):
+    """Answers every external reference with nothing. Even with load_dtd=False, libxml2
+    opens an external DTD subset or a parameter entity's file (`<!DOCTYPE svg SYSTEM
+    "file:…">`), which reads local files and blocks forever on a FIFO."""
+
+    def resolve(  # type: ignore[override]  # lxml-stubs omit the context argument
+        self, system_url: str, public_id: str, context: object
+    ) -> object:
+        return self.resolve_string("", context, base_url=None)
+
+
 def _parser() -> etree.XMLParser:
     # Entities are neither resolved nor loaded and DTDs never fetched: billion laughs and
     # XXE (CWE-611) stop here. huge_tree stays off so libxml2 keeps its own size limits.
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -25,6 +36,8 @@ def _parser() -> etree.XMLParser:
         remove_pis=True,
         collect_ids=False,
     )
+    parser.resolvers.add(_NothingResolver())
+    return parser
 
 
 def parse_svg(data: bytes) -> etree._Element:
@@ -47,7 +60,11 @@ def parse_svg(data: bytes) -> etree._Element:
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise TemplateInvalid("DOCTYPE declarations are not allowed in templates")
     if root.tag != f"{{{SVG_NS}}}svg":
-        raise TemplateInvalid(f"the root element is {etree.QName(root).localname!r}, not svg")
+        name = etree.QName(root)
+        raise TemplateInvalid(
+            f"the root element is {name.localname!r} in namespace {name.namespace or 'none'};"
+            f" it must be 'svg' in the SVG namespace (xmlns=\"{SVG_NS}\")"
+        )
     _check_depth(root)
     return root
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
+from pixeldrive.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec
 from pixeldrive.templates.values import clean_color, clean_text, decode_data_uri
 
@@ -41,8 +54,46 @@ def _annotation(spec: FieldSpec, max_image_bytes: int) -> Any:
     if spec.kind == "show":
         return StrictBool
     if spec.kind == "number":
-        return Annotated[float, Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False)]
+        return Annotated[
+            float,
+            BeforeValidator(_plain_number),
+            Field(ge=spec.minimum, le=spec.maximum, allow_inf_nan=False),
+        ]
     return Annotated[str | None, AfterValidator(partial(_check_image, max_bytes=max_image_bytes))]
+
+
+def _plain_number(value: Any) -> Any:
+    # JSON true would otherwise be the number 1; NaN and infinities are named as such.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def normalise_defaults(
+    fields: tuple[FieldSpec, ...], max_image_bytes: int
+) -> tuple[FieldSpec, ...]:
+    """Each default run through its field's own validation, so a default omitted and the
+    same value sent explicitly are equal after validation (one cache key). A default its
+    field would refuse makes the template invalid, naming the field."""
+    out: list[FieldSpec] = []
+    problems: list[FieldProblem] = []
+    for spec in fields:
+        if spec.default is None:
+            out.append(spec)
+            continue
+        try:
+            value = TypeAdapter(_annotation(spec, max_image_bytes)).validate_python(spec.default)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            where = spec.locations[0] if spec.locations else spec.name
+            problems.append(FieldProblem(where, f"default of {spec.name!r} is invalid: {reason}"))
+            continue
+        out.append(replace(spec, default=value))
+    if problems:
+        raise TemplateInvalid("the template declares invalid defaults", errors=tuple(problems))
+    return tuple(out)
 
 
 def _describe(spec: FieldSpec) -> str:

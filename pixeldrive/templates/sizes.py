@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from lxml import etree
@@ -19,6 +20,7 @@ UNITS = {
     "mm": 96 / 25.4,
     "q": 96 / 101.6,
 }
+MAX_SIDE = 100_000
 _LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
@@ -29,7 +31,8 @@ def parse_length(value: str | None) -> float | None:
     match = _LENGTH.match(value)
     if not match or match.group(2).lower() not in UNITS:
         return None
-    return float(match.group(1)) * UNITS[match.group(2).lower()]
+    length = float(match.group(1)) * UNITS[match.group(2).lower()]
+    return length if math.isfinite(length) else None
 
 
 def document_size(root: etree._Element) -> tuple[int, int]:
@@ -45,8 +48,10 @@ def document_size(root: etree._Element) -> tuple[int, int]:
             width = bw * (height or bh) / bh
         else:
             height = bh * width / bw
-    if not width or not height or width <= 0 or height <= 0:
+    if not width or not height or not math.isfinite(width * height) or min(width, height) <= 0:
         raise TemplateInvalid("the template has no usable width/height or viewBox")
+    if max(width, height) > MAX_SIDE:
+        raise TemplateInvalid(f"the template is larger than {MAX_SIDE} px on a side")
     return max(1, round(width)), max(1, round(height))
 
 
@@ -58,6 +63,8 @@ def _view_box(value: str | None) -> tuple[float, float] | None:
         numbers = [float(p) for p in parts]
     except ValueError:
         return None
-    if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
+    if len(numbers) != 4 or not all(map(math.isfinite, numbers)):
+        return None
+    if numbers[2] <= 0 or numbers[3] <= 0:
         return None
     return numbers[2], numbers[3]

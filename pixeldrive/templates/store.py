@@ -66,7 +66,7 @@ class TemplateStore:
             await asyncio.sleep(interval)
             try:
                 await self.refresh()
-            except OSError:
+            except Exception:  # the watcher must outlive any one bad scan
                 log.exception("template refresh failed")
 
     def scan(self, known: dict[str, _Entry]) -> dict[str, _Entry]:
@@ -91,18 +91,17 @@ class TemplateStore:
         except PixelDriveError as exc:
             problems = "; ".join(f"{p.field}: {p.message}" for p in exc.errors)
             reason = f"{exc.detail}{': ' + problems if problems else ''}"
-            # A half-saved or broken edit must not take a working template down: the
-            # last good version keeps serving until the file compiles again.
-            kept = old.template if old else None
-            log.warning(
-                "template %s is not %s: %s",
-                path.name,
-                "updated" if kept else "served",
-                reason,
-            )
-            return _Entry(stamp, kept, reason)
-        log.info("template %s version %s loaded", template.id, template.version)
-        return _Entry(stamp, template)
+        except Exception as exc:  # one bad file must never stop the whole store
+            log.exception("template %s failed to compile", path.name)
+            reason = f"the template cannot be compiled ({type(exc).__name__})"
+        else:
+            log.info("template %s version %s loaded", template.id, template.version)
+            return _Entry(stamp, template)
+        # A half-saved or broken edit must not take a working template down: the last
+        # good version keeps serving until the file compiles again.
+        kept = old.template if old else None
+        log.warning("template %s is not %s: %s", path.name, "updated" if kept else "served", reason)
+        return _Entry(stamp, kept, reason)
 
     def _keep_version(self, data: bytes) -> None:
         target = self.source_path(template_version(data))

@@ -17,14 +17,16 @@ RASTER_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalised text; raises ValueError naming the first forbidden character."""
+    """NFC-normalised text with \\n line breaks; ValueError names the first forbidden
+    character."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     bad = _FORBIDDEN.search(value)
     if bad:
         char = bad.group()
         raise ValueError(
             f"contains the control or non-character U+{ord(char):04X} at position {bad.start()}"
         )
-    return unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
+    return unicodedata.normalize("NFC", value)
 
 
 def clean_color(value: str) -> str:
@@ -42,10 +44,13 @@ def decode_data_uri(value: str, max_bytes: int) -> tuple[str, bytes]:
             )
         raise ValueError("must be a base64 data: URI of type " + ", ".join(RASTER_TYPES))
     payload = match.group(2)
-    if len(payload) * 3 // 4 > max_bytes:
+    # A cheap bound first (no decoding of a huge payload), then the exact size.
+    if len(payload) > 2 * max_bytes + 64:
         raise ValueError(f"the image is larger than {max_bytes} bytes")
     try:
         data = base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("the base64 data does not decode") from exc
+    if len(data) > max_bytes:
+        raise ValueError(f"the image is larger than {max_bytes} bytes")
     return match.group(1), data
