@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pixeldrive.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
 from pixeldrive.http.keys import SERVICE
@@ -32,14 +34,23 @@ async def wait_for_version(client: Any, old: str) -> dict[str, Any]:
     raise AssertionError("the edit was not picked up")
 
 
-async def test_an_edited_template_is_served_and_old_urls_keep_working(
-    aiohttp_client: Any, make_settings: Any, tmp_path: Path
-) -> None:
-    templates = await asyncio.to_thread(copy_templates, tmp_path / "templates")
+@pytest.fixture
+def templates(tmp_path: Path) -> Path:
+    return copy_templates(tmp_path / "templates")
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, make_settings: Any, templates: Path) -> Any:
+    """A server watching its own copy of the templates, every 50 ms."""
     settings = await asyncio.to_thread(
         make_settings, templates_dir=templates, templates_poll_seconds=0.05
     )
-    client = await aiohttp_client(create_app(settings))
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_an_edited_template_is_served_and_old_urls_keep_working(
+    client: Any, templates: Path
+) -> None:
     before = await (await client.get("/v1/templates/quote")).json()
     body = {"template": "quote", "fields": {"quote": "Before the edit."}}
     old = await (await client.post("/v1/renders", json=body)).json()
@@ -59,14 +70,7 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
     assert await again.read() == old_png
 
 
-async def test_a_broken_edit_keeps_the_last_good_version(
-    aiohttp_client: Any, make_settings: Any, tmp_path: Path
-) -> None:
-    templates = await asyncio.to_thread(copy_templates, tmp_path / "templates")
-    settings = await asyncio.to_thread(
-        make_settings, templates_dir=templates, templates_poll_seconds=0.05
-    )
-    client = await aiohttp_client(create_app(settings))
+async def test_a_broken_edit_keeps_the_last_good_version(client: Any, templates: Path) -> None:
     before = await (await client.get("/v1/templates/quote")).json()
     await asyncio.to_thread((templates / "quote.svg").write_text, "<svg", "utf-8")
     await asyncio.sleep(0.5)

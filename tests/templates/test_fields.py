@@ -12,18 +12,11 @@ from pixeldrive.render.substitute import fill
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import local_name, parse_svg, text_of
 from pixeldrive.templates.schema import normalise_defaults
-
-NAMESPACES = (
-    'xmlns="http://www.w3.org/2000/svg" '
-    'xmlns:xlink="http://www.w3.org/1999/xlink" '
-    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
-    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
-)
+from tests.svgdoc import svg_document
 
 
 def svg(body: str) -> bytes:
-    """A 100×50 SVG document whose body starts on line 2."""
-    return f'<svg {NAMESPACES} width="100" height="50">\n{body}\n</svg>'.encode()
+    return svg_document(body, 100, 50)
 
 
 def compiled_fields(root: etree._Element) -> tuple[FieldSpec, ...]:

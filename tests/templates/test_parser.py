@@ -27,14 +27,8 @@ from pixeldrive.templates.parser import (
     parse_svg,
     text_of,
 )
+from tests.svgdoc import NAMESPACES
 
-NAMESPACES = (
-    'xmlns="http://www.w3.org/2000/svg" '
-    'xmlns:svg="http://www.w3.org/2000/svg" '
-    'xmlns:xlink="http://www.w3.org/1999/xlink" '
-    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
-    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
-)
 OPEN = f'<svg {NAMESPACES} width="100" height="50">'
 
 

@@ -14,17 +14,11 @@ from pixeldrive.errors import FieldProblem, InvalidInput, TemplateInvalid
 from pixeldrive.service import validate_fields
 from pixeldrive.templates.model import Template, compile_template, template_version
 from pixeldrive.templates.schema import DEFAULT_MAX_TEXT, MAX_QR
-
-NAMESPACES = (
-    'xmlns="http://www.w3.org/2000/svg" '
-    'xmlns:xlink="http://www.w3.org/1999/xlink" '
-    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
-    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
-)
+from tests.svgdoc import svg_document
 
 
 def svg(body: str) -> bytes:
-    return f'<svg {NAMESPACES} width="200" height="100">\n{body}\n</svg>'.encode()
+    return svg_document(body, 200, 100)
 
 
 def compile_body(body: str, *, max_image_bytes: int = 1000, template_id: str = "t") -> Template:

@@ -7,12 +7,7 @@ import pytest
 from pixeldrive.errors import TemplateInvalid
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.sizes import document_size, parse_length
-
-NAMESPACES = (
-    'xmlns="http://www.w3.org/2000/svg" '
-    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
-    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
-)
+from tests.svgdoc import NAMESPACES
 
 
 def size_of(attributes: str) -> tuple[int, int]:

@@ -12,13 +12,9 @@ from pixeldrive.config import PROJECT_ROOT
 from pixeldrive.errors import NotFound
 from pixeldrive.templates.model import compile_template, template_version
 from pixeldrive.templates.store import TemplateStore
+from tests.svgdoc import NAMESPACES
 
 BUNDLED = PROJECT_ROOT / "svg_templates"
-NAMESPACES = (
-    'xmlns="http://www.w3.org/2000/svg" '
-    'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
-    'xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
-)
 
 
 def svg(body: str, *, size: str = 'width="120" height="60"') -> bytes:
