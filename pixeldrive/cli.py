@@ -84,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.server.host,
         port=settings.server.port,
         shutdown_timeout=settings.server.shutdown_timeout,
+        access_log=logging.getLogger("aiohttp.access") if settings.server.access_log else None,
         print=lambda line: print(
             f"PixelDrive serving on http://{settings.server.host}:{settings.server.port}/",
             flush=True,

@@ -45,6 +45,7 @@ class ServerSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     auth: Literal["on", "off"] = "on"
     max_body_bytes: int = Field(10 * 2**20, ge=1024)
+    access_log: bool = False
     shutdown_timeout: float = Field(10.0, gt=0)
 
 
@@ -73,7 +74,8 @@ class RenderSettings(_Section):
 class EncodeSettings(_Section):
     preference: tuple[Format, ...] = ("avif", "webp", "png", "jpeg")
     default_format: Format = "png"
-    png_compress_level: int = Field(3, ge=0, le=9)
+    png_compress_level: int = Field(6, ge=0, le=9)
+    png_filter: Literal["none", "adaptive"] = "none"
     jpeg_quality: int = Field(85, ge=1, le=100)
     webp_quality: int = Field(82, ge=1, le=100)
     webp_method: int = Field(2, ge=0, le=6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +86,11 @@ class RenderService:
         """Render (or find) the image a request describes; its spec is stored first, so
         the key stays renderable even after its bytes are evicted."""
         key, spec = self.prepare(request)
-        await self.specs.save(key, spec)
-        return await self.produce(key, spec, fmt)
+        # The spec is durable before the answer, but need not be before the draw.
+        _saved, rendered = await asyncio.gather(
+            self.specs.save(key, spec), self.produce(key, spec, fmt)
+        )
+        return rendered
 
     async def image(self, key: str, fmt: ImageFormat) -> Rendered:
         """The image for a key handed out earlier: from cache, or drawn again from its spec."""
@@ -122,7 +126,7 @@ class RenderService:
             quality=spec.quality,
         )
         output = await self.pool.render(job)
-        await self.cache.put(variant, output.data)
+        await self.cache.put_behind(variant, output.data)
         return output
 
 

@@ -18,6 +18,7 @@ class TieredCache:
         if len(set(names)) != len(names):
             raise ValueError(f"tier names must be unique, got {names}")
         self._tiers: tuple[CacheTier, ...] = tuple(tiers)
+        self._behind: set[asyncio.Task[None]] = set()
         first = self._tiers[0]
         self._peek: Callable[[str], bytes | None] | None = (
             first.peek if isinstance(first, Peekable) else None
@@ -48,6 +49,23 @@ class TieredCache:
     async def put(self, variant: str, data: bytes) -> None:
         """Store ``data`` in every tier concurrently (each tier is best effort)."""
         await asyncio.gather(*(tier.put(variant, data) for tier in self._tiers))
+
+    async def put_behind(self, variant: str, data: bytes) -> None:
+        """Store in the first tier now and in the slower tiers in the background: the
+        caller already holds the bytes, so nothing needs to wait for the disk. `drain()`
+        waits for what is still being written."""
+        await self._tiers[0].put(variant, data)
+        if len(self._tiers) > 1:
+            task = asyncio.ensure_future(
+                asyncio.gather(*(tier.put(variant, data) for tier in self._tiers[1:]))
+            )
+            self._behind.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._behind.discard)
+
+    async def drain(self) -> None:
+        """Wait for every background write (before shutdown, and in tests)."""
+        while self._behind:
+            await asyncio.gather(*self._behind)
 
     async def delete(self, variant: str) -> None:
         """Remove ``variant`` from every tier."""

@@ -54,6 +54,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await pool.close()
+        await cache.drain()
         await specs.close()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from pixeldrive.render.job import EncodeOptions
+from pixeldrive.render.png import encode_unfiltered
 
 Encoder = Callable[[Image.Image, int | None, EncodeOptions], bytes]
 
@@ -36,7 +37,10 @@ def _save(image: Image.Image, fmt: str, **params: object) -> bytes:
 
 
 def encode_png(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
-    return _save(_drop_opaque_alpha(image), "PNG", compress_level=o.png_compress_level)
+    image = _drop_opaque_alpha(image)
+    if o.png_filter == "none":
+        return encode_unfiltered(image, o.png_compress_level)
+    return _save(image, "PNG", compress_level=o.png_compress_level)
 
 
 def encode_jpeg(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:

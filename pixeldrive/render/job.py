@@ -10,7 +10,8 @@ from typing import Any
 class EncodeOptions:
     """Encoder settings per format (tuned for speed at sane sizes; see README)."""
 
-    png_compress_level: int = 3
+    png_compress_level: int = 6
+    png_filter: str = "none"
     jpeg_quality: int = 85
     webp_quality: int = 82
     webp_method: int = 2

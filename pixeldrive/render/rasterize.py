@@ -22,9 +22,22 @@ def rasterize(svg: bytes, width: int, height: int, fetcher: Fetcher) -> Image.Im
     surface = PNGSurface(tree, None, 96, output_width=width, output_height=height)
     target = surface.cairo
     target.flush()
-    w, h, stride = target.get_width(), target.get_height(), target.get_stride()
-    # cairo's ARGB32 is premultiplied and native-endian (BGRA in memory on x86/ARM):
-    # Pillow's "BGRa" raw mode un-premultiplies while copying.
-    image = Image.frombuffer("RGBA", (w, h), bytes(target.get_data()), "raw", "BGRa", stride, 1)
+    image = to_pillow(
+        target.get_data(), target.get_width(), target.get_height(), target.get_stride()
+    )
     target.finish()
     return image
+
+
+def to_pillow(data: bytes, width: int, height: int, stride: int) -> Image.Image:
+    """cairo ARGB32 memory → an RGB image when fully opaque, else RGBA.
+
+    ARGB32 is premultiplied and native-endian: BGRA in memory on x86 and ARM. Opaque
+    pixels need no un-premultiplying, and most designed templates are opaque, so the
+    alpha is checked first and the cheap path taken.
+    """
+    in_place = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", stride, 1)
+    alpha = in_place.getchannel(3).getextrema()
+    if alpha == (255, 255):
+        return Image.frombuffer("RGB", (width, height), data, "raw", "BGRX", stride, 1)
+    return Image.frombuffer("RGBA", (width, height), data, "raw", "BGRa", stride, 1)

@@ -64,6 +64,7 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
     new = await (await client.post("/v1/renders", json=body)).json()
     assert new["key"] != old["key"]  # the version is part of the key
     # The old URL still serves the old pixels, even once its bytes are evicted.
+    await client.app[SERVICE].cache.drain()
     await client.app[SERVICE].cache.delete(f"{old['key']}.png")
     again = await client.get(old["url"])
     assert again.status == 200
