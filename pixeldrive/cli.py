@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import logging
 import mimetypes
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from pixeldrive import admin, signing
+from pixeldrive.auth.scopes import parse_scopes_option
 from pixeldrive.config import Settings, load_settings
 from pixeldrive.errors import PixelDriveError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         result: int = args.run(args)
     except PixelDriveError as exc:
         print(f"pixeldrive: {exc.detail}", file=sys.stderr)
         for problem in exc.errors:
             print(f"  {problem.field}: {problem.message}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad option value (settings, scopes), said plainly
+        print(f"pixeldrive: {exc}", file=sys.stderr)
         return 2
     return result
 
@@ -57,7 +63,37 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--scale", type=float)
     render.add_argument("--quality", type=int)
     render.set_defaults(run=_render)
+
+    _keys_parser(sub)
+
+    sign = sub.add_parser("sign", help="sign a /v1/t/ URL for <img> and og:image tags")
+    sign.add_argument("url", help="e.g. 'https://img.example.com/v1/t/og-card.png?title=Hi'")
+    sign.add_argument("--kid", required=True, help="the API key id whose signing secret signs")
+    sign.add_argument("--ttl", type=int, default=86400 * 7, help="seconds valid (default 7 days)")
+    sign.add_argument("--secret", help="the signing secret (default: read from the state)")
+    sign.set_defaults(run=_sign)
     return parser
+
+
+def _keys_parser(sub: Any) -> None:
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    verbs = keys.add_subparsers(required=True, metavar="ACTION")
+    create = verbs.add_parser("create", help="a new key, shown once")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--scopes",
+        help="e.g. 'render,usage:read,templates=og-*|quote,formats=png|webp,max_pixels=2000000'"
+        " (default: everything)",
+    )
+    create.add_argument("--quota", type=int, help="distinct renders per calendar month")
+    create.add_argument("--json", action="store_true", help='one JSON line {"id","key",…}')
+    create.set_defaults(run=_keys_create)
+    listing = verbs.add_parser("list", help="the keys (never their secrets)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_keys_list)
+    revoke = verbs.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    revoke.set_defaults(run=_keys_revoke)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -69,7 +105,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if not server:
         return load_settings()
     base = load_settings()
-    return load_settings(server=base.server.model_copy(update=server))
+    return load_settings(server=base.server.model_copy(update=server).model_dump())
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -79,14 +115,27 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(args)
+    if settings.server.auth == "on" and (made := admin.first_admin_key(settings)):
+        # Printed once to the terminal, never logged: like a notebook server's token.
+        print(
+            "\nA fresh state: created the first API key (admin, everything allowed).\n"
+            "It is shown only now; keep it somewhere safe.\n\n"
+            f"    key id:          {made.record.id}\n"
+            f"    API key:         {made.key}\n"
+            f"    signing secret:  {made.signing_secret}\n\n"
+            f"    curl -H 'Authorization: Bearer {made.key}' "
+            f"http://{settings.server.host}:{settings.server.port}/v1/templates\n",
+            flush=True,
+        )
     web.run_app(
         create_app(settings),
         host=settings.server.host,
         port=settings.server.port,
         shutdown_timeout=settings.server.shutdown_timeout,
         access_log=logging.getLogger("aiohttp.access") if settings.server.access_log else None,
-        print=lambda line: print(
-            f"PixelDrive serving on http://{settings.server.host}:{settings.server.port}/",
+        print=lambda _line: print(
+            f"PixelDrive serving on http://{settings.server.host}:{settings.server.port}/"
+            f" (auth {settings.server.auth})",
             flush=True,
         ),
     )
@@ -124,6 +173,77 @@ def _field_value(item: str) -> tuple[str, str]:
         else:
             value = path.read_text(encoding="utf-8")
     return name, value
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    scopes = parse_scopes_option(args.scopes) if args.scopes else None
+    made = admin.create_key(_settings(args), args.name, scopes, args.quota)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "id": made.record.id,
+                    "key": made.key,
+                    "signing_secret": made.signing_secret,
+                    "name": args.name,
+                }
+            )
+        )
+    else:
+        print(
+            f"key id:         {made.record.id}\nAPI key:        {made.key}\n"
+            f"signing secret: {made.signing_secret}\n(shown once: keep them safe)"
+        )
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    rows = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "scopes": json.loads(r.scopes),
+            "quota": r.quota,
+            "created": r.created,
+            "revoked": r.revoked,
+        }
+        for r in admin.all_keys(_settings(args))
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        state = "revoked" if row["revoked"] else "active"
+        print(f"{row['id']}  {state:8} {row['name']}  quota={row['quota'] or '-'}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    if admin.revoke(_settings(args), args.id):
+        print(f"revoked {args.id}")
+        return 0
+    print(f"pixeldrive: no active key {args.id!r}", file=sys.stderr)
+    return 1
+
+
+def _sign(args: argparse.Namespace) -> int:
+    secret = args.secret
+    if secret is None:
+        record = admin.key(_settings(args), args.kid)
+        if record is None or not record.active:
+            print(f"pixeldrive: no active key {args.kid!r} in this state", file=sys.stderr)
+            return 1
+        secret = record.signing_secret
+    parts = urlsplit(args.url)
+    fields = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in ("kid", "exp", "sig")
+    ]
+    signed = signing.sign_url(parts.path, fields, kid=args.kid, secret=secret, ttl=args.ttl)
+    path, _, query = signed.partition("?")
+    print(urlunsplit((parts.scheme, parts.netloc, path, query, "")))
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +84,13 @@ class EncodeSettings(_Section):
     avif_speed: int = Field(8, ge=0, le=10)
 
 
+class AuthSettings(_Section):
+    token_max_ttl: int = Field(30 * 86400, ge=60, description="longest token lifetime, s")
+    key_cache_seconds: float = Field(2.0, ge=0, description="how long a revocation may take")
+    hits_flush_seconds: float = Field(1.0, gt=0, description="hit counts are written this often")
+    signed_url_max_age: int = Field(86400, ge=0, description="Cache-Control cap for /v1/t")
+
+
 class CacheSettings(_Section):
     memory_bytes: int = Field(256 * 2**20, ge=0)
     disk_bytes: int = Field(2 * 2**30, ge=0)
@@ -108,12 +116,26 @@ class Settings(BaseSettings):
     render: RenderSettings = RenderSettings()
     encode: EncodeSettings = EncodeSettings()
     cache: CacheSettings = CacheSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if self.cache_dir is None:
             object.__setattr__(self, "cache_dir", self.state_dir / "cache")
         return self
+
+    @model_validator(mode="after")
+    def _auth_off_only_on_loopback(self) -> Settings:
+        if self.server.auth == "off" and not is_loopback(self.server.host):
+            raise ValueError(
+                f"server.auth = 'off' is refused on a non-loopback bind ({self.server.host}): "
+                "anyone who can reach it could render on your machine"
+            )
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        return self.state_dir / "pixeldrive.sqlite3"
 
     @property
     def disk_cache_dir(self) -> Path:
@@ -155,6 +177,16 @@ class _FlatEnvSource(PydanticBaseSettingsSource):
                 node = node.setdefault(part, {})
             node[path[-1]] = value
         return out
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -24,7 +24,7 @@ class PixelDriveError(Exception):
 
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
-    slug: ClassVar[str] = "internal"
+    slug: str = "internal"  # per class; an instance may name a finer problem type
     report: ClassVar[bool] = False
 
     def __init__(
@@ -33,11 +33,14 @@ class PixelDriveError(Exception):
         *,
         errors: tuple[FieldProblem, ...] = (),
         headers: dict[str, str] | None = None,
+        slug: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        if slug is not None:
+            self.slug = slug  # a finer problem type than the class's, e.g. "expired-token"
 
 
 class BadRequest(PixelDriveError):
@@ -58,6 +61,31 @@ class TooLarge(PixelDriveError):
     status = 413
     title = "Payload too large"
     slug = "too-large"
+
+
+class Unauthorized(PixelDriveError):
+    """No credentials, or credentials that do not identify an active key (401)."""
+
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+    def __init__(self, detail: str, *, slug: str | None = None) -> None:
+        super().__init__(detail, slug=slug, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(PixelDriveError):
+    """Valid credentials that do not allow this request (403)."""
+
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class QuotaExceeded(PixelDriveError):
+    status = 429
+    title = "Quota exceeded"
+    slug = "quota-exceeded"
 
 
 class NotFound(PixelDriveError):

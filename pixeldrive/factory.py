@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.cache.memory import MemoryTier
 from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.config import Settings
 from pixeldrive.render.job import EncodeOptions, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
-from pixeldrive.storage.specs import SQLiteSpecStore
+from pixeldrive.storage.sqlite import Database
 from pixeldrive.templates.store import TemplateStore
 
 
@@ -39,8 +40,14 @@ def build_templates(settings: Settings) -> TemplateStore:
     )
 
 
-def build_specs(settings: Settings) -> SQLiteSpecStore:
-    return SQLiteSpecStore(settings.state_dir / "pixeldrive.sqlite3")
+def build_database(settings: Settings) -> Database:
+    return Database(settings.database_path)
+
+
+def build_issuer(settings: Settings) -> TokenIssuer:
+    """Reads (or creates) the token signing secrets: start-up only, off the event loop."""
+    keys = SigningKeys.load_or_create(settings.state_dir / "secrets" / "tokens.json")
+    return TokenIssuer(keys, max_ttl=settings.auth.token_max_ttl)
 
 
 def build_disk(settings: Settings) -> DiskTier:

@@ -14,28 +14,8 @@ from pixeldrive.render.formats import BY_EXT
 from pixeldrive.render.job import JobError, RenderJob
 from pixeldrive.render.sizing import output_size
 from pixeldrive.service import validate_fields
-from pixeldrive.templates.model import Template, compile_template
-
-TRUE = ("true", "1", "yes", "on")
-FALSE = ("false", "0", "no", "off")
-
-
-def coerce(template: Template, values: dict[str, str]) -> dict[str, Any]:
-    """Text from a command line or query string → the JSON types each field takes."""
-    kinds = {f.name: f.kind for f in template.fields}
-    out: dict[str, Any] = {}
-    for name, raw in values.items():
-        kind = kinds.get(name)
-        if kind == "show" and raw.lower() in TRUE + FALSE:
-            out[name] = raw.lower() in TRUE
-        elif kind == "number":
-            try:
-                out[name] = float(raw)
-            except ValueError:
-                out[name] = raw  # validation names the field
-        else:
-            out[name] = raw
-    return out
+from pixeldrive.templates.coerce import coerce
+from pixeldrive.templates.model import compile_template
 
 
 def render_file(

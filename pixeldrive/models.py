@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pixeldrive.auth.scopes import RequestedScopes, Scopes
 from pixeldrive.templates.model import ID_RE
 
 
@@ -38,3 +39,18 @@ class RenderCreated(BaseModel):
     height: int
     bytes: int
     cached: bool
+
+
+class TokenRequest(BaseModel):
+    """Body of POST /v1/tokens: scopes to narrow to (missing parts inherit), lifetime."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scopes: RequestedScopes = Field(default_factory=RequestedScopes)
+    ttl: int = Field(3600, ge=1, description="seconds; bounded by auth.token_max_ttl")
+
+
+class TokenCreated(BaseModel):
+    token: str
+    expires_at: int
+    scopes: Scopes

@@ -6,8 +6,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import ValidationError
 
+from pixeldrive.auth.metering import Meter
+from pixeldrive.auth.principal import Principal
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.cache.keys import RenderSpec, render_key
 from pixeldrive.cache.tiered import TieredCache
@@ -40,7 +43,8 @@ class Rendered:
 
 
 class RenderService:
-    """Orchestrates a render as a checklist: validate → key → spec saved → cache → draw."""
+    """Orchestrates a render as a checklist: validate → key → spec saved → cache → quota
+    → draw → meter. Callers authorise between `prepare` and `render`."""
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class RenderService:
         cache: TieredCache,
         specs: SpecStore,
         pool: RenderPool,
+        meter: Meter,
         *,
         fingerprint: str,
         limits: RenderSettings,
@@ -56,9 +61,12 @@ class RenderService:
         self.cache = cache
         self.specs = specs
         self.pool = pool
+        self.meter = meter
         self.fingerprint = fingerprint
         self.limits = limits
         self._flight: SingleFlight[RenderOutput] = SingleFlight()
+        # key → template id, for scope checks and per-template metering of hits.
+        self._template_of: LRUCache[str, str] = LRUCache(maxsize=100_000)
 
     def prepare(self, request: RenderRequest) -> tuple[str, RenderSpec]:
         """Validate the request against its template: (key, canonical spec). No I/O."""
@@ -80,42 +88,71 @@ class RenderService:
             height=height,
             quality=request.quality,
         )
-        return render_key(spec, self.fingerprint), spec
+        key = render_key(spec, self.fingerprint)
+        self._template_of[key] = spec.template
+        return key, spec
 
-    async def render(self, request: RenderRequest, fmt: ImageFormat) -> Rendered:
-        """Render (or find) the image a request describes; its spec is stored first, so
-        the key stays renderable even after its bytes are evicted."""
-        key, spec = self.prepare(request)
-        # The spec is durable before the answer, but need not be before the draw.
+    async def render(
+        self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+    ) -> Rendered:
+        """Render (or find) a prepared spec. The spec is durable before the answer (so
+        the key stays renderable after its bytes are evicted) but need not be before the
+        draw, so both happen at once."""
         _saved, rendered = await asyncio.gather(
-            self.specs.save(key, spec), self.produce(key, spec, fmt)
+            self.specs.save(key, spec), self.produce(key, spec, fmt, principal)
         )
         return rendered
 
-    async def image(self, key: str, fmt: ImageFormat) -> Rendered:
+    async def template_of(self, key: str) -> str:
+        """The template a key was made from; NotFound for a key never handed out."""
+        known = self._template_of.get(key)
+        if known is not None:
+            return known
+        spec = await self.specs.load(key)
+        if spec is None:
+            raise NotFound(f"no image with key {key!r}")
+        self._template_of[key] = spec.template
+        return spec.template
+
+    def peek(self, key: str, fmt: ImageFormat, principal: Principal) -> bytes | None:
+        """A memory-tier hit, counted, without any await: the fastest path. Call after
+        `template_of(key)` (it is what authorisation needs anyway)."""
+        data = self.cache.peek_memory(f"{key}.{fmt.ext}")
+        if data is not None:
+            self.meter.hit(principal, self._template_of.get(key, "?"), len(data))
+        return data
+
+    async def image(self, key: str, fmt: ImageFormat, principal: Principal) -> Rendered:
         """The image for a key handed out earlier: from cache, or drawn again from its spec."""
-        variant = f"{key}.{fmt.ext}"
-        hit = await self.cache.get(variant)
+        template = await self.template_of(key)
+        hit = await self.cache.get(f"{key}.{fmt.ext}")
         if hit is not None:
+            self.meter.hit(principal, template, len(hit[0]))
             return Rendered(key, fmt, hit[0], 0, 0, hit[1])
         spec = await self.specs.load(key)
         if spec is None:
             raise NotFound(f"no image with key {key!r}")
-        return await self.produce(key, spec, fmt)
+        return await self.produce(key, spec, fmt, principal)
 
-    def cached_bytes(self, key: str, fmt: ImageFormat) -> bytes | None:
-        """A memory-tier hit without any await: the fastest path."""
-        return self.cache.peek_memory(f"{key}.{fmt.ext}")
-
-    async def produce(self, key: str, spec: RenderSpec, fmt: ImageFormat) -> Rendered:
+    async def produce(
+        self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+    ) -> Rendered:
         variant = f"{key}.{fmt.ext}"
         hit = await self.cache.get(variant)
         if hit is not None:
+            self.meter.hit(principal, spec.template, len(hit[0]))
             return Rendered(key, fmt, hit[0], spec.width, spec.height, hit[1])
-        output, _shared = await self._flight.do(variant, lambda: self._draw(variant, spec, fmt))
+        async with self.meter.admission(principal):
+            output, shared = await self._flight.do(
+                variant, lambda: self._draw(variant, spec, fmt, principal)
+            )
+        if shared:  # drawn for another caller at the same moment: free for this one
+            self.meter.hit(principal, spec.template, len(output.data))
         return Rendered(key, fmt, output.data, output.width, output.height, None)
 
-    async def _draw(self, variant: str, spec: RenderSpec, fmt: ImageFormat) -> RenderOutput:
+    async def _draw(
+        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+    ) -> RenderOutput:
         job = RenderJob(
             version=spec.version,
             source=str(self.templates.source_path(spec.version)),
@@ -127,6 +164,15 @@ class RenderService:
         )
         output = await self.pool.render(job)
         await self.cache.put_behind(variant, output.data)
+        await self.meter.render(
+            principal,
+            variant,
+            spec.template,
+            fmt.name,
+            pixels=output.width * output.height,
+            ms=output.draw_ms + output.encode_ms,
+            size=len(output.data),
+        )
         return output
 
 

@@ -43,7 +43,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
     def make(**overrides: Any) -> Settings:
         render = {"workers": 1, "queue_depth": 4, "timeout": 20.0} | overrides.pop("render", {})
+        # Most tests are about rendering; the auth tests turn authentication on.
+        server = {"auth": "off"} | overrides.pop("server", {})
         base: dict[str, Any] = {
+            "server": server,
             "state_dir": tmp_path / "state",
             "templates_dir": TEMPLATES_DIR,
             "templates_poll_seconds": 0,

@@ -8,68 +8,90 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from pixeldrive.auth.authenticate import Authenticator
+from pixeldrive.auth.metering import Meter
 from pixeldrive.config import Settings
 from pixeldrive.factory import (
     build_cache,
+    build_database,
     build_disk,
+    build_issuer,
     build_pool,
-    build_specs,
     build_templates,
     encode_options,
 )
-from pixeldrive.http import health, images, renders, templates
-from pixeldrive.http.keys import POOL, SERVICE, SETTINGS, SPECS, TEMPLATES
+from pixeldrive.http import health, images, renders, signed, templates, tokens, usage
+from pixeldrive.http.auth import auth_middleware
+from pixeldrive.http.keys import AUTH, DATABASE, METER, POOL, SERVICE, SETTINGS, TEMPLATES
 from pixeldrive.http.problems import problems_middleware
 from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.service import RenderService
+from pixeldrive.storage.specs import SQLiteSpecStore
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Open every resource in order and close them in reverse, whatever happens."""
+    """Open every resource in order; the exit stack closes them in reverse, whatever
+    happens (pool first, so no render is left writing to a closed cache or ledger)."""
     settings = app[SETTINGS]
-    store = app[TEMPLATES] = build_templates(settings)
-    await store.refresh()
-    specs = build_specs(settings)
-    await specs.open()
-    app[SPECS] = specs
-    disk = build_disk(settings)
-    await disk.open()
-    cache = build_cache(settings, disk)
-    fingerprint = await asyncio.to_thread(
-        renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
-    )
-    pool = app[POOL] = build_pool(settings)
-    watcher: asyncio.Task[None] | None = None
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        store = app[TEMPLATES] = build_templates(settings)
+        await store.refresh()
+        db = app[DATABASE] = build_database(settings)
+        await db.open()
+        stack.push_async_callback(db.close)
+        meter = app[METER] = Meter(db, flush_seconds=settings.auth.hits_flush_seconds)
+        await meter.start()
+        stack.push_async_callback(meter.close)
+        issuer = await asyncio.to_thread(build_issuer, settings)
+        app[AUTH] = Authenticator(db, issuer, cache_seconds=settings.auth.key_cache_seconds)
+        disk = build_disk(settings)
+        await disk.open()
+        cache = build_cache(settings, disk)
+        stack.push_async_callback(cache.drain)
+        fingerprint = await asyncio.to_thread(
+            renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
+        )
+        pool = app[POOL] = build_pool(settings)
+        stack.push_async_callback(pool.close)
         await pool.start()
         app[SERVICE] = RenderService(
-            store, cache, specs, pool, fingerprint=fingerprint, limits=settings.render
+            store,
+            cache,
+            SQLiteSpecStore(db),
+            pool,
+            meter,
+            fingerprint=fingerprint,
+            limits=settings.render,
         )
         if settings.templates_poll_seconds > 0:
             watcher = asyncio.create_task(store.watch(settings.templates_poll_seconds))
+            stack.push_async_callback(_cancel, watcher)
         yield
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        await pool.close()
-        await cache.drain()
-        await specs.close()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application for `settings`; resources open when it starts."""
     app = web.Application(
-        middlewares=[problems_middleware], client_max_size=settings.server.max_body_bytes
+        middlewares=[problems_middleware, auth_middleware],
+        client_max_size=settings.server.max_body_bytes,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.readyz)
-    app.router.add_get("/v1/templates", templates.list_templates)
-    app.router.add_get("/v1/templates/{id}", templates.get_template)
-    app.router.add_get("/v1/templates/{id}/preview", templates.preview)
-    app.router.add_post("/v1/renders", renders.create_render)
-    app.router.add_get("/v1/images/{name}", images.get_image)
+    add = app.router
+    add.add_get("/healthz", health.healthz)
+    add.add_get("/readyz", health.readyz)
+    add.add_get("/v1/templates", templates.list_templates)
+    add.add_get("/v1/templates/{id}", templates.get_template)
+    add.add_get("/v1/templates/{id}/preview", templates.preview)
+    add.add_post("/v1/renders", renders.create_render)
+    add.add_get("/v1/images/{name}", images.get_image)
+    add.add_get("/v1/t/{name}", signed.signed_render)
+    add.add_post("/v1/tokens", tokens.create_token)
+    add.add_get("/v1/usage", usage.get_usage)
     return app

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.http.keys import POOL, SPECS, TEMPLATES
+from pixeldrive.http.auth import public
+from pixeldrive.http.keys import DATABASE, POOL, TEMPLATES
 
 
+@public
 async def healthz(request: web.Request) -> web.Response:
     """The process answers: nothing more is checked."""
     return web.json_response({"status": "ok"})
 
 
+@public
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the render pool is up and the spec store answers; 503 names what is not."""
+    """Ready when the render pool is up and the database answers; 503 names what is not."""
     checks = {
         "render_pool": request.app[POOL].alive(),
-        "spec_store": await request.app[SPECS].ping(),
+        "database": await request.app[DATABASE].ping(),
         "templates": bool(request.app[TEMPLATES].all()),
     }
     ready = all(checks.values())

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from pixeldrive.auth.authenticate import Authenticator
+from pixeldrive.auth.metering import Meter
+from pixeldrive.auth.principal import Principal
 from pixeldrive.config import Settings
 from pixeldrive.render.pool import RenderPool
 from pixeldrive.service import RenderService
-from pixeldrive.storage.specs import SpecStore
+from pixeldrive.storage.sqlite import Database
 from pixeldrive.templates.store import TemplateStore
 
 SETTINGS = web.AppKey("settings", Settings)
 TEMPLATES = web.AppKey("templates", TemplateStore)
-SPECS = web.AppKey("specs", SpecStore)
+DATABASE = web.AppKey("database", Database)
 POOL = web.AppKey("pool", RenderPool)
+METER = web.AppKey("meter", Meter)
+AUTH = web.AppKey("authenticator", Authenticator)
 SERVICE = web.AppKey("service", RenderService)
+PRINCIPAL = web.RequestKey("principal", Principal)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from pixeldrive.errors import NotAcceptable
 from pixeldrive.http.bodies import read_json
-from pixeldrive.http.keys import SERVICE, SETTINGS
+from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS
 from pixeldrive.http.negotiate import negotiate
 from pixeldrive.http.respond import image_offers, image_response
 from pixeldrive.models import RenderCreated, RenderRequest
@@ -24,17 +24,24 @@ def _answer_type(request: web.Request) -> str:
     return chosen
 
 
+def _format(request: web.Request, body: RenderRequest, answer: str) -> ImageFormat:
+    if body.format is not None:
+        return FORMATS[body.format]
+    if answer != JSON:
+        return BY_MIME[answer]
+    return FORMATS[request.app[SETTINGS].encode.default_format]
+
+
 async def create_render(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, RenderRequest)
     answer = _answer_type(request)
-    fmt: ImageFormat
-    if body.format is not None:
-        fmt = FORMATS[body.format]
-    elif answer != JSON:
-        fmt = BY_MIME[answer]
-    else:
-        fmt = FORMATS[request.app[SETTINGS].encode.default_format]
-    rendered = await request.app[SERVICE].render(body, fmt)
+    fmt = _format(request, body, answer)
+    service, principal = request.app[SERVICE], request[PRINCIPAL]
+    key, spec = service.prepare(body)
+    principal.require(
+        "render", template=spec.template, format=fmt.name, pixels=spec.width * spec.height
+    )
+    rendered = await service.render(key, spec, fmt, principal)
     url = f"/v1/images/{rendered.key}.{fmt.ext}"
     if answer != JSON:
         response = image_response(request, rendered, negotiated=body.format is None)
@@ -44,8 +51,8 @@ async def create_render(request: web.Request) -> web.StreamResponse:
         url=url,
         key=rendered.key,
         format=fmt.name,
-        width=rendered.width,
-        height=rendered.height,
+        width=spec.width,
+        height=spec.height,
         bytes=len(rendered.data),
         cached=rendered.cached,
     )

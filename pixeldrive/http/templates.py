@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from pixeldrive.errors import BadRequest
-from pixeldrive.http.keys import SERVICE, SETTINGS, TEMPLATES
+from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS, TEMPLATES
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
 from pixeldrive.models import RenderRequest
 from pixeldrive.render.formats import FORMATS
@@ -19,8 +19,13 @@ class PreviewQuery(BaseModel):
     format: str | None = None
 
 
+def _visible(request: web.Request, template_id: str) -> bool:
+    return request[PRINCIPAL].scopes.allows_template(template_id)
+
+
 async def list_templates(request: web.Request) -> web.Response:
-    templates = request.app[TEMPLATES].all()
+    """The templates this credential may render."""
+    templates = [t for t in request.app[TEMPLATES].all() if _visible(request, t.id)]
     return web.json_response(
         {
             "templates": [
@@ -39,6 +44,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def get_template(request: web.Request) -> web.Response:
     template = request.app[TEMPLATES].get(request.match_info["id"])
+    request[PRINCIPAL].require("render", template=template.id)
     return web.json_response(template.describe())
 
 
@@ -62,7 +68,12 @@ async def preview(request: web.Request) -> web.StreamResponse:
         width=query.width,
         height=query.height,
     )
-    rendered = await request.app[SERVICE].render(order, fmt)
+    service, principal = request.app[SERVICE], request[PRINCIPAL]
+    key, spec = service.prepare(order)
+    principal.require(
+        "render", template=spec.template, format=fmt.name, pixels=spec.width * spec.height
+    )
+    rendered = await service.render(key, spec, fmt, principal)
     return image_response(
         request, rendered, negotiated=query.format is None, cache_control=REVALIDATE
     )

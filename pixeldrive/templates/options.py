@@ -11,6 +11,7 @@ from pixeldrive.errors import FieldProblem
 from pixeldrive.templates.colors import ColorError, parse_color
 from pixeldrive.templates.parser import SODIPODI_NS, XLINK_NS, local_name, text_of
 from pixeldrive.templates.style import parse_style
+from pixeldrive.templates.values import FLAGS
 
 TEXT_FITS = ("none", "shrink", "wrap", "ellipsis")
 IMAGE_FITS = ("cover", "contain", "fill")
@@ -18,16 +19,6 @@ PAINTS = ("fill", "stroke", "both")
 ATTR_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 FORBIDDEN_ATTRS = frozenset({"href", "style", "id", "class", "transform"})
 ROLE = f"{{{SODIPODI_NS}}}role"
-FLAGS = {
-    "true": True,
-    "1": True,
-    "yes": True,
-    "on": True,
-    "false": False,
-    "0": False,
-    "no": False,
-    "off": False,
-}
 
 
 def int_option(raw: str | None) -> int | None:

@@ -14,6 +14,17 @@ from pixeldrive.templates.colors import parse_color
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 DATA_URI_RE = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,([A-Za-z0-9+/=\s]*)$")
 RASTER_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+# How a boolean may be written as text (a default attribute, a query string, the CLI).
+FLAGS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 def clean_text(value: str) -> str:

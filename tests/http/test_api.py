@@ -223,7 +223,7 @@ async def test_health_and_readiness(client: Client) -> None:
     assert response.status == 200
     assert (await response.json())["checks"] == {
         "render_pool": True,
-        "spec_store": True,
+        "database": True,
         "templates": True,
     }
 

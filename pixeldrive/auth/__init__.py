@@ -1,0 +1,1 @@
+"""Authentication and authorisation: credential scopes and short-lived signed tokens."""

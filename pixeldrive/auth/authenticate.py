@@ -1,0 +1,102 @@
+"""From an `Authorization` header (or a signed URL's kid) to a Principal, or a 401."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pixeldrive.auth.keys import scopes_of, secret_matches, split_key
+from pixeldrive.auth.principal import Principal
+from pixeldrive.auth.tokens import TokenError, TokenIssuer, looks_like_jwt
+from pixeldrive.errors import Unauthorized
+from pixeldrive.storage.keys import KeyRecord, find_key
+from pixeldrive.storage.sqlite import Database
+
+TOKEN_PROBLEMS = {
+    "expired": ("the token has expired", "expired-token"),
+    "unknown-kid": ("the token was signed with a key this server does not know", "invalid-token"),
+    "bad-signature": ("the token's signature does not match: it was altered", "invalid-token"),
+    "wrong-type": ("this is not an access token", "invalid-token"),
+    "malformed": ("the token is malformed", "invalid-token"),
+}
+
+
+class Authenticator:
+    """Checks API keys and tokens. Key records are cached for `cache_seconds`: that is
+    how long a revocation made elsewhere (the CLI, another node) may take to bite."""
+
+    def __init__(
+        self,
+        db: Database,
+        issuer: TokenIssuer,
+        *,
+        cache_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self.issuer = issuer
+        self._ttl = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+
+    async def record(self, key_id: str) -> KeyRecord | None:
+        """The stored key (revoked ones included), through the short cache."""
+        now = self._clock()
+        cached = self._cache.get(key_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        record = await self._db.run(find_key, key_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key_id] = (now, record)
+        return record
+
+    async def active(self, key_id: str) -> KeyRecord | None:
+        record = await self.record(key_id)
+        return record if record is not None and record.active else None
+
+    async def principal(self, header: str | None) -> Principal:
+        """The caller named by `Authorization: Bearer …`; Unauthorized says what is wrong."""
+        if not header:
+            raise Unauthorized(
+                "this endpoint needs an Authorization: Bearer header with an API key or token",
+                slug="missing-credentials",
+            )
+        scheme, _, credential = header.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthorized(
+                "use the Bearer scheme: Authorization: Bearer <key or token>",
+                slug="missing-credentials",
+            )
+        if looks_like_jwt(credential):
+            return await self._token(credential)
+        return await self._key(credential)
+
+    async def _key(self, presented: str) -> Principal:
+        parts = split_key(presented)
+        record = await self.record(parts[0]) if parts else None
+        if parts is None or record is None or not secret_matches(record, parts[1]):
+            raise Unauthorized("the API key is not valid", slug="invalid-key")
+        if not record.active:
+            raise Unauthorized("the API key has been revoked", slug="revoked-key")
+        return Principal(record.id, scopes_of(record), "key", quota=record.quota)
+
+    async def _token(self, token: str) -> Principal:
+        try:
+            claims = self.issuer.verify(token)
+        except TokenError as exc:
+            detail, slug = TOKEN_PROBLEMS[exc.reason]
+            raise Unauthorized(detail, slug=slug) from exc
+        record = await self.active(claims.key_id)
+        if record is None:
+            raise Unauthorized(
+                "the key that minted this token has been revoked", slug="revoked-key"
+            )
+        return Principal(
+            record.id, claims.scopes, "token", quota=record.quota, expires_at=claims.expires_at
+        )
+
+    def forget(self, key_id: str) -> None:
+        """Drop a cached record (after a revocation made through this process)."""
+        self._cache.pop(key_id, None)

@@ -1,0 +1,159 @@
+"""Metering and quotas: every render billed once to its key, every hit counted free."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pixeldrive.auth.principal import Principal
+from pixeldrive.errors import QuotaExceeded
+from pixeldrive.storage.ledger import (
+    HitCount,
+    RenderEntry,
+    record_hits,
+    record_render,
+    renders_in_month,
+    usage,
+)
+from pixeldrive.storage.sqlite import Database
+
+log = logging.getLogger("pixeldrive.metering")
+
+
+def _day_and_month(at: float) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(at, UTC)
+    return moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m")
+
+
+def seconds_to_next_month(at: float) -> int:
+    moment = datetime.fromtimestamp(at, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return max(1, int(datetime(year, month, 1, tzinfo=UTC).timestamp() - at))
+
+
+class Meter:
+    """The ledger's front: renders are written before the answer (a crash loses none;
+    the (key, image) primary key means none is recorded twice); hits are free and summed
+    in memory, written every `flush_seconds` and on close. Quotas count the distinct
+    images a key rendered this calendar month (UTC), plus renders under way."""
+
+    def __init__(
+        self, db: Database, *, flush_seconds: float = 1.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._db = db
+        self._flush_seconds = flush_seconds
+        self._clock = clock
+        self._hits: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self._used: dict[tuple[str, str], int] = {}
+        self._reserved: dict[str, int] = defaultdict(int)
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_forever())
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+
+    @contextlib.asynccontextmanager
+    async def admission(self, principal: Principal) -> AsyncIterator[None]:
+        """Hold a place under the key's quota while a render runs; QuotaExceeded (429,
+        Retry-After: the start of next month) when the key has none left."""
+        if principal.quota is None:
+            yield
+            return
+        key_id = principal.key_id
+        used = await self._used_this_month(key_id)
+        if used + self._reserved[key_id] >= principal.quota:
+            raise QuotaExceeded(
+                f"this key's quota of {principal.quota} renders this month is used up; "
+                "cached images are still served",
+                headers={"Retry-After": str(seconds_to_next_month(self._clock()))},
+            )
+        self._reserved[key_id] += 1
+        try:
+            yield
+        finally:
+            self._reserved[key_id] -= 1
+
+    async def _used_this_month(self, key_id: str) -> int:
+        month = _day_and_month(self._clock())[1]
+        if (key_id, month) not in self._used:
+            self._used[(key_id, month)] = await self._db.run(renders_in_month, key_id, month)
+        return self._used[(key_id, month)]
+
+    async def render(
+        self,
+        principal: Principal,
+        variant: str,
+        template: str,
+        fmt: str,
+        *,
+        pixels: int,
+        ms: float,
+        size: int,
+    ) -> None:
+        """Record a render durably, before the caller answers."""
+        at = self._clock()
+        day, month = _day_and_month(at)
+        entry = RenderEntry(
+            principal.key_id, variant, template, fmt, pixels, ms, size, at, day, month
+        )
+        if await self._db.run(record_render, entry) and (principal.key_id, month) in self._used:
+            self._used[(principal.key_id, month)] += 1
+
+    def hit(self, principal: Principal, template: str, size: int) -> None:
+        """Count a cache hit (free); written with the next flush."""
+        counter = self._hits[(principal.key_id, _day_and_month(self._clock())[0], template)]
+        counter[0] += 1
+        counter[1] += size
+
+    async def flush(self) -> None:
+        if not self._hits:
+            return
+        batch, self._hits = self._hits, defaultdict(lambda: [0, 0])
+        counts = [HitCount(k, d, t, c[0], c[1]) for (k, d, t), c in batch.items()]
+        try:
+            await self._db.run(record_hits, counts)
+        except BaseException:
+            for where, (count, size) in batch.items():  # keep them for the next flush
+                self._hits[where][0] += count
+                self._hits[where][1] += size
+            raise
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_seconds)
+            try:
+                await self.flush()
+            except Exception:  # the next flush retries; hits are free, renders are not here
+                log.exception("writing hit counts failed")
+
+    async def usage(self, key_id: str) -> dict[str, Any]:
+        """Totals per day and per template: renders, cache_hits, bytes."""
+        await self.flush()
+        by_day = await self._db.run(usage, key_id, "day")
+        by_template = await self._db.run(usage, key_id, "template")
+
+        def rows(name: str, data: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
+            return [{name: k, "renders": r, "cache_hits": h, "bytes": b} for k, r, h, b in data]
+
+        return {
+            "key": key_id,
+            "days": rows("day", by_day),
+            "templates": rows("template", by_template),
+            "totals": {
+                "renders": sum(r for _, r, _, _ in by_day),
+                "cache_hits": sum(h for _, _, h, _ in by_day),
+                "bytes": sum(b for _, _, _, b in by_day),
+            },
+        }

@@ -1,0 +1,40 @@
+"""Who is asking: the key a request is billed to, and what it may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pixeldrive.auth.scopes import ScopeError, Scopes
+from pixeldrive.errors import Forbidden
+
+Via = Literal["key", "token", "signed-url", "anonymous"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: `key_id` is billed; `scopes` are the key's, or a token's narrower ones."""
+
+    key_id: str
+    scopes: Scopes
+    via: Via
+    quota: int | None = None
+    expires_at: int | None = None
+
+    def require(
+        self,
+        operation: str,
+        *,
+        template: str | None = None,
+        format: str | None = None,
+        pixels: int | None = None,
+    ) -> None:
+        """Forbidden (403), naming the part of the request that the scopes do not cover."""
+        try:
+            self.scopes.check(operation, template=template, format=format, pixels=pixels)
+        except ScopeError as exc:
+            raise Forbidden(str(exc), slug="scope") from exc
+
+
+# Auth off (loopback only): every request acts as this local, unmetered-quota principal.
+LOCAL = Principal(key_id="local", scopes=Scopes.everything(), via="anonymous")

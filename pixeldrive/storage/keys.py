@@ -1,0 +1,71 @@
+"""API key records: stored hashed, with their signing secret, scopes and quota."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One API key as stored. `secret_hash` is a hash of the key's secret part: the key
+    itself is never at rest. `scopes` is JSON (the auth layer gives it meaning)."""
+
+    id: str
+    name: str
+    secret_hash: bytes
+    signing_secret: str
+    scopes: str
+    quota: int | None
+    created: float
+    revoked: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked is None
+
+
+COLUMNS = "id, name, secret_hash, signing_secret, scopes, quota, created, revoked"
+
+
+def _record(row: tuple[object, ...]) -> KeyRecord:
+    return KeyRecord(*row)  # type: ignore[arg-type]  # columns match the dataclass order
+
+
+def insert_key(db: sqlite3.Connection, record: KeyRecord) -> None:
+    db.execute(
+        f"INSERT INTO api_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        (
+            record.id,
+            record.name,
+            record.secret_hash,
+            record.signing_secret,
+            record.scopes,
+            record.quota,
+            record.created,
+            record.revoked,
+        ),
+    )
+
+
+def find_key(db: sqlite3.Connection, key_id: str) -> KeyRecord | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()  # noqa: S608
+    return _record(row) if row else None
+
+
+def list_keys(db: sqlite3.Connection) -> list[KeyRecord]:
+    rows = db.execute(f"SELECT {COLUMNS} FROM api_keys ORDER BY created").fetchall()  # noqa: S608
+    return [_record(row) for row in rows]
+
+
+def count_keys(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT count(*) FROM api_keys").fetchone()[0])
+
+
+def revoke_key(db: sqlite3.Connection, key_id: str) -> bool:
+    """Mark a key revoked; False when there is no such active key."""
+    cursor = db.execute(
+        "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL", (time.time(), key_id)
+    )
+    return cursor.rowcount == 1
