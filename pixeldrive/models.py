@@ -54,3 +54,100 @@ class TokenCreated(BaseModel):
     token: str
     expires_at: int
     scopes: Scopes
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document: every error answer."""
+
+    type: str = Field(description="a URI reference naming the kind of problem")
+    title: str
+    status: int
+    detail: str
+    request_id: str = Field(description="also sent as X-Request-Id; names the log lines")
+    errors: list[FieldError] | None = None
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="a dotted path such as fields.title")
+    message: str
+
+
+class TemplateSummary(BaseModel):
+    id: str
+    version: str
+    width: int
+    height: int
+    fields: list[str]
+
+
+class TemplateList(BaseModel):
+    """Answer of GET /v1/templates: the templates the credential may render."""
+
+    templates: list[TemplateSummary]
+
+
+class FieldDescription(BaseModel):
+    model_config = ConfigDict(extra="allow")  # constraints appear only when set
+
+    name: str
+    kind: Literal["text", "image", "color", "show", "number", "qr"]
+    required: bool
+    default: str | float | bool | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    fit: str | None = None
+    max_lines: int | None = None
+    min_size: float | None = None
+
+
+class TemplateDescription(BaseModel):
+    """Answer of GET /v1/templates/{id}."""
+
+    id: str
+    version: str
+    width: int
+    height: int
+    fields: list[FieldDescription]
+
+
+class UsageRow(BaseModel):
+    renders: int
+    cache_hits: int
+    bytes: int
+
+
+class UsageByDay(UsageRow):
+    day: str
+
+
+class UsageByTemplate(UsageRow):
+    template: str
+
+
+class Usage(BaseModel):
+    """Answer of GET /v1/usage: the caller's key, per day and per template."""
+
+    key: str
+    days: list[UsageByDay]
+    templates: list[UsageByTemplate]
+    totals: UsageRow
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, bool]
+
+
+class PreviewQuery(BaseModel):
+    """Query of GET /v1/templates/{id}/preview."""
+
+    model_config = ConfigDict(extra="forbid")
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    format: Literal["png", "jpeg", "jpg", "webp", "avif"] | None = None

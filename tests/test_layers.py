@@ -102,3 +102,10 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from pixeldrive.http.app import create_app\n")
     assert "pixeldrive.http.app" in imports_of(bad)
+
+
+def test_public_endpoints_in_the_table_are_the_public_handlers() -> None:
+    from pixeldrive.http.routes import ENDPOINTS
+
+    for endpoint in ENDPOINTS:
+        assert getattr(endpoint.handler, "public", False) == endpoint.public, endpoint.path

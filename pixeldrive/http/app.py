@@ -20,10 +20,10 @@ from pixeldrive.factory import (
     build_templates,
     encode_options,
 )
-from pixeldrive.http import health, images, renders, signed, templates, tokens, usage
 from pixeldrive.http.auth import auth_middleware
 from pixeldrive.http.keys import AUTH, DATABASE, METER, POOL, SERVICE, SETTINGS, TEMPLATES
 from pixeldrive.http.problems import problems_middleware
+from pixeldrive.http.routes import add_routes
 from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.service import RenderService
 from pixeldrive.storage.specs import SQLiteSpecStore
@@ -83,15 +83,5 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
-    add = app.router
-    add.add_get("/healthz", health.healthz)
-    add.add_get("/readyz", health.readyz)
-    add.add_get("/v1/templates", templates.list_templates)
-    add.add_get("/v1/templates/{id}", templates.get_template)
-    add.add_get("/v1/templates/{id}/preview", templates.preview)
-    add.add_post("/v1/renders", renders.create_render)
-    add.add_get("/v1/images/{name}", images.get_image)
-    add.add_get("/v1/t/{name}", signed.signed_render)
-    add.add_post("/v1/tokens", tokens.create_token)
-    add.add_get("/v1/usage", usage.get_usage)
+    add_routes(app)
     return app

@@ -6,12 +6,13 @@ from aiohttp import web
 
 from pixeldrive.http.auth import public
 from pixeldrive.http.keys import DATABASE, POOL, TEMPLATES
+from pixeldrive.models import Health, Readiness
 
 
 @public
 async def healthz(request: web.Request) -> web.Response:
     """The process answers: nothing more is checked."""
-    return web.json_response({"status": "ok"})
+    return web.json_response(Health(status="ok").model_dump())
 
 
 @public
@@ -23,7 +24,5 @@ async def readyz(request: web.Request) -> web.Response:
         "templates": bool(request.app[TEMPLATES].all()),
     }
     ready = all(checks.values())
-    return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
-    )
+    answer = Readiness(status="ready" if ready else "not ready", checks=checks)
+    return web.json_response(answer.model_dump(), status=200 if ready else 503)

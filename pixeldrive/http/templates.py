@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from pixeldrive.errors import BadRequest
 from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS, TEMPLATES
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
-from pixeldrive.models import RenderRequest
+from pixeldrive.models import (
+    PreviewQuery,
+    RenderRequest,
+    TemplateDescription,
+    TemplateList,
+    TemplateSummary,
+)
 from pixeldrive.render.formats import FORMATS
-
-
-class PreviewQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    width: int | None = Field(None, ge=1)
-    height: int | None = Field(None, ge=1)
-    format: str | None = None
 
 
 def _visible(request: web.Request, template_id: str) -> bool:
@@ -26,26 +24,26 @@ def _visible(request: web.Request, template_id: str) -> bool:
 async def list_templates(request: web.Request) -> web.Response:
     """The templates this credential may render."""
     templates = [t for t in request.app[TEMPLATES].all() if _visible(request, t.id)]
-    return web.json_response(
-        {
-            "templates": [
-                {
-                    "id": t.id,
-                    "version": t.version,
-                    "width": t.width,
-                    "height": t.height,
-                    "fields": [f.name for f in t.fields],
-                }
-                for t in templates
-            ]
-        }
+    listing = TemplateList(
+        templates=[
+            TemplateSummary(
+                id=t.id,
+                version=t.version,
+                width=t.width,
+                height=t.height,
+                fields=[f.name for f in t.fields],
+            )
+            for t in templates
+        ]
     )
+    return web.json_response(listing.model_dump())
 
 
 async def get_template(request: web.Request) -> web.Response:
     template = request.app[TEMPLATES].get(request.match_info["id"])
     request[PRINCIPAL].require("render", template=template.id)
-    return web.json_response(template.describe())
+    described = TemplateDescription.model_validate(template.describe())
+    return web.json_response(described.model_dump(exclude_none=True))
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
@@ -57,9 +55,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         raise BadRequest("preview takes ?width=, ?height= and ?format= only") from exc
     if query.format is not None:
-        fmt = FORMATS.get("jpeg" if query.format == "jpg" else query.format)
-        if fmt is None:
-            raise BadRequest(f"unknown format {query.format!r}; use png, jpeg, webp or avif")
+        fmt = FORMATS["jpeg" if query.format == "jpg" else query.format]
     else:
         fmt = negotiate_format(request, request.app[SETTINGS].encode.preference)
     order = RenderRequest(

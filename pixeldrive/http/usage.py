@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from pixeldrive.http.keys import METER, PRINCIPAL
+from pixeldrive.models import Usage
 
 
 async def get_usage(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     principal.require("usage:read")
-    return web.json_response(await request.app[METER].usage(principal.key_id))
+    usage = Usage.model_validate(await request.app[METER].usage(principal.key_id))
+    return web.json_response(usage.model_dump())

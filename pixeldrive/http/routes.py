@@ -1,0 +1,173 @@
+"""Every endpoint in one table: the router is built from it, and so is the OpenAPI
+document, so the documentation cannot drift from what is served."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from pixeldrive.http import health, images, renders, signed, templates, tokens, usage
+from pixeldrive.models import (
+    Health,
+    PreviewQuery,
+    Readiness,
+    RenderCreated,
+    RenderRequest,
+    TemplateDescription,
+    TemplateList,
+    TokenCreated,
+    TokenRequest,
+    Usage,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+IMAGES = ("image/png", "image/jpeg", "image/webp", "image/avif")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One documented answer: a JSON model, or image bytes."""
+
+    description: str
+    model: type[BaseModel] | None = None
+    media: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    operation: str | None = None  # the scope operation it needs; None: credentials only
+    public: bool = False  # no credentials (signed URLs carry their own)
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    answers: dict[int, Answer] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+
+
+IMAGE_HEADERS = ("ETag", "Cache-Control", "X-Cache", "Vary")
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/healthz",
+        health.healthz,
+        "Liveness",
+        "operations",
+        public=True,
+        answers={200: Answer("the process answers", Health)},
+    ),
+    Endpoint(
+        "GET",
+        "/readyz",
+        health.readyz,
+        "Readiness: pool, database, templates",
+        "operations",
+        public=True,
+        answers={200: Answer("ready", Readiness), 503: Answer("not ready", Readiness)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/templates",
+        templates.list_templates,
+        "The templates you may render",
+        "templates",
+        answers={200: Answer("the list", TemplateList)},
+        errors=(401,),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/templates/{id}",
+        templates.get_template,
+        "A template's fields, kinds, defaults, constraints, size and version",
+        "templates",
+        operation="render",
+        answers={200: Answer("the template", TemplateDescription)},
+        errors=(401, 403, 404),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/templates/{id}/preview",
+        templates.preview,
+        "The template drawn with its defaults",
+        "templates",
+        operation="render",
+        query=PreviewQuery,
+        answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},
+        errors=(400, 401, 403, 404, 406, 422, 429, 503, 504),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/renders",
+        renders.create_render,
+        "Render (or find) an image; the URL works at once",
+        "renders",
+        operation="render",
+        body=RenderRequest,
+        answers={
+            201: Answer("the image's deterministic URL", RenderCreated, headers=("Location",)),
+            200: Answer(
+                "the bytes, when Accept prefers an image",
+                media=IMAGES,
+                headers=(*IMAGE_HEADERS, "Content-Location"),
+            ),
+        },
+        errors=(400, 401, 403, 404, 406, 413, 422, 429, 500, 503, 504),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/images/{name}",
+        images.get_image,
+        "An image by key; KEY.png/.jpg/.webp/.avif, or KEY alone to negotiate",
+        "renders",
+        operation="render",
+        answers={
+            200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS),
+            304: Answer("not modified (If-None-Match)"),
+        },
+        errors=(401, 403, 404, 406, 429, 500, 503, 504),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/t/{name}",
+        signed.signed_render,
+        "Signed on-the-fly render for <img> tags: fields, kid, exp and sig in the query",
+        "renders",
+        public=True,
+        answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},
+        errors=(400, 401, 403, 404, 406, 422, 429, 503, 504),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/tokens",
+        tokens.create_token,
+        "Mint a token whose scopes narrow yours",
+        "auth",
+        operation="tokens",
+        body=TokenRequest,
+        answers={201: Answer("the token", TokenCreated)},
+        errors=(400, 401, 403, 422),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/usage",
+        usage.get_usage,
+        "Your renders, cache hits and bytes, per day and per template",
+        "auth",
+        operation="usage:read",
+        answers={200: Answer("the usage", Usage)},
+        errors=(401, 403),
+    ),
+)
+
+
+def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
+    for endpoint in endpoints:
+        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
