@@ -1,7 +1,7 @@
 """Key administration on the state database, synchronous: for the CLI and start-up.
 
 SQLite in WAL mode lets these run while servers use the same file; a server sees a
-revocation within `auth.key_cache_seconds`.
+revocation within `access.key_cache_seconds`.
 """
 
 from __future__ import annotations

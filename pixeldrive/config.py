@@ -84,7 +84,7 @@ class EncodeSettings(_Section):
     avif_speed: int = Field(8, ge=0, le=10)
 
 
-class AuthSettings(_Section):
+class AccessSettings(_Section):
     token_max_ttl: int = Field(30 * 86400, ge=60, description="longest token lifetime, s")
     key_cache_seconds: float = Field(2.0, ge=0, description="how long a revocation may take")
     hits_flush_seconds: float = Field(1.0, gt=0, description="hit counts are written this often")
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     render: RenderSettings = RenderSettings()
     encode: EncodeSettings = EncodeSettings()
     cache: CacheSettings = CacheSettings()
-    auth: AuthSettings = AuthSettings()
+    access: AccessSettings = AccessSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

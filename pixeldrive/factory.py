@@ -47,7 +47,7 @@ def build_database(settings: Settings) -> Database:
 def build_issuer(settings: Settings) -> TokenIssuer:
     """Reads (or creates) the token signing secrets: start-up only, off the event loop."""
     keys = SigningKeys.load_or_create(settings.state_dir / "secrets" / "tokens.json")
-    return TokenIssuer(keys, max_ttl=settings.auth.token_max_ttl)
+    return TokenIssuer(keys, max_ttl=settings.access.token_max_ttl)
 
 
 def build_disk(settings: Settings) -> DiskTier:

@@ -47,7 +47,7 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scopes: RequestedScopes = Field(default_factory=RequestedScopes)
-    ttl: int = Field(3600, ge=1, description="seconds; bounded by auth.token_max_ttl")
+    ttl: int = Field(3600, ge=1, description="seconds; bounded by access.token_max_ttl")
 
 
 class TokenCreated(BaseModel):

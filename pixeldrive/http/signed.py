@@ -108,7 +108,8 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     rendered = await service.render(key, spec, fmt, principal)
     # Shared caches may keep it until the signature expires (bounded by the setting).
     max_age = min(
-        int(request.query["exp"]) - int(time.time()), request.app[SETTINGS].auth.signed_url_max_age
+        int(request.query["exp"]) - int(time.time()),
+        request.app[SETTINGS].access.signed_url_max_age,
     )
     response = image_response(
         request, rendered, negotiated=not dot, cache_control=f"public, max-age={max(0, max_age)}"

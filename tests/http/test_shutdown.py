@@ -1,0 +1,99 @@
+"""SIGTERM: stop accepting, finish the renders in flight, flush the ledger, exit 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.http.test_faults import write_templates
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        assert process.poll() is None, "the server exited during start-up"
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the server did not become ready")
+
+
+def post(base: str, body: dict[str, Any], out: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"{base}/v1/renders",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            out["status"], out["body"] = answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        out["status"], out["body"] = exc.code, exc.read()
+
+
+def test_sigterm_finishes_in_flight_renders_and_exits_0(tmp_path: Path) -> None:
+    templates = write_templates(tmp_path / "templates")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PIXELDRIVE_AUTH": "off",
+        "PIXELDRIVE_PORT": str(port),
+        "PIXELDRIVE_STATE_DIR": str(tmp_path / "state"),
+        "PIXELDRIVE_TEMPLATES_DIR": str(templates),
+        "PIXELDRIVE_WORKERS": "1",
+        "PIXELDRIVE_RENDER_TIMEOUT": "30",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pixeldrive.cli", "serve"], env=env, stdout=sink, stderr=sink
+        )
+    try:
+        wait_ready(base, server)
+        result: dict[str, Any] = {}
+        slow = threading.Thread(
+            target=post, args=(base, {"template": "slow", "fields": {"label": "drain"}}, result)
+        )
+        slow.start()
+        time.sleep(0.5)  # the render is now drawing in the worker
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        refused: dict[str, Any] = {}
+        try:
+            post(base, {"template": "quote", "fields": {"quote": "Too late."}}, refused)
+        except OSError as exc:
+            refused["error"] = exc
+        slow.join(timeout=30)
+        code = server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = log.read_text()
+    assert result.get("status") == 201, (result, output)
+    assert "error" in refused, f"a new request was accepted after SIGTERM: {refused}"
+    assert code == 0, output
+    with sqlite3.connect(tmp_path / "state" / "pixeldrive.sqlite3") as db:
+        billed = db.execute("SELECT template, format FROM renders").fetchall()
+    assert billed == [("slow", "png")]
