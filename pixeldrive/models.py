@@ -17,7 +17,7 @@ class RenderRequest(BaseModel):
 
     template: str = Field(max_length=64, pattern=ID_RE.pattern)
     fields: dict[str, Any] = Field(default_factory=dict)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif"] | None = None
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = None
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
     scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
@@ -150,4 +150,4 @@ class PreviewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif"] | None = None
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = None

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from pixeldrive.errors import NotAcceptable
 from pixeldrive.http.negotiate import negotiate
-from pixeldrive.render.formats import BY_MIME, FORMATS, ImageFormat
+from pixeldrive.render.formats import BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
 from pixeldrive.service import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -16,7 +16,7 @@ REVALIDATE = "public, max-age=60, must-revalidate"
 def image_offers(preference: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(offered media types, preference order) for Accept negotiation."""
     offers = [FORMATS[name].mime for name in preference] + [
-        f.mime for f in FORMATS.values() if f.name not in preference
+        FORMATS[name].mime for name in NEGOTIABLE if name not in preference
     ]
     return offers, offers
 

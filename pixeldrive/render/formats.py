@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FormatName = Literal["png", "jpeg", "webp", "avif"]
+FormatName = Literal["png", "jpeg", "webp", "avif", "pdf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,7 @@ class ImageFormat:
     ext: str
     mime: str
     lossy: bool
+    raster: bool = True  # PDF is vector: given only when asked for, never negotiated
 
 
 FORMATS: dict[str, ImageFormat] = {
@@ -21,6 +22,8 @@ FORMATS: dict[str, ImageFormat] = {
     "jpeg": ImageFormat("jpeg", "jpg", "image/jpeg", lossy=True),
     "webp": ImageFormat("webp", "webp", "image/webp", lossy=True),
     "avif": ImageFormat("avif", "avif", "image/avif", lossy=True),
+    "pdf": ImageFormat("pdf", "pdf", "application/pdf", lossy=False, raster=False),
 }
+NEGOTIABLE: tuple[str, ...] = tuple(name for name, f in FORMATS.items() if f.raster)
 BY_EXT: dict[str, ImageFormat] = {f.ext: f for f in FORMATS.values()} | {"jpeg": FORMATS["jpeg"]}
 BY_MIME: dict[str, ImageFormat] = {f.mime: f for f in FORMATS.values()}

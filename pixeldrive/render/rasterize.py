@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 from PIL import Image
 
 from pixeldrive.render.fetcher import Fetcher
+
+FIXED_DATE = "2000-01-01T00:00:00Z"
 
 
 def rasterize(svg: bytes, width: int, height: int, fetcher: Fetcher) -> Image.Image:
@@ -27,6 +31,26 @@ def rasterize(svg: bytes, width: int, height: int, fetcher: Fetcher) -> Image.Im
     )
     target.finish()
     return image
+
+
+def to_pdf(svg: bytes, width: int, height: int, fetcher: Fetcher) -> bytes:
+    """A vector PDF page of width×height px (at 96 dpi: 0.75 pt per px). The creation
+    and modification dates are fixed, so the same spec gives the same bytes."""
+    from cairocffi import PDF_METADATA_CREATE_DATE, PDF_METADATA_CREATOR, PDF_METADATA_MOD_DATE
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PDFSurface
+
+    out = io.BytesIO()
+    tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
+    surface = PDFSurface(tree, out, 96, output_width=width, output_height=height)
+    for field, value in (
+        (PDF_METADATA_CREATE_DATE, FIXED_DATE),
+        (PDF_METADATA_MOD_DATE, FIXED_DATE),
+        (PDF_METADATA_CREATOR, "PixelDrive"),
+    ):
+        surface.cairo.set_metadata(field, value)
+    surface.finish()
+    return out.getvalue()
 
 
 def to_pillow(data: bytes, width: int, height: int, stride: int) -> Image.Image:

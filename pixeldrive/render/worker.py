@@ -5,22 +5,24 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from lxml import etree
 
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
-from pixeldrive.render.rasterize import rasterize
+from pixeldrive.render.rasterize import rasterize, to_pdf
 from pixeldrive.render.substitute import fill
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.model import template_version
 from pixeldrive.templates.parser import parse_svg
 
 KEEP_TEMPLATES = 64
+T = TypeVar("T")
 WARM_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="16">'
     b'<text y="12" font-family="sans-serif" font-size="12">warm</text>'
@@ -63,14 +65,12 @@ def run(job: RenderJob) -> RenderOutput:
     prepared = _prepared(job)
     start = time.perf_counter()
     svg = fill(prepared.root, prepared.fields, job.fields)
-    try:
-        image = rasterize(svg, job.width, job.height, _State.fetcher)
-    except JobError:
-        raise
-    except RecursionError as exc:
-        raise JobError("the template nests references too deeply to draw") from exc
-    except Exception as exc:  # CairoSVG raises many unrelated types on odd input
-        raise JobFailed(f"the renderer failed: {type(exc).__name__}") from exc
+    fetcher = _State.fetcher
+    if job.format == "pdf":
+        data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
+        ms = (time.perf_counter() - start) * 1000
+        return RenderOutput(data, job.width, job.height, draw_ms=ms, encode_ms=0.0)
+    image = _drawing(lambda: rasterize(svg, job.width, job.height, fetcher))
     drawn = time.perf_counter()
     data = encode(image, job.format, job.quality, _State.config.encode)
     done = time.perf_counter()
@@ -81,6 +81,19 @@ def run(job: RenderJob) -> RenderOutput:
         draw_ms=(drawn - start) * 1000,
         encode_ms=(done - drawn) * 1000,
     )
+
+
+def _drawing(draw: Callable[[], T]) -> T:
+    """Run CairoSVG, translating what it raises once, by type: our own JobError passes,
+    runaway nesting is the input's fault, anything else is a renderer failure."""
+    try:
+        return draw()
+    except JobError:
+        raise
+    except RecursionError as exc:
+        raise JobError("the template nests references too deeply to draw") from exc
+    except Exception as exc:  # CairoSVG raises many unrelated types on odd input
+        raise JobFailed(f"the renderer failed: {type(exc).__name__}") from exc
 
 
 def _prepared(job: RenderJob) -> _Prepared:

@@ -234,3 +234,18 @@ async def test_every_response_has_a_request_id(client: Client) -> None:
     given = await client.get("/nowhere", headers={"X-Request-Id": "abc-123"})
     assert given.headers["X-Request-Id"] == "abc-123"
     assert (await given.json())["request_id"] == "abc-123"
+
+
+async def test_pdf_only_when_asked_for(client: Client) -> None:
+    created = await render(client, template="certificate", fields={"learner": "Ada"}, format="pdf")
+    assert created["url"].endswith(".pdf")
+    assert created["format"] == "pdf"
+    response = await client.get(created["url"])
+    assert response.content_type == "application/pdf"
+    assert (await response.read()).startswith(b"%PDF-")
+    negotiated = await client.get(f"/v1/images/{created['key']}", headers={"Accept": "*/*"})
+    assert negotiated.content_type == "image/avif"  # never negotiated into a PDF
+    refused = await client.get(
+        f"/v1/images/{created['key']}", headers={"Accept": "application/pdf"}
+    )
+    assert refused.status == 406
