@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cachetools import LRUCache
 from pydantic import ValidationError
@@ -19,11 +19,18 @@ from pixeldrive.errors import FieldProblem, InvalidInput, NotFound
 from pixeldrive.models import RenderRequest
 from pixeldrive.render.formats import ImageFormat
 from pixeldrive.render.job import RenderJob, RenderOutput
-from pixeldrive.render.pool import RenderPool
 from pixeldrive.render.sizing import output_size
 from pixeldrive.storage.specs import SpecStore
 from pixeldrive.templates.model import Template
 from pixeldrive.templates.store import TemplateStore
+
+
+class Renderer(Protocol):
+    """What the service needs of the render pool (`RenderPool`, or a wrapper that
+    observes it): draw one job, or raise Overloaded, RenderTimeout, RenderFailed or
+    InvalidInput."""
+
+    async def render(self, job: RenderJob) -> RenderOutput: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,7 @@ class RenderService:
         templates: TemplateStore,
         cache: TieredCache,
         specs: SpecStore,
-        pool: RenderPool,
+        pool: Renderer,
         meter: Meter,
         *,
         fingerprint: str,
@@ -90,6 +97,17 @@ class RenderService:
         )
         key = render_key(spec, self.fingerprint)
         self._template_of[key] = spec.template
+        return key, spec
+
+    def prepare_for(
+        self, principal: Principal, request: RenderRequest, fmt: ImageFormat
+    ) -> tuple[str, RenderSpec]:
+        """Authorise, then prepare: the template and format are checked against the
+        caller's scopes before the fields are (a template outside them is a 403, not a
+        list of its fields), the pixel count once the size is known."""
+        principal.require("render", template=request.template, format=fmt.name)
+        key, spec = self.prepare(request)
+        principal.require("render", pixels=spec.width * spec.height)
         return key, spec
 
     async def render(
@@ -132,6 +150,8 @@ class RenderService:
         spec = await self.specs.load(key)
         if spec is None:
             raise NotFound(f"no image with key {key!r}")
+        # Drawing a variant nobody has yet is a render like any other: its size counts.
+        principal.require("render", pixels=spec.width * spec.height)
         return await self.produce(key, spec, fmt, principal)
 
     async def produce(
@@ -142,7 +162,7 @@ class RenderService:
         if hit is not None:
             self.meter.hit(principal, spec.template, len(hit[0]))
             return Rendered(key, fmt, hit[0], spec.width, spec.height, hit[1])
-        async with self.meter.admission(principal):
+        async with self.meter.admission(principal, variant):
             output, shared = await self._flight.do(
                 variant, lambda: self._draw(variant, spec, fmt, principal)
             )

@@ -16,6 +16,7 @@ from pixeldrive.errors import QuotaExceeded
 from pixeldrive.storage.ledger import (
     HitCount,
     RenderEntry,
+    billed_before,
     record_hits,
     record_render,
     renders_in_month,
@@ -65,15 +66,20 @@ class Meter:
         await self.flush()
 
     @contextlib.asynccontextmanager
-    async def admission(self, principal: Principal) -> AsyncIterator[None]:
+    async def admission(self, principal: Principal, variant: str) -> AsyncIterator[None]:
         """Hold a place under the key's quota while a render runs; QuotaExceeded (429,
-        Retry-After: the start of next month) when the key has none left."""
+        Retry-After: the start of next month) when the key has none left. An image this
+        key was already billed for (evicted since) is drawn again freely: a URL handed
+        out stays valid."""
         if principal.quota is None:
             yield
             return
         key_id = principal.key_id
         used = await self._used_this_month(key_id)
         if used + self._reserved[key_id] >= principal.quota:
+            if await self._db.run(billed_before, key_id, variant):
+                yield
+                return
             raise QuotaExceeded(
                 f"this key's quota of {principal.quota} renders this month is used up; "
                 "cached images are still served",

@@ -56,6 +56,13 @@ def record_render(db: sqlite3.Connection, entry: RenderEntry) -> bool:
     return cursor.rowcount == 1
 
 
+def billed_before(db: sqlite3.Connection, key_id: str, variant: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM renders WHERE key_id = ? AND variant = ?", (key_id, variant)
+    ).fetchone()
+    return row is not None
+
+
 def record_hits(db: sqlite3.Connection, counts: list[HitCount]) -> None:
     """Add hit counts, all in one transaction."""
     with transaction(db):

@@ -24,12 +24,17 @@ Client = TestClient[Any, Any]
 MakeKey = Callable[..., NewKey]
 PROBLEM = "application/problem+json"
 CHROMIUM_IMG = "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+# The required fields of the bundled templates used here.
+FIELDS: dict[str, dict[str, str]] = {
+    "og-card": {"title": "Hello"},
+    "quote": {"quote": "Keep it simple.", "author": "Ada"},
+}
 
 
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     """Overrides the root fixture (auth off): every app in tests/auth authenticates."""
-    return make_settings(server={"auth": "on"}, auth={"key_cache_seconds": 0})
+    return make_settings(server={"auth": "on"}, access={"key_cache_seconds": 0})
 
 
 @pytest.fixture
@@ -59,9 +64,9 @@ async def expect_problem(
 ) -> dict[str, Any]:
     """Assert a problem+json answer with this status, type `/problems/{slug}`, and a detail
     containing every piece of `wording`; returns the document."""
-    text = await response.text()
-    assert response.status == status, text
-    assert response.content_type == PROBLEM, text
+    raw = await response.read()
+    assert response.status == status, raw[:300]
+    assert response.content_type == PROBLEM, raw[:300]
     problem: dict[str, Any] = await response.json(content_type=PROBLEM)
     assert problem["type"] == f"/problems/{slug}", problem
     assert problem["status"] == status
@@ -70,12 +75,11 @@ async def expect_problem(
     return problem
 
 
-async def render(
-    client: Client, credential: str, status: int = 201, **body: Any
-) -> dict[str, Any]:
-    """POST /v1/renders (og-card unless said otherwise); asserts the status."""
+async def render(client: Client, credential: str, status: int = 201, **body: Any) -> dict[str, Any]:
+    """POST /v1/renders (og-card unless said otherwise, required fields filled in);
+    asserts the status."""
     body.setdefault("template", "og-card")
-    body.setdefault("fields", {})
+    body["fields"] = FIELDS.get(body["template"], {}) | body.get("fields", {})
     response = await client.post("/v1/renders", json=body, headers=bearer(credential))
     assert response.status == status, await response.text()
     result: dict[str, Any] = await response.json(content_type=None)
