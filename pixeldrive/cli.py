@@ -112,9 +112,10 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from pixeldrive.http.app import create_app
+    from pixeldrive.observe.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(args)
+    configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
     if settings.server.auth == "on" and (made := admin.first_admin_key(settings)):
         # Printed once to the terminal, never logged: like a notebook server's token.
         print(

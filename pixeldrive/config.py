@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +48,13 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(10 * 2**20, ge=1024)
     access_log: bool = False
     shutdown_timeout: float = Field(10.0, gt=0)
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
 
 
 class RenderSettings(_Section):
@@ -96,6 +103,33 @@ class CacheSettings(_Section):
     disk_bytes: int = Field(2 * 2**30, ge=0)
 
 
+class ImageSettings(_Section):
+    """Remote images for `image` fields: which hosts, which networks, and how much."""
+
+    allow_hosts: tuple[str, ...] = Field(
+        (), description="exact hosts or '*.example.com' (sub-domains); empty: none fetched"
+    )
+    allow_networks: tuple[IPvAnyNetwork, ...] = Field(
+        (), description="networks fetched even though private, loopback or link-local"
+    )
+    schemes: tuple[Literal["https", "http"], ...] = ("https",)
+    max_bytes: int = Field(10 * 2**20, ge=1)
+    max_pixels: int = Field(40_000_000, ge=1)
+    timeout: float = Field(5.0, gt=0, description="seconds for a whole fetch, redirects included")
+    max_redirects: int = Field(3, ge=0)
+    cache_bytes: int = Field(64 * 2**20, ge=0, description="fetched images kept in memory")
+    cache_seconds: float = Field(600.0, gt=0, description="how long a fetched image is reused")
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            name = pattern.removeprefix("*.")
+            if not name or "*" in name or any(c.isspace() or c in "/@?#" for c in name):
+                raise ValueError(f"{pattern!r} is not a host or a '*.example.com' pattern")
+        return patterns
+
+
 class Settings(BaseSettings):
     """Everything configurable, read once: code defaults < TOML file < environment."""
 
@@ -117,6 +151,7 @@ class Settings(BaseSettings):
     encode: EncodeSettings = EncodeSettings()
     cache: CacheSettings = CacheSettings()
     access: AccessSettings = AccessSettings()
+    images: ImageSettings = ImageSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.cache.memory import MemoryTier
-from pixeldrive.cache.tiered import TieredCache
+from pixeldrive.cache.tiered import LookupObserver, TieredCache
 from pixeldrive.config import Settings
 from pixeldrive.render.job import EncodeOptions, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
@@ -54,5 +54,7 @@ def build_disk(settings: Settings) -> DiskTier:
     return DiskTier(settings.disk_cache_dir, settings.cache.disk_bytes)
 
 
-def build_cache(settings: Settings, disk: DiskTier) -> TieredCache:
-    return TieredCache([MemoryTier(settings.cache.memory_bytes), disk])
+def build_cache(
+    settings: Settings, disk: DiskTier, on_lookup: LookupObserver | None = None
+) -> TieredCache:
+    return TieredCache([MemoryTier(settings.cache.memory_bytes), disk], on_lookup=on_lookup)

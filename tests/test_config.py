@@ -30,7 +30,7 @@ def test_nested_environment_names_and_the_toml_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "pd.toml"
-    config.write_text('[encode]\navif_speed = 4\n[access]\ntoken_max_ttl = 600\n')
+    config.write_text("[encode]\navif_speed = 4\n[access]\ntoken_max_ttl = 600\n")
     monkeypatch.setenv("PIXELDRIVE_CONFIG", str(config))
     monkeypatch.setenv("PIXELDRIVE_ACCESS__KEY_CACHE_SECONDS", "0")
     settings = load_settings()

@@ -17,6 +17,7 @@ FORBIDDEN = {
         "pixeldrive.cache",
         "pixeldrive.service",
         "pixeldrive.cli",
+        "pixeldrive.observe",
     ),
     "pixeldrive.render": (
         "pixeldrive.http",
@@ -25,19 +26,50 @@ FORBIDDEN = {
         "pixeldrive.service",
         "pixeldrive.cli",
         "pixeldrive.config",
+        "pixeldrive.observe",  # the pool is observed from outside
+        "prometheus_client",
     ),
     "pixeldrive.cache": (
         "pixeldrive.http",
         "pixeldrive.storage",
         "pixeldrive.service",
         "pixeldrive.cli",
+        "pixeldrive.observe",  # observers are passed in (TieredCache's on_lookup)
+        "prometheus_client",
     ),
     "pixeldrive.storage": ("pixeldrive.http", "pixeldrive.service", "pixeldrive.cli"),
-    "pixeldrive.service": ("pixeldrive.http", "pixeldrive.cli"),
+    "pixeldrive.service": ("pixeldrive.http", "pixeldrive.cli", "prometheus_client"),
+    "pixeldrive.observe": (
+        "pixeldrive.http",
+        "pixeldrive.service",
+        "pixeldrive.storage",
+        "pixeldrive.cli",
+        "aiohttp",
+    ),
+    # Remote images: a security boundary that depends on settings and errors only.
+    "pixeldrive.images": (
+        "pixeldrive.http",
+        "pixeldrive.service",
+        "pixeldrive.storage",
+        "pixeldrive.render",
+        "pixeldrive.cache",
+        "pixeldrive.templates",
+        "pixeldrive.auth",
+        "pixeldrive.observe",
+        "pixeldrive.factory",
+        "pixeldrive.cli",
+    ),
     "pixeldrive": ("pixeldrive.cli",),
 }
 # The worker process must stay import-light: no web server, no settings machinery.
-WORKER_FORBIDDEN = ("aiohttp", "pydantic_settings", "pixeldrive.config", "pixeldrive.http")
+WORKER_FORBIDDEN = (
+    "aiohttp",
+    "pydantic_settings",
+    "pixeldrive.config",
+    "pixeldrive.http",
+    "pixeldrive.observe",
+    "prometheus_client",
+)
 
 
 def module_name(path: Path) -> str:

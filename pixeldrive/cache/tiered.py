@@ -7,11 +7,24 @@ from collections.abc import Callable, Sequence
 
 from pixeldrive.cache.tier import CacheTier, Peekable, TierStats
 
+LookupObserver = Callable[[str, bool], None]
+"""Told `(tier name, hit)` for each tier consulted; must not raise or block."""
+
+
+def _ignore(_tier: str, _hit: bool) -> None:
+    return None
+
 
 class TieredCache:
-    """Looks tiers up in order and copies a lower-tier hit into every tier above it."""
+    """Looks tiers up in order and copies a lower-tier hit into every tier above it.
 
-    def __init__(self, tiers: Sequence[CacheTier]) -> None:
+    `on_lookup` (optional) is told about every tier consulted, hit or miss, so an
+    observer (the metrics) can count per tier without the cache knowing about it.
+    """
+
+    def __init__(
+        self, tiers: Sequence[CacheTier], *, on_lookup: LookupObserver | None = None
+    ) -> None:
         if not tiers:
             raise ValueError("TieredCache needs at least one tier")
         names = [tier.name for tier in tiers]
@@ -19,6 +32,7 @@ class TieredCache:
             raise ValueError(f"tier names must be unique, got {names}")
         self._tiers: tuple[CacheTier, ...] = tuple(tiers)
         self._behind: set[asyncio.Task[None]] = set()
+        self._on_lookup = on_lookup or _ignore
         first = self._tiers[0]
         self._peek: Callable[[str], bytes | None] | None = (
             first.peek if isinstance(first, Peekable) else None
@@ -30,8 +44,15 @@ class TieredCache:
         return self._tiers
 
     def peek_memory(self, variant: str) -> bytes | None:
-        """Synchronous lookup in the first tier if it supports ``peek``; else ``None``."""
-        return self._peek(variant) if self._peek is not None else None
+        """Synchronous lookup in the first tier if it supports ``peek``; else ``None``.
+
+        Only a hit is reported to ``on_lookup``: a caller follows a miss with ``get()``,
+        which reports it, so one lookup is counted once.
+        """
+        data = self._peek(variant) if self._peek is not None else None
+        if data is not None:
+            self._on_lookup(self._tiers[0].name, True)
+        return data
 
     async def get(self, variant: str) -> tuple[bytes, str] | None:
         """Return ``(data, tier name)`` from the first tier that hits, or ``None``.
@@ -40,6 +61,7 @@ class TieredCache:
         """
         for depth, tier in enumerate(self._tiers):
             data = await tier.get(variant)
+            self._on_lookup(tier.name, data is not None)
             if data is not None:
                 if depth:
                     await asyncio.gather(*(t.put(variant, data) for t in self._tiers[:depth]))

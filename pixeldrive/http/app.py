@@ -21,10 +21,22 @@ from pixeldrive.factory import (
     encode_options,
 )
 from pixeldrive.http.auth import auth_middleware
-from pixeldrive.http.keys import AUTH, DATABASE, METER, POOL, SERVICE, SETTINGS, TEMPLATES
+from pixeldrive.http.keys import (
+    AUTH,
+    DATABASE,
+    METER,
+    METRICS,
+    POOL,
+    SERVICE,
+    SETTINGS,
+    TEMPLATES,
+)
+from pixeldrive.http.metrics import metrics_middleware
 from pixeldrive.http.problems import problems_middleware
 from pixeldrive.http.routes import add_routes
+from pixeldrive.observe.metrics import MeteredPool, Metrics
 from pixeldrive.render.fingerprint import renderer_fingerprint
+from pixeldrive.render.formats import FORMATS
 from pixeldrive.service import RenderService
 from pixeldrive.storage.specs import SQLiteSpecStore
 
@@ -32,7 +44,7 @@ from pixeldrive.storage.specs import SQLiteSpecStore
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open every resource in order; the exit stack closes them in reverse, whatever
     happens (pool first, so no render is left writing to a closed cache or ledger)."""
-    settings = app[SETTINGS]
+    settings, metrics = app[SETTINGS], app[METRICS]
     async with contextlib.AsyncExitStack() as stack:
         store = app[TEMPLATES] = build_templates(settings)
         await store.refresh()
@@ -46,7 +58,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         app[AUTH] = Authenticator(db, issuer, cache_seconds=settings.access.key_cache_seconds)
         disk = build_disk(settings)
         await disk.open()
-        cache = build_cache(settings, disk)
+        cache = build_cache(settings, disk, on_lookup=metrics.cache_lookup)
         stack.push_async_callback(cache.drain)
         fingerprint = await asyncio.to_thread(
             renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
@@ -54,11 +66,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         pool = app[POOL] = build_pool(settings)
         stack.push_async_callback(pool.close)
         await pool.start()
+        metrics.watch(pool, cache)
         app[SERVICE] = RenderService(
             store,
             cache,
             SQLiteSpecStore(db),
-            pool,
+            MeteredPool(pool, metrics),
             meter,
             fingerprint=fingerprint,
             limits=settings.render,
@@ -77,11 +90,15 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application for `settings`; resources open when it starts."""
+    # Outermost first: metrics counts what problems_middleware answers (errors included);
+    # problems_middleware sets the request id before anything logs and turns every
+    # failure, authentication's too, into a problem document.
     app = web.Application(
-        middlewares=[problems_middleware, auth_middleware],
+        middlewares=[metrics_middleware, problems_middleware, auth_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[METRICS] = Metrics(formats=FORMATS)
     app.cleanup_ctx.append(_resources)
     add_routes(app)
     return app

@@ -8,6 +8,7 @@ from pixeldrive.auth.authenticate import Authenticator
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.principal import Principal
 from pixeldrive.config import Settings
+from pixeldrive.observe.metrics import Metrics
 from pixeldrive.render.pool import RenderPool
 from pixeldrive.service import RenderService
 from pixeldrive.storage.sqlite import Database
@@ -20,4 +21,5 @@ POOL = web.AppKey("pool", RenderPool)
 METER = web.AppKey("meter", Meter)
 AUTH = web.AppKey("authenticator", Authenticator)
 SERVICE = web.AppKey("service", RenderService)
+METRICS = web.AppKey("metrics", Metrics)
 PRINCIPAL = web.RequestKey("principal", Principal)

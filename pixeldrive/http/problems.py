@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from pixeldrive.errors import PixelDriveError
+from pixeldrive.observe.logs import current_request_id
 
 log = logging.getLogger("pixeldrive.http")
 PROBLEM_TYPE = "application/problem+json"
@@ -74,9 +75,13 @@ def _request_id(request: web.Request) -> str:
 
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure becomes a problem document with a request id; never a traceback."""
+    """Every failure becomes a problem document with a request id; never a traceback.
+    The id is also set in `current_request_id`, so every log line of the request has it."""
     request_id = _request_id(request)
     request[REQUEST_ID] = request_id
+    # Not reset on the way out: the request's own task ends with it, and the access log
+    # line, written after this returns, should carry the id as well.
+    current_request_id.set(request_id)
     try:
         response = await handler(request)
     except PixelDriveError as exc:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from pixeldrive.http import health, images, renders, signed, templates, tokens, usage
+from pixeldrive.http import health, images, openapi, renders, signed, templates, tokens, usage
+from pixeldrive.http.metrics import get_metrics
 from pixeldrive.models import (
     Health,
     PreviewQuery,
@@ -165,9 +166,43 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answers={200: Answer("the usage", Usage)},
         errors=(401, 403),
     ),
+    Endpoint(
+        "GET",
+        "/openapi.json",
+        openapi.openapi_json,
+        "This API as an OpenAPI 3.1 document, generated from the code",
+        "operations",
+        public=True,
+        answers={
+            200: Answer("the document", media=("application/json",), headers=("ETag",)),
+            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/docs",
+        openapi.docs_page,
+        "This documentation, rendered from /openapi.json",
+        "operations",
+        public=True,
+        answers={200: Answer("the page", media=("text/html",))},
+    ),
+    Endpoint(
+        "GET",
+        "/metrics",
+        get_metrics,
+        "Metrics for Prometheus: renders, cache, pool and responses",
+        "operations",
+        public=True,
+        answers={200: Answer("Prometheus text format", media=("text/plain",))},
+    ),
 )
 
 
 def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
+    """Register every endpoint; each GET also answers HEAD (headers only)."""
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        if endpoint.method == "GET":
+            app.router.add_get(endpoint.path, endpoint.handler, allow_head=True)
+        else:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

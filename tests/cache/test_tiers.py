@@ -245,3 +245,21 @@ async def test_memory_peek_touches_lru() -> None:
     await memory.put(variant(3), payload(3))
     assert memory.peek(variant(2)) is None
     assert memory.peek(variant(1)) == payload(1)
+
+
+async def test_on_lookup_hears_every_tier_consulted_once() -> None:
+    heard: list[tuple[str, bool]] = []
+    lower = DictTier("disk")
+    lower.data[variant(1)] = b"cold"
+    cache = TieredCache([MemoryTier(MAX_BYTES), lower], on_lookup=lambda t, h: heard.append((t, h)))
+    assert cache.peek_memory(variant(1)) is None  # a peek's miss is left to the get after it
+    assert await cache.get(variant(1)) == (b"cold", "disk")
+    assert await cache.get(variant(2)) is None
+    assert cache.peek_memory(variant(1)) == b"cold"
+    assert heard == [
+        ("memory", False),
+        ("disk", True),
+        ("memory", False),
+        ("disk", False),
+        ("memory", True),
+    ]

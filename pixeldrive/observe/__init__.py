@@ -1,0 +1,1 @@
+"""The operator's view: Prometheus metrics and structured logs."""

@@ -1,0 +1,175 @@
+"""Prometheus metrics, one registry per application: what is counted as it happens, and
+what is read from the pool and the cache when Prometheus scrapes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from pixeldrive.cache.tiered import TieredCache
+from pixeldrive.errors import InvalidInput, Overloaded, RenderTimeout
+from pixeldrive.render.job import RenderJob, RenderOutput
+from pixeldrive.render.pool import RenderPool
+
+# Renders take from a few milliseconds (small PNG) to the 10 s default time limit.
+RENDER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A memory hit is answered in well under a millisecond; a cold render takes seconds.
+HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5, 10)
+OUTCOMES = ("ok", "invalid", "timeout", "failed", "overloaded")
+# What the pool raises, by type (RenderFailed and anything else: "failed").
+_OUTCOME_OF = ((InvalidInput, "invalid"), (RenderTimeout, "timeout"), (Overloaded, "overloaded"))
+
+
+class Metrics:
+    """The application's metrics in its own `CollectorRegistry` (never the global one,
+    so several apps in one process never collide). Events are pushed through the
+    methods below; `watch()` adds the values read at scrape time."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, formats: Iterable[str] = ()) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self._render_seconds = Histogram(
+            "pixeldrive_render_seconds",
+            "Wall time of renders that drew pixels, admission included",
+            ["format"],
+            buckets=RENDER_BUCKETS,
+            registry=r,
+        )
+        self._renders = Counter(
+            "pixeldrive_renders",
+            "Renders sent to the pool, by outcome",
+            ["format", "outcome"],
+            registry=r,
+        )
+        self._cache = Counter(
+            "pixeldrive_cache_requests", "Cache lookups per tier", ["tier", "result"], registry=r
+        )
+        self._responses = Counter(
+            "pixeldrive_http_responses",
+            "HTTP responses by route template, method and status class",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self._request_seconds = Histogram(
+            "pixeldrive_http_request_seconds",
+            "Time to answer, by route template",
+            ["route"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        for fmt in formats:  # series exist from the start, so rate() sees the first event
+            self._render_seconds.labels(fmt)
+            for outcome in OUTCOMES:
+                self._renders.labels(fmt, outcome)
+
+    def watch(self, pool: RenderPool, cache: TieredCache) -> None:
+        """Report the pool's and the cache's state, read from them at each scrape."""
+        for tier in cache.tiers:
+            for result in ("hit", "miss"):
+                self._cache.labels(tier.name, result)
+        self.registry.register(_LiveState(pool, cache))
+
+    def cache_lookup(self, tier: str, hit: bool) -> None:
+        """A `TieredCache` lookup observer."""
+        self._cache.labels(tier, "hit" if hit else "miss").inc()
+
+    def render(self, fmt: str, outcome: str, seconds: float | None = None) -> None:
+        """One render's outcome; `seconds` for those that drew pixels."""
+        self._renders.labels(fmt, outcome).inc()
+        if seconds is not None:
+            self._render_seconds.labels(fmt).observe(seconds)
+
+    def response(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One HTTP response; `route` is a path template, never a raw path."""
+        self._responses.labels(route, method, f"{status // 100}xx").inc()
+        self._request_seconds.labels(route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format (`content_type`)."""
+        return generate_latest(self.registry)
+
+
+class MeteredPool:
+    """A `RenderPool` seen from outside: each render timed and counted by outcome, so
+    the render package itself stays free of metrics."""
+
+    def __init__(self, pool: RenderPool, metrics: Metrics) -> None:
+        self._pool = pool
+        self._metrics = metrics
+
+    async def render(self, job: RenderJob) -> RenderOutput:
+        started = time.perf_counter()
+        try:
+            output = await self._pool.render(job)
+        except Exception as exc:
+            self._metrics.render(job.format, outcome_of(exc))
+            raise
+        self._metrics.render(job.format, "ok", time.perf_counter() - started)
+        return output
+
+
+def outcome_of(exc: Exception) -> str:
+    """The outcome label of a render that raised: RenderFailed, and anything the pool
+    did not expect, is "failed"."""
+    return next((outcome for kind, outcome in _OUTCOME_OF if isinstance(exc, kind)), "failed")
+
+
+@runtime_checkable
+class _CountingTier(Protocol):
+    """A tier that counts its troubles (the disk tier)."""
+
+    name: str
+    corrupt: int
+    errors: int
+    evictions: int
+
+
+class _LiveState:
+    """A custom collector: values that live in the pool and the cache, read at scrape
+    time instead of being pushed on every change."""
+
+    def __init__(self, pool: RenderPool, cache: TieredCache) -> None:
+        self._pool = pool
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "pixeldrive_queue_depth", "Renders in flight (running or queued)", self._pool.in_flight
+        )
+        yield GaugeMetricFamily(
+            "pixeldrive_pool_workers", "Render worker processes", self._pool.limits.workers
+        )
+        yield CounterMetricFamily(
+            "pixeldrive_pool_restarts",
+            "Workers replaced after a timeout or a crash",
+            self._pool.restarts,
+        )
+        yield from self._cache_families()
+
+    def _cache_families(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily("pixeldrive_cache_bytes", "Bytes held per tier", labels=["tier"])
+        entries = GaugeMetricFamily(
+            "pixeldrive_cache_entries", "Entries held per tier", labels=["tier"]
+        )
+        for name, stats in self._cache.stats().items():
+            size.add_metric([name], stats.bytes)
+            entries.add_metric([name], stats.entries)
+        yield size
+        yield entries
+        counting = [t for t in self._cache.tiers if isinstance(t, _CountingTier)]
+        for field, help_text in (
+            ("corrupt", "Corrupt entries found and deleted"),
+            ("errors", "I/O errors, answered as misses or skipped writes"),
+            ("evictions", "Entries evicted to stay within the size limit"),
+        ):
+            family = CounterMetricFamily(f"pixeldrive_cache_{field}", help_text, labels=["tier"])
+            for tier in counting:
+                family.add_metric([tier.name], getattr(tier, field))
+            yield family
