@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from pixeldrive.config import Settings
 from pixeldrive.errors import BadRequest, InvalidInput
 from pixeldrive.factory import worker_config
+from pixeldrive.images.fetch import ImageFetcher
 from pixeldrive.models import RenderRequest
 from pixeldrive.render import worker
 from pixeldrive.render.formats import BY_EXT
 from pixeldrive.render.job import JobError, RenderJob
 from pixeldrive.render.sizing import output_size
-from pixeldrive.service import validate_fields
+from pixeldrive.service import embed_remote_images, validate_fields
 from pixeldrive.templates.coerce import coerce
-from pixeldrive.templates.model import compile_template
+from pixeldrive.templates.model import Template, compile_template
+
+
+async def _fetched(
+    settings: Settings, template: Template, values: dict[str, str]
+) -> dict[str, Any]:
+    """Field values from text, with image URLs fetched under the server's allow-list."""
+    fields = coerce(template, values)
+    async with ImageFetcher(settings.images) as fetcher:
+        return await embed_remote_images(fetcher, template, fields)
 
 
 def render_file(
@@ -35,7 +46,7 @@ def render_file(
     template = compile_template(
         template_id, source.read_bytes(), max_image_bytes=settings.render.max_data_uri_bytes
     )
-    fields = validate_fields(template, coerce(template, values))
+    fields = validate_fields(template, asyncio.run(_fetched(settings, template, values)))
     request = RenderRequest(template=template_id, **{k: v for k, v in size.items() if v})
     width, height = output_size(
         (template.width, template.height),

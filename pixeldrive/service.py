@@ -16,6 +16,8 @@ from pixeldrive.cache.keys import RenderSpec, render_key
 from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.config import RenderSettings
 from pixeldrive.errors import FieldProblem, InvalidInput, NotFound
+from pixeldrive.images.fetch import ImageFetcher, to_data_uri
+from pixeldrive.images.policy import ImageRefused
 from pixeldrive.models import RenderRequest
 from pixeldrive.render.formats import ImageFormat
 from pixeldrive.render.job import RenderJob, RenderOutput
@@ -63,12 +65,14 @@ class RenderService:
         *,
         fingerprint: str,
         limits: RenderSettings,
+        images: ImageFetcher | None = None,
     ) -> None:
         self.templates = templates
         self.cache = cache
         self.specs = specs
         self.pool = pool
         self.meter = meter
+        self.images = images
         self.fingerprint = fingerprint
         self.limits = limits
         self._flight: SingleFlight[RenderOutput] = SingleFlight()
@@ -99,16 +103,28 @@ class RenderService:
         self._template_of[key] = spec.template
         return key, spec
 
-    def prepare_for(
+    async def prepare_for(
         self, principal: Principal, request: RenderRequest, fmt: ImageFormat
     ) -> tuple[str, RenderSpec]:
-        """Authorise, then prepare: the template and format are checked against the
-        caller's scopes before the fields are (a template outside them is a 403, not a
-        list of its fields), the pixel count once the size is known."""
+        """Authorise, fetch, then prepare: the template and format are checked against the
+        caller's scopes before anything else (a template outside them is a 403, not a list
+        of its fields, and no image is fetched for it); remote images become data: URIs;
+        the pixel count is checked once the size is known."""
         principal.require("render", template=request.template, format=fmt.name)
+        request = await self.fetch_images(request)
         key, spec = self.prepare(request)
         principal.require("render", pixels=spec.width * spec.height)
         return key, spec
+
+    async def fetch_images(self, request: RenderRequest) -> RenderRequest:
+        """The request with its remote images embedded (see `embed_remote_images`)."""
+        if self.images is None:
+            return request
+        template = self.templates.get(request.template)
+        fields = await embed_remote_images(self.images, template, request.fields)
+        return (
+            request if fields is request.fields else request.model_copy(update={"fields": fields})
+        )
 
     async def render(
         self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
@@ -194,6 +210,34 @@ class RenderService:
             size=len(output.data),
         )
         return output
+
+
+async def embed_remote_images(
+    fetcher: ImageFetcher, template: Template, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Image fields given as URLs, fetched (allow-list, address and size checks) and
+    replaced by data: URIs: the spec then names the exact bytes, so the key and the pixels
+    stay the same even if the remote image later changes. Returns `fields` itself when
+    there is nothing to fetch; InvalidInput names the field of a refused image."""
+    images = {spec.name for spec in template.fields if spec.kind == "image"}
+    remote = {
+        name: value
+        for name, value in fields.items()
+        if name in images and isinstance(value, str) and value.startswith(("http://", "https://"))
+    }
+    if not remote:
+        return fields
+    embedded = dict(fields)
+    for name, url in remote.items():
+        try:
+            embedded[name] = to_data_uri(await fetcher.fetch(url))
+        except ImageRefused as exc:
+            raise InvalidInput(
+                f"the image for {name!r} was not fetched: {exc.detail}",
+                errors=(FieldProblem(f"fields.{name}", exc.detail),),
+                slug="image-refused",
+            ) from exc
+    return embedded
 
 
 def validate_fields(template: Template, fields: dict[str, Any]) -> dict[str, Any]:

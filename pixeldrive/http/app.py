@@ -34,6 +34,7 @@ from pixeldrive.http.keys import (
 from pixeldrive.http.metrics import metrics_middleware
 from pixeldrive.http.problems import problems_middleware
 from pixeldrive.http.routes import add_routes
+from pixeldrive.images.fetch import ImageFetcher
 from pixeldrive.observe.metrics import MeteredPool, Metrics
 from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.render.formats import FORMATS
@@ -63,6 +64,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         fingerprint = await asyncio.to_thread(
             renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
         )
+        images = ImageFetcher(settings.images)
+        await images.open()
+        stack.push_async_callback(images.close)
         pool = app[POOL] = build_pool(settings)
         stack.push_async_callback(pool.close)
         await pool.start()
@@ -75,6 +79,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             meter,
             fingerprint=fingerprint,
             limits=settings.render,
+            images=images,
         )
         if settings.templates_poll_seconds > 0:
             watcher = asyncio.create_task(store.watch(settings.templates_poll_seconds))

@@ -37,7 +37,7 @@ async def create_render(request: web.Request) -> web.StreamResponse:
     answer = _answer_type(request)
     fmt = _format(request, body, answer)
     service, principal = request.app[SERVICE], request[PRINCIPAL]
-    key, spec = service.prepare_for(principal, body, fmt)
+    key, spec = await service.prepare_for(principal, body, fmt)
     rendered = await service.render(key, spec, fmt, principal)
     url = f"/v1/images/{rendered.key}.{fmt.ext}"
     if answer != JSON:

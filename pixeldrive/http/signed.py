@@ -101,7 +101,7 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     fmt = _format(request, ext if dot else None)
     body = _render_request(request, template_id)
     service = request.app[SERVICE]
-    key, spec = service.prepare_for(principal, body, fmt)
+    key, spec = await service.prepare_for(principal, body, fmt)
     rendered = await service.render(key, spec, fmt, principal)
     # Shared caches may keep it until the signature expires (bounded by the setting).
     max_age = min(

@@ -65,7 +65,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         height=query.height,
     )
     service, principal = request.app[SERVICE], request[PRINCIPAL]
-    key, spec = service.prepare_for(principal, order, fmt)
+    key, spec = await service.prepare_for(principal, order, fmt)
     rendered = await service.render(key, spec, fmt, principal)
     return image_response(
         request, rendered, negotiated=query.format is None, cache_control=REVALIDATE

@@ -1,0 +1,13 @@
+"""Remote images for `image` fields: the policy (URLs, addresses) and the fetcher."""
+
+from pixeldrive.images.fetch import FetchedImage, ImageFetcher, to_data_uri
+from pixeldrive.images.policy import ImageRefused, check_address, check_url
+
+__all__ = [
+    "FetchedImage",
+    "ImageFetcher",
+    "ImageRefused",
+    "check_address",
+    "check_url",
+    "to_data_uri",
+]

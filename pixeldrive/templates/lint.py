@@ -1,0 +1,489 @@
+"""The template linter: what PixelDrive refuses, removes or cannot draw faithfully, by line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from pixeldrive.errors import TemplateInvalid
+from pixeldrive.templates.fields import TEXT_TAGS, FieldSpec
+from pixeldrive.templates.model import compile_template, describe_field, template_version
+from pixeldrive.templates.parser import local_name, parse_svg
+from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
+from pixeldrive.templates.style import parse_style
+
+DEFAULT_MAX_IMAGE_BYTES = 5 * 2**20  # RenderSettings.max_data_uri_bytes
+PROJECT_FONTCONFIG = Path(__file__).resolve().parents[2] / "conf" / "fonts.conf"
+CAIROSVG = "CairoSVG 2.9.1"
+DEFAULT_FALLBACK = "fontconfig's default font"
+UNKNOWN = "PixelDrive No Such Family"  # what fc-match substitutes for any missing font
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+WHERE_RE = re.compile(r'^<(?P<tag>[^\s>]+)(?: id="(?P<id>[^"]*)")?> line (?P<line>\d+)$')
+LINE_RE = re.compile(r"^line (?P<line>\d+)$")
+CSS_DECLARATION_RE = re.compile(r"([a-zA-Z-]+)\s*:\s*([^;{}]+)")
+URL_ID_RE = re.compile(r"""url\(\s*['"]?#([^'")\s]+)""")
+HSL_RE = re.compile(r"\bhsla?\(", re.IGNORECASE)
+HEX_ALPHA_RE = re.compile(r"#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{4})\b")
+RGB_RE = re.compile(r"\b(rgba?)\(([^()]*)\)", re.IGNORECASE)
+COLOR_PROPS = frozenset({"fill", "stroke", "stop-color", "flood-color", "lighting-color", "color"})
+OPACITY_PROPS = frozenset(
+    {"opacity", "fill-opacity", "stroke-opacity", "stop-opacity", "flood-opacity"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSummary:
+    """A field as the linter reports it: name, kind, how it was marked, its options."""
+
+    name: str
+    kind: str
+    marking: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """Everything `templates check` says about one file. `findings` are sorted by line;
+    the template is servable when none of them is an error. Size, version and fields are
+    those of the uploaded bytes (size None when the file does not compile)."""
+
+    name: str
+    template_id: str
+    version: str
+    width: int | None
+    height: int | None
+    fields: tuple[FieldSummary, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def servable(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        """How many findings of each severity."""
+        out = dict.fromkeys(SEVERITY_ORDER, 0)
+        for item in self.findings:
+            out[item.severity] += 1
+        return out
+
+    def format_text(self) -> str:
+        """One line per finding, `file:line: severity: <tag#id> what — why`, then a
+        summary line."""
+        lines = [_finding_line(self.name, f) for f in self.findings]
+        counts = ", ".join(f"{n} {_plural(severity, n)}" for severity, n in self.counts().items())
+        verdict = "servable" if self.servable else "NOT servable"
+        size = f"{self.width}×{self.height} px, " if self.width and self.height else ""
+        lines.append(f"{self.name}: {size}{len(self.fields)} field(s), {counts}: {verdict}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.template_id,
+            "version": self.version,
+            "width": self.width,
+            "height": self.height,
+            "servable": self.servable,
+            "fields": [
+                {"name": f.name, "kind": f.kind, "marking": f.marking, "options": f.options}
+                for f in self.fields
+            ],
+            "findings": [
+                {
+                    "severity": f.severity,
+                    "element": f.tag,
+                    "id": f.element_id,
+                    "line": f.line,
+                    "what": f.what,
+                    "why": f.why,
+                }
+                for f in self.findings
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def _plural(severity: str, count: int) -> str:
+    return severity if severity == "info" or count == 1 else severity + "s"
+
+
+def _finding_line(name: str, item: Finding) -> str:
+    where = f"<{item.tag or 'svg'}{'#' + item.element_id if item.element_id else ''}> "
+    if not item.tag and not item.element_id:
+        where = ""
+    return f"{name}:{item.line}: {item.severity}: {where}{item.what} — {item.why}"
+
+
+def lint(
+    data: bytes,
+    *,
+    name: str,
+    fontconfig_file: Path | None = None,
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+) -> LintReport:
+    """Check one template file (`name` is its file name; the id is its stem).
+
+    Reports parse and field errors, what the sanitiser removes or refuses, and every
+    feature CairoSVG cannot draw faithfully, each with its element id and line. Fonts are
+    resolved through `fontconfig_file` (the project's by default) with `fc-list`: this
+    blocks on a subprocess the first time, so call it from a thread in a server.
+    """
+    template_id = Path(name).stem
+    version = template_version(data)
+    try:
+        root = parse_svg(data)
+    except TemplateInvalid as exc:
+        return LintReport(name, template_id, version, None, None, (), _invalid(exc, None))
+    findings: list[Finding] = []
+    width = height = None
+    fields: tuple[FieldSpec, ...] = ()
+    try:
+        template = compile_template(template_id, data, max_image_bytes=max_image_bytes)
+    except TemplateInvalid as exc:
+        findings.extend(_invalid(exc, root))
+    else:
+        width, height, fields = template.width, template.height, template.fields
+    cleaned = sanitize(root)[1]
+    findings.extend(cleaned)
+    if not any(f.tag == "svg" and f.severity == "error" for f in cleaned):
+        # A document refused as a whole (too many elements, text) is not read further.
+        findings.extend(_Features(root, fonts(fontconfig_file or PROJECT_FONTCONFIG)).run())
+    findings.sort(key=lambda f: (f.line, SEVERITY_ORDER[f.severity]))
+    summaries = tuple(_summary(spec) for spec in fields)
+    return LintReport(name, template_id, version, width, height, summaries, tuple(findings))
+
+
+def _summary(spec: FieldSpec) -> FieldSummary:
+    described = describe_field(spec)
+    options = {k: v for k, v in described.items() if k not in ("name", "kind")}
+    return FieldSummary(spec.name, spec.kind, spec.marking, options)
+
+
+def _invalid(exc: TemplateInvalid, root: etree._Element | None) -> tuple[Finding, ...]:
+    """TemplateInvalid as error findings, one per problem, located where it names."""
+    if not exc.errors:
+        if root is not None:
+            return (finding(root, "error", exc.detail, "the template cannot be compiled"),)
+        return (Finding("error", "", 0, exc.detail, "the file cannot be parsed"),)
+    out = []
+    for problem in exc.errors:
+        if match := WHERE_RE.match(problem.field):
+            ident, line = match["id"] or "", int(match["line"])
+            why = "the template's fields cannot be compiled"
+            out.append(Finding("error", ident, line, problem.message, why, match["tag"]))
+        elif match := LINE_RE.match(problem.field):
+            why = "the file cannot be parsed"
+            out.append(Finding("error", "", int(match["line"]), exc.detail, why))
+        else:
+            out.append(Finding("error", "", 0, f"{problem.field}: {problem.message}", exc.detail))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- fonts
+
+
+@dataclass(frozen=True, slots=True)
+class Fonts:
+    """The families a fontconfig file resolves: its installed fonts and its <alias>
+    families, compared as fontconfig does (case and blanks ignored), and the family it
+    substitutes for any other name (fontconfig does no fuzzy matching, so it is the same
+    for every unknown name). `problem` says why fonts could not be listed (then every
+    family counts as resolved)."""
+
+    families: frozenset[str]
+    fallback: str = DEFAULT_FALLBACK
+    problem: str | None = None
+
+    def resolves(self, family: str) -> bool:
+        return self.problem is not None or _font_key(family) in self.families
+
+
+def _font_key(family: str) -> str:
+    return "".join(family.split()).lower()
+
+
+@functools.lru_cache(maxsize=8)
+def fonts(fontconfig_file: Path) -> Fonts:
+    """What `fontconfig_file` resolves, from `fc-list`, `fc-match` and its <alias>
+    families; run once per file and process (the tools are not asked about the
+    template's own names)."""
+    listed = _fontconfig(fontconfig_file, "fc-list", "--format", "%{family}\n")
+    if listed is None:
+        return Fonts(frozenset(), problem="fc-list is missing or failed")
+    families = {_font_key(f) for line in listed.splitlines() for f in line.split(",") if f}
+    families.update(_font_key(a) for a in _aliases(fontconfig_file) if a)
+    fallback = _fontconfig(fontconfig_file, "fc-match", "--format", "%{family[0]}", UNKNOWN)
+    return Fonts(frozenset(families), (fallback or "").strip() or DEFAULT_FALLBACK)
+
+
+def _fontconfig(fontconfig_file: Path, program: str, *args: str) -> str | None:
+    """A fontconfig tool's output with FONTCONFIG_FILE set, or None when it fails."""
+    path = shutil.which(program)
+    if path is None:
+        return None
+    env = {**os.environ, "FONTCONFIG_FILE": str(fontconfig_file)}
+    try:
+        done = subprocess.run(  # noqa: S603  # fixed programs and arguments
+            [path, *args], env=env, capture_output=True, text=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout
+
+
+def _aliases(fontconfig_file: Path) -> list[str]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.parse(str(fontconfig_file), parser).getroot()
+    except (OSError, etree.XMLSyntaxError):
+        return []
+    return [str(a.findtext("family") or "").strip() for a in root.iter("alias")]
+
+
+# ------------------------------------------------------------------------- features
+
+
+class _Features:
+    """Every feature of the template that CairoSVG cannot draw as Inkscape does."""
+
+    def __init__(self, root: etree._Element, fonts: Fonts) -> None:
+        self.root = root
+        self.fonts = fonts
+        self.ids: dict[str, etree._Element] = {}
+        for element in root.iter(etree.Element):
+            ident = element.get("id")
+            if ident is not None:
+                self.ids.setdefault(str(ident), element)
+        self.out: list[Finding] = []
+
+    def add(self, element: etree._Element, severity: Severity, what: str, why: str) -> None:
+        self.out.append(finding(element, severity, what, why))
+
+    def run(self) -> list[Finding]:
+        if self.fonts.problem:
+            self.add(self.root, "info", "fonts not checked", self.fonts.problem)
+        for element in self.root.iter(etree.Element):
+            self._element(element)
+            for prop, value in _properties(element):
+                self._property(element, prop, value)
+        return self.out
+
+    def _element(self, element: etree._Element) -> None:
+        tag = local_name(element)
+        if tag == "flowRoot":
+            self.add(
+                element,
+                "warning",
+                "flowed text (Inkscape 0.92 flowRoot)",
+                f"{CAIROSVG} draws the flow region as a black box and none of the text; "
+                "convert it with Text → Convert to Text, or use Inkscape 1.x text",
+            )
+        elif tag == "textPath":
+            self.add(
+                element,
+                "warning",
+                "text on a path",
+                f"{CAIROSVG} sets it letter by letter, without kerning, ligatures or shaping, "
+                "so it differs from Inkscape's",
+            )
+        elif tag == "feBlend":
+            self.add(
+                element,
+                "warning",
+                f"feBlend mode={element.get('mode', 'normal')!r}",
+                f"{CAIROSVG} approximates it with a cairo operator on the element alone",
+            )
+        elif tag == "switch":
+            self.add(element, "info", "<switch>", f"{CAIROSVG} draws the first child it supports")
+        elif tag == "style":
+            css = "".join(str(t) for t in element.itertext())
+            for prop, value in CSS_DECLARATION_RE.findall(css):
+                self._property(element, prop.lower(), value.strip())
+        if element.get("systemLanguage") is not None:
+            self.add(
+                element,
+                "info",
+                f"systemLanguage={element.get('systemLanguage')!r}",
+                f"{CAIROSVG} matches it against the render worker's locale, which differs "
+                "between servers; keep an untagged alternative",
+            )
+
+    def _property(self, element: etree._Element, prop: str, value: str) -> None:
+        check = PROPERTY_CHECKS.get(prop)
+        if check is not None:
+            check(self, element, prop, value)
+        if prop in COLOR_PROPS:
+            self._color(element, prop, value)
+        elif prop in OPACITY_PROPS:
+            self._opacity(element, prop, value)
+
+    def _filter(self, element: etree._Element, prop: str, value: str) -> None:
+        if value.strip().lower() in ("none", ""):
+            return
+        target = self._target(value, "filter")
+        steps = ""
+        if target is not None:
+            primitives = dict.fromkeys(local_name(c) for c in target.iterchildren(etree.Element))
+            steps = f" ({', '.join(primitives)})" if primitives else ""
+        self.add(
+            element,
+            "warning",
+            f"filter {value}{steps} not drawn",
+            f"{CAIROSVG} draws no filter effects (blur, drop shadow, colour matrix…); only an "
+            "feOffset, feFlood or feBlend step is approximated",
+        )
+
+    def _mask(self, element: etree._Element, prop: str, value: str) -> None:
+        target = self._target(value, "mask")
+        if target is None:
+            return
+        mask_type = parse_style(target.get("style")).get("mask-type") or target.get("mask-type")
+        if (mask_type or "luminance").strip().lower() != "alpha":
+            self.add(
+                element,
+                "warning",
+                f"luminance mask {value}",
+                f"{CAIROSVG} applies masks by their alpha only, not their luminance; set the "
+                "mask's mask-type to alpha if that is what is meant",
+            )
+
+    def _unsupported(self, element: etree._Element, prop: str, value: str) -> None:
+        if value.strip().lower() not in ("normal", "auto", "none", ""):
+            self.add(element, "warning", f"{prop}:{value}", f"{CAIROSVG} ignores {prop}")
+
+    def _text_frame(self, element: etree._Element, prop: str, value: str) -> None:
+        if value.strip().lower() not in ("none", "auto", "0", "") and _has_text(element):
+            self.add(
+                element,
+                "warning",
+                f"{prop}:{value} (SVG 2 flowed text)",
+                f"{CAIROSVG} does not re-wrap text in a frame: Inkscape's fallback lines are "
+                "drawn as they were saved",
+            )
+
+    def _font_size(self, element: etree._Element, prop: str, value: str) -> None:
+        if value.strip().endswith("%") and _has_text(element):
+            self.add(
+                element,
+                "warning",
+                f"font-size:{value}",
+                f"{CAIROSVG} takes a percentage of the viewport's diagonal, not of the parent's "
+                "font size; use px",
+            )
+
+    def _font_family(self, element: etree._Element, prop: str, value: str) -> None:
+        families = [f.strip().strip("'\"").strip() for f in value.split(",")]
+        families = [f for f in families if f]
+        if not families or not _has_text(element) or self.fonts.resolves(families[0]):
+            return
+        first = families[0]
+        later = [f for f in families[1:] if self.fonts.resolves(f)]
+        why = f"{CAIROSVG} takes the first family of a list only"
+        if later:
+            why += f", so {later[0]!r} is not used either"
+        self.add(
+            element,
+            "warning",
+            f"font {first!r} is not installed; {self.fonts.fallback} will be used",
+            why + " (fonts come from svg_templates/fonts through conf/fonts.conf)",
+        )
+
+    def _color(self, element: etree._Element, prop: str, value: str) -> None:
+        plain = URL_ID_RE.sub("", value)
+        if (bad := _unreadable_rgb(plain)) is not None:
+            self.add(
+                element,
+                "error",
+                f"{prop}:{value}",
+                f"{CAIROSVG} cannot read {bad} and fails to render; write rgb(r, g, b) or #rrggbb",
+            )
+        elif HSL_RE.search(plain):
+            self.add(
+                element, "warning", f"{prop}:{value}", f"{CAIROSVG} paints hsl() colours black"
+            )
+        elif HEX_ALPHA_RE.search(plain):
+            self.add(
+                element,
+                "warning",
+                f"{prop}:{value}",
+                f"{CAIROSVG} drops the alpha of #rrggbbaa and #rgba; write #rrggbb plus "
+                f"{prop.removesuffix('-color')}-opacity",
+            )
+
+    def _opacity(self, element: etree._Element, prop: str, value: str) -> None:
+        # Keywords (inherit) are resolved by CairoSVG; a number with a unit is not.
+        if not _is_number(value) and any(c.isdigit() for c in value):
+            self.add(
+                element,
+                "error",
+                f"{prop}:{value}",
+                f"{CAIROSVG} reads opacities as plain numbers only and fails to render "
+                "this one; write a number from 0 to 1",
+            )
+
+    def _target(self, value: str, tag: str) -> etree._Element | None:
+        match = URL_ID_RE.search(value)
+        target = self.ids.get(match.group(1)) if match else None
+        return target if target is not None and local_name(target) == tag else None
+
+
+PROPERTY_CHECKS = {
+    "filter": _Features._filter,
+    "mask": _Features._mask,
+    "mix-blend-mode": _Features._unsupported,
+    "isolation": _Features._unsupported,
+    "paint-order": _Features._unsupported,
+    "shape-inside": _Features._text_frame,
+    "inline-size": _Features._text_frame,
+    "font-size": _Features._font_size,
+    "font-family": _Features._font_family,
+}
+
+
+def _properties(element: etree._Element) -> Iterator[tuple[str, str]]:
+    """Presentation attributes, then style declarations (a <style> sheet is read apart)."""
+    for name, value in element.attrib.items():
+        qname = etree.QName(name)
+        if qname.namespace is None and qname.localname != "style":
+            yield qname.localname.lower(), str(value)
+    yield from parse_style(element.get("style")).items()
+
+
+def _unreadable_rgb(value: str) -> str | None:
+    """An rgb()/rgba() CairoSVG raises on: rgb takes three comma-separated numbers (or
+    percentages), rgba four; CSS 4 space-separated syntax is not read."""
+    for match in RGB_RE.finditer(value):
+        parts = [p.strip(" %") for p in match.group(2).split(",")]
+        if len(parts) != (4 if match.group(1).lower() == "rgba" else 3):
+            return match.group(0)
+        if not all(_is_number(p) for p in parts):
+            return match.group(0)
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_text(element: etree._Element) -> bool:
+    """Whether a style on the element reaches text: it is or holds text content, or it
+    is a stylesheet (which may style any text)."""
+    if local_name(element) in TEXT_TAGS or local_name(element) == "style":
+        return True
+    return any(local_name(e) in TEXT_TAGS for e in element.iter(etree.Element))
