@@ -66,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
 
     _keys_parser(sub)
 
+    templates = sub.add_parser("templates", help="check templates before uploading them")
+    verbs = templates.add_subparsers(required=True, metavar="ACTION")
+    check = verbs.add_parser(
+        "check", help="fields found and every feature that cannot be drawn faithfully"
+    )
+    check.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="SVG files (default: every template in the templates directory)",
+    )
+    check.add_argument("--json", action="store_true", help="one JSON report per file")
+    check.set_defaults(run=_templates_check)
+
     sign = sub.add_parser("sign", help="sign a /v1/t/ URL for <img> and og:image tags")
     sign.add_argument("url", help="e.g. 'https://img.example.com/v1/t/og-card.png?title=Hi'")
     sign.add_argument("--kid", required=True, help="the API key id whose signing secret signs")
@@ -225,6 +239,31 @@ def _keys_revoke(args: argparse.Namespace) -> int:
         return 0
     print(f"pixeldrive: no active key {args.id!r}", file=sys.stderr)
     return 1
+
+
+def _templates_check(args: argparse.Namespace) -> int:
+    """Exit 1 when any file cannot be served."""
+    from pixeldrive.templates.lint import lint
+
+    settings = _settings(args)
+    files = args.files or sorted(settings.templates_dir.glob("*.svg"))
+    servable = True
+    for path in files:
+        report = lint(
+            path.read_bytes(),
+            name=path.name,
+            fontconfig_file=settings.render.fontconfig_file,
+            max_image_bytes=settings.render.max_data_uri_bytes,
+        )
+        servable &= report.servable
+        if args.json:
+            print(report.to_json())
+            continue
+        for field in report.fields:
+            options = " ".join(f"{k}={v}" for k, v in field.options.items())
+            print(f"{path.name}: field {field.name}: {field.kind} ({field.marking}) {options}")
+        print(report.format_text())
+    return 0 if servable else 1
 
 
 def _sign(args: argparse.Namespace) -> int:

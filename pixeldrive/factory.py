@@ -37,6 +37,7 @@ def build_templates(settings: Settings) -> TemplateStore:
         settings.templates_dir,
         settings.state_dir / "templates",
         max_image_bytes=settings.render.max_data_uri_bytes,
+        uploads_dir=settings.state_dir / "uploads",
     )
 
 

@@ -151,3 +151,20 @@ class PreviewQuery(BaseModel):
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
     format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = None
+
+
+class TemplateFinding(BaseModel):
+    severity: Literal["error", "warning", "info"]
+    element_id: str
+    line: int
+    what: str
+    why: str
+
+
+class TemplateUploaded(BaseModel):
+    """Answer of PUT /v1/templates/{id}: the template as now served, and what the linter
+    noted (warnings: drawn differently from Inkscape or removed; info: harmless)."""
+
+    template: TemplateDescription
+    findings: list[TemplateFinding]
+    replaced: bool

@@ -30,6 +30,7 @@ from pixeldrive.http.keys import (
     SERVICE,
     SETTINGS,
     TEMPLATES,
+    UPLOADS,
 )
 from pixeldrive.http.metrics import metrics_middleware
 from pixeldrive.http.problems import problems_middleware
@@ -40,6 +41,7 @@ from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.render.formats import FORMATS
 from pixeldrive.service import RenderService
 from pixeldrive.storage.specs import SQLiteSpecStore
+from pixeldrive.uploads import TemplateUploads
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -71,15 +73,23 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         stack.push_async_callback(pool.close)
         await pool.start()
         metrics.watch(pool, cache)
+        renderer = MeteredPool(pool, metrics)
         app[SERVICE] = RenderService(
             store,
             cache,
             SQLiteSpecStore(db),
-            MeteredPool(pool, metrics),
+            renderer,
             meter,
             fingerprint=fingerprint,
             limits=settings.render,
             images=images,
+        )
+        app[UPLOADS] = TemplateUploads(
+            store,
+            renderer,
+            fontconfig_file=settings.render.fontconfig_file,
+            max_image_bytes=settings.render.max_data_uri_bytes,
+            max_side=settings.render.max_side,
         )
         if settings.templates_poll_seconds > 0:
             watcher = asyncio.create_task(store.watch(settings.templates_poll_seconds))

@@ -15,16 +15,21 @@ PARSE_IN_THREAD = 64 * 1024  # bigger bodies are parsed off the event loop
 _ROOT_TYPES = {"model_type", "model_attributes_type", "dict_type"}
 
 
-async def read_json(request: web.Request, model: type[M]) -> M:
-    """The body as `model`: 413 over the size limit, 400 when it is not a JSON object,
-    422 listing each invalid field."""
+async def read_body(request: web.Request) -> bytes:
+    """The raw body; 413 over the size limit (checked before reading when announced)."""
     limit = request.app._client_max_size
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
     try:
-        body = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise TooLarge(f"the body is larger than the limit of {limit} bytes") from exc
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The body as `model`: 413 over the size limit, 400 when it is not a JSON object,
+    422 listing each invalid field."""
+    body = await read_body(request)
     if len(body) > PARSE_IN_THREAD:
         return await asyncio.to_thread(_parse, body, model)
     return _parse(body, model)

@@ -13,6 +13,7 @@ from pixeldrive.render.pool import RenderPool
 from pixeldrive.service import RenderService
 from pixeldrive.storage.sqlite import Database
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.uploads import TemplateUploads
 
 SETTINGS = web.AppKey("settings", Settings)
 TEMPLATES = web.AppKey("templates", TemplateStore)
@@ -21,5 +22,6 @@ POOL = web.AppKey("pool", RenderPool)
 METER = web.AppKey("meter", Meter)
 AUTH = web.AppKey("authenticator", Authenticator)
 SERVICE = web.AppKey("service", RenderService)
+UPLOADS = web.AppKey("uploads", TemplateUploads)
 METRICS = web.AppKey("metrics", Metrics)
 PRINCIPAL = web.RequestKey("principal", Principal)

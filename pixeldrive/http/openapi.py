@@ -193,6 +193,11 @@ def _operation(endpoint: Endpoint, refs: dict[Key, Any]) -> dict[str, Any]:
             "required": True,
             "content": {JSON: {"schema": refs[endpoint.body, "validation"]}},
         }
+    elif endpoint.raw_body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {endpoint.raw_body: {"schema": {"type": "string", "format": "binary"}}},
+        }
     operation["responses"] = _responses(endpoint, refs)
     if endpoint.public:
         operation["security"] = []

@@ -19,6 +19,7 @@ from pixeldrive.models import (
     RenderRequest,
     TemplateDescription,
     TemplateList,
+    TemplateUploaded,
     TokenCreated,
     TokenRequest,
     Usage,
@@ -48,6 +49,7 @@ class Endpoint:
     operation: str | None = None  # the scope operation it needs; None: credentials only
     public: bool = False  # no credentials (signed URLs carry their own)
     body: type[BaseModel] | None = None
+    raw_body: str | None = None  # a non-JSON body's media type (template uploads: SVG)
     query: type[BaseModel] | None = None
     answers: dict[int, Answer] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
@@ -103,6 +105,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=PreviewQuery,
         answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},
         errors=(400, 401, 403, 404, 406, 422, 429, 503, 504),
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/templates/{id}",
+        templates.put_template,
+        "Upload or replace a template (an SVG body); 422 lists every problem",
+        "templates",
+        operation="templates:write",
+        raw_body="image/svg+xml",
+        answers={
+            201: Answer("uploaded", TemplateUploaded),
+            200: Answer("replaced", TemplateUploaded),
+        },
+        errors=(400, 401, 403, 413, 422, 503),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/templates/{id}",
+        templates.delete_template,
+        "Remove an uploaded template",
+        "templates",
+        operation="templates:write",
+        answers={204: Answer("removed")},
+        errors=(401, 403, 404),
     ),
     Endpoint(
         "POST",

@@ -5,14 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from pixeldrive.errors import BadRequest
-from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS, TEMPLATES
+from pixeldrive.http.bodies import read_body
+from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS, TEMPLATES, UPLOADS
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
 from pixeldrive.models import (
     PreviewQuery,
     RenderRequest,
     TemplateDescription,
+    TemplateFinding,
     TemplateList,
     TemplateSummary,
+    TemplateUploaded,
 )
 from pixeldrive.render.formats import FORMATS
 
@@ -70,3 +73,32 @@ async def preview(request: web.Request) -> web.StreamResponse:
     return image_response(
         request, rendered, negotiated=query.format is None, cache_control=REVALIDATE
     )
+
+
+async def put_template(request: web.Request) -> web.Response:
+    """Upload or replace a template (SVG body); 422 lists every problem found."""
+    template_id = request.match_info["id"]
+    request[PRINCIPAL].require("templates:write", template=template_id)
+    data = await read_body(request)
+    uploaded = await request.app[UPLOADS].put(template_id, data)
+    answer = TemplateUploaded(
+        template=TemplateDescription.model_validate(uploaded.template.describe()),
+        findings=[
+            TemplateFinding(
+                severity=f.severity, element_id=f.element_id, line=f.line, what=f.what, why=f.why
+            )
+            for f in uploaded.findings
+        ],
+        replaced=uploaded.replaced,
+    )
+    return web.json_response(
+        answer.model_dump(exclude_none=True), status=200 if uploaded.replaced else 201
+    )
+
+
+async def delete_template(request: web.Request) -> web.Response:
+    """Remove an uploaded template (a bundled one of the same id serves again)."""
+    template_id = request.match_info["id"]
+    request[PRINCIPAL].require("templates:write", template=template_id)
+    await request.app[UPLOADS].delete(template_id)
+    return web.Response(status=204)

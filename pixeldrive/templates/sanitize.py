@@ -291,8 +291,9 @@ def _check_links(state: _Pass, element: etree._Element) -> None:
                 'a <use> may only reference an element of this template (href="#id")',
             )
         elif kind == "fragment":
-            # CairoSVG takes " #x" for a relative file name: keep the reference it means.
-            element.set(name, value.strip())
+            if value != value.strip():
+                # CairoSVG takes " #x" for a file name: keep the reference it means.
+                element.set(name, value.strip())
         else:
             del element.attrib[name]
             severity: Severity = "info" if kind == "empty" else "warning"

@@ -30,8 +30,16 @@ class TemplateStore:
     readers never see a half-updated store.
     """
 
-    def __init__(self, directory: Path, versions_dir: Path, *, max_image_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        versions_dir: Path,
+        *,
+        max_image_bytes: int,
+        uploads_dir: Path | None = None,
+    ) -> None:
         self.directory = directory
+        self.uploads_dir = uploads_dir
         self.versions_dir = versions_dir
         self._max_image_bytes = max_image_bytes
         self._entries: dict[str, _Entry] = {}
@@ -73,7 +81,7 @@ class TemplateStore:
         """The new table: unchanged files keep their compiled template."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         table: dict[str, _Entry] = {}
-        for path in sorted(self.directory.glob("*.svg")):
+        for path in self._files():
             template_id = path.stem
             if not ID_RE.match(template_id):
                 continue
@@ -85,7 +93,7 @@ class TemplateStore:
 
     def _load(self, path: Path, stamp: tuple[int, int], old: _Entry | None) -> _Entry:
         data = path.read_bytes()
-        self._keep_version(data)
+        self.keep_version(data)
         try:
             template = compile_template(path.stem, data, max_image_bytes=self._max_image_bytes)
         except PixelDriveError as exc:
@@ -103,11 +111,49 @@ class TemplateStore:
         log.warning("template %s is not %s: %s", path.name, "updated" if kept else "served", reason)
         return _Entry(stamp, kept, reason)
 
-    def _keep_version(self, data: bytes) -> None:
+    def _files(self) -> list[Path]:
+        """Template files by id; an uploaded file replaces a bundled one of the same id."""
+        files = {p.stem: p for p in sorted(self.directory.glob("*.svg"))}
+        if self.uploads_dir is not None and self.uploads_dir.is_dir():
+            files |= {p.stem: p for p in sorted(self.uploads_dir.glob("*.svg"))}
+        return [files[k] for k in sorted(files)]
+
+    def keep_version(self, data: bytes) -> Path:
+        """Store a version's bytes (content-addressed, atomic); returns where they are."""
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
         target = self.source_path(template_version(data))
-        if target.exists():
-            return
-        fd, tmp = tempfile.mkstemp(dir=self.versions_dir, prefix=".tmp-")
+        if not target.exists():
+            _write_atomically(target, data)
+        return target
+
+    def save_upload(self, template_id: str, data: bytes) -> bool:
+        """Write an accepted upload (atomically: readers see the old file or the new one,
+        never half of it). True when it replaced an earlier upload."""
+        if self.uploads_dir is None:
+            raise RuntimeError("this store takes no uploads")
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        target = self.uploads_dir / f"{template_id}.svg"
+        existed = target.exists()
+        _write_atomically(target, data)
+        return existed
+
+    def delete_upload(self, template_id: str) -> bool:
+        """Remove an uploaded template; False when there is no such upload."""
+        if self.uploads_dir is None:
+            return False
+        try:
+            (self.uploads_dir / f"{template_id}.svg").unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

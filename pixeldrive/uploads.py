@@ -1,0 +1,124 @@
+"""Template uploads: lint and sanitise, draw once with the defaults, then store atomically.
+
+The old version keeps serving until the new one is accepted; every way an upload can be
+refused is a 422 listing the problems, each with its element and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixeldrive.errors import (
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    RenderFailed,
+    RenderTimeout,
+    TemplateInvalid,
+)
+from pixeldrive.render.job import RenderJob
+from pixeldrive.service import Renderer
+from pixeldrive.templates.lint import LintReport, lint
+from pixeldrive.templates.model import Template, compile_template
+from pixeldrive.templates.sanitize import Finding, sanitize_svg
+from pixeldrive.templates.store import TemplateStore
+
+TRIAL_WIDTH = 600  # the trial render only has to prove the template draws
+
+
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    template: Template
+    findings: tuple[Finding, ...]  # warnings and notes; errors refuse the upload
+    replaced: bool
+
+
+def problems(findings: tuple[Finding, ...] | list[Finding]) -> tuple[FieldProblem, ...]:
+    """Error findings as problem entries: where (element and line) and what, and why."""
+    return tuple(
+        FieldProblem(
+            f"<{f.tag or 'svg'}{' id=' + repr(f.element_id) if f.element_id else ''}>"
+            f" line {f.line}",
+            f"{f.what}: {f.why}",
+        )
+        for f in findings
+        if f.severity == "error"
+    )
+
+
+class TemplateUploads:
+    """PUT and DELETE of templates, over a store with an uploads directory."""
+
+    def __init__(
+        self,
+        store: TemplateStore,
+        pool: Renderer,
+        *,
+        fontconfig_file: Path,
+        max_image_bytes: int,
+        max_side: int,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self._fontconfig = fontconfig_file
+        self._max_image_bytes = max_image_bytes
+        self._max_side = max_side
+
+    async def put(self, template_id: str, data: bytes) -> Uploaded:
+        """Accept or refuse (TemplateInvalid, 422) one upload; Overloaded (503) passes."""
+        report, clean, template = await asyncio.to_thread(self._check, template_id, data)
+        await self._trial(template, clean)
+        replaced = await asyncio.to_thread(self.store.save_upload, template_id, clean)
+        await self.store.refresh()
+        notes = tuple(f for f in report.findings if f.severity != "error")
+        return Uploaded(self.store.get(template_id), notes, replaced)
+
+    def _check(self, template_id: str, data: bytes) -> tuple[LintReport, bytes, Template]:
+        report = lint(
+            data,
+            name=f"{template_id}.svg",
+            fontconfig_file=self._fontconfig,
+            max_image_bytes=self._max_image_bytes,
+        )
+        if not report.servable:
+            refused = problems(report.findings)
+            raise TemplateInvalid(
+                f"the template cannot be served: {len(refused)} problem(s)", errors=refused
+            )
+        clean, _findings = sanitize_svg(data)
+        template = compile_template(template_id, clean, max_image_bytes=self._max_image_bytes)
+        if max(template.width, template.height) > self._max_side:
+            raise TemplateInvalid(
+                f"the page is {template.width}×{template.height} px; the largest side this "
+                f"server draws is {self._max_side} px"
+            )
+        self.store.keep_version(clean)
+        return report, clean, template
+
+    async def _trial(self, template: Template, clean: bytes) -> None:
+        """Draw once with the defaults, small, in the pool: whatever CairoSVG raises on
+        this template is found now, as a 422, not later as a 500."""
+        scale = min(1.0, TRIAL_WIDTH / template.width)
+        try:
+            values = template.model.model_validate(template.preview_values()).model_dump()
+        except ValueError as exc:
+            raise TemplateInvalid(f"the template's defaults do not validate: {exc}") from exc
+        job = RenderJob(
+            version=template.version,
+            source=str(self.store.source_path(template.version)),
+            fields=values,
+            width=max(1, round(template.width * scale)),
+            height=max(1, round(template.height * scale)),
+            format="png",
+        )
+        try:
+            await self.pool.render(job)
+        except (InvalidInput, RenderFailed, RenderTimeout) as exc:
+            raise TemplateInvalid(f"the template cannot be drawn: {exc.detail}") from exc
+
+    async def delete(self, template_id: str) -> None:
+        if not await asyncio.to_thread(self.store.delete_upload, template_id):
+            raise NotFound(f"no uploaded template {template_id!r} (bundled ones are files)")
+        await self.store.refresh()
