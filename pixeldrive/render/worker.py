@@ -19,6 +19,7 @@ from pixeldrive.render.rasterize import rasterize, to_pdf
 from pixeldrive.render.substitute import fill
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.model import template_version
+from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import parse_svg
 
 KEEP_TEMPLATES = 64
@@ -108,6 +109,10 @@ def _prepared(job: RenderJob) -> _Prepared:
     if template_version(data) != job.version:
         raise JobFailed(f"template source {job.source} does not hold version {job.version}")
     root = parse_svg(data)
+    # The worker's own tree, parsed from the designer's bytes: the syntaxes CairoSVG
+    # misreads are rewritten once per version, before fields are found (indexes stay put:
+    # normalize never adds or removes elements).
+    normalize(root)
     prepared = _Prepared(root, discover_fields(root))
     _State.templates[job.version] = prepared
     while len(_State.templates) > KEEP_TEMPLATES:

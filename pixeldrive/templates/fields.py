@@ -66,8 +66,13 @@ def discover_fields(root: etree._Element) -> tuple[FieldSpec, ...]:
     for index, element in enumerate(elements):
         marked = _marked_name(element)
         if marked is not None and id(element) not in claimed:
-            found.append(_element_field(element, index, *marked))
-            claimed.update(id(e) for e in element.iter(etree.Element))
+            spec = _element_field(element, index, *marked)
+            found.append(spec)
+            # A text field owns its tspans; a shown/hidden group only toggles, so the
+            # fields inside it (a badge's text, say) are fields of their own.
+            claimed.add(id(element))
+            if spec.kind != "show":
+                claimed.update(id(e) for e in element.iter(etree.Element))
     for index, element in enumerate(elements):
         # An element's own text belongs to it; its tail belongs to its parent's content.
         parent = element.getparent()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -18,6 +19,7 @@ from lxml import etree
 from pixeldrive.errors import TemplateInvalid
 from pixeldrive.templates.fields import TEXT_TAGS, FieldSpec
 from pixeldrive.templates.model import compile_template, describe_field, template_version
+from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import local_name, parse_svg
 from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
 from pixeldrive.templates.style import parse_style
@@ -159,7 +161,11 @@ def lint(
     findings.extend(cleaned)
     if not any(f.tag == "svg" and f.severity == "error" for f in cleaned):
         # A document refused as a whole (too many elements, text) is not read further.
-        findings.extend(_Features(root, fonts(fontconfig_file or PROJECT_FONTCONFIG)).run())
+        # The renderer rewrites what CairoSVG misreads (normalize: info findings); the
+        # features are checked on the tree it draws, so only what stays is reported.
+        drawn = copy.deepcopy(root)
+        findings.extend(normalize(drawn))
+        findings.extend(_Features(drawn, fonts(fontconfig_file or PROJECT_FONTCONFIG)).run())
     findings.sort(key=lambda f: (f.line, SEVERITY_ORDER[f.severity]))
     summaries = tuple(_summary(spec) for spec in fields)
     return LintReport(name, template_id, version, width, height, summaries, tuple(findings))

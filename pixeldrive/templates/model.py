@@ -71,6 +71,7 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
         "fit": spec.fit,
         "max_lines": spec.max_lines,
         "min_size": spec.min_size,
+        "attr": spec.attr,
     }
     out.update({k: v for k, v in constraints.items() if v is not None})
     return out

@@ -284,3 +284,29 @@ def test_worker_run_bad_embedded_image_is_the_inputs_fault(tmp_path: Path) -> No
     version, source = write_template(tmp_path, data)
     with pytest.raises(JobError):
         worker.run(RenderJob(version, source, {}, 20, 20, "png"))
+
+
+# --- colours CairoSVG misreads, rewritten by the worker (templates.normalize) --------------
+
+
+@pytest.mark.usefixtures("in_process_worker")
+@pytest.mark.parametrize(
+    ("paint", "expected"),
+    [
+        ('fill="hsl(120, 100%, 25%)"', (0, 128, 0)),
+        ('fill="rgb(0 128 0)"', (0, 128, 0)),
+        ('fill="#ff000080"', (255, 127, 127)),
+        ('style="fill:rgba(255, 0, 0, 50%)"', (255, 127, 127)),
+        ('fill="red" fill-opacity="50%"', (255, 127, 127)),
+    ],
+)
+def test_the_worker_draws_colours_cairosvg_misreads(
+    tmp_path: Path, paint: str, expected: tuple[int, int, int]
+) -> None:
+    data = svg(
+        f'<rect width="10" height="10" fill="#ffffff"/><rect width="10" height="10" {paint}/>'
+    )
+    version, source = write_template(tmp_path, data)
+    output = worker.run(RenderJob(version, source, {}, 10, 10, "png"))
+    image = decode(output.data).convert("RGB")
+    assert close_to(image.getpixel((5, 5)), expected, 1), image.getpixel((5, 5))

@@ -162,11 +162,12 @@ def test_placeholders_inside_a_marked_element_are_not_separate_fields() -> None:
     assert found["title"].default == "Hi {{name}}"
 
 
-def test_placeholders_inside_a_marked_group_are_not_separate_fields() -> None:
+def test_placeholders_inside_a_shown_group_are_fields_too() -> None:
+    # A group only shows or hides; the text inside it still varies on its own.
     found = fields_of(
         '<g id="g" inkscape:label="$badge"><text><tspan>{{inner}}</tspan> {{other}}</text></g>'
     )
-    assert list(found) == ["badge"]
+    assert list(found) == ["badge", "inner", "other"]
     assert found["badge"].kind == "show"
 
 
@@ -640,3 +641,14 @@ def test_targets_survive_a_deep_copy() -> None:
     assert targets(clone, found["n"]) == ["t"]
     assert local_name(list(clone.iter(etree.Element))[found["c"].targets[0]]) == "rect"
     assert targets(clone, found["c"]) == targets(root, found["c"])
+
+
+def test_fields_inside_a_show_group_are_fields_of_their_own() -> None:
+    fields = fields_of(
+        '<g data-pd-field="badge_shown">'
+        '<rect data-pd-field="badge_colour" width="10" height="10" style="fill:#f00"/>'
+        '<text data-pd-field="badge"><tspan sodipodi:role="line">NEW</tspan></text>'
+        "<text>by {{who}}</text></g>"
+    )
+    kinds = {name: spec.kind for name, spec in fields.items()}
+    assert kinds == {"badge_shown": "show", "badge_colour": "color", "badge": "text", "who": "text"}
