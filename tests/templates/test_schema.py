@@ -533,6 +533,7 @@ def test_describe(card: Template) -> None:
         "default": 50.0,
         "min": 0.0,
         "max": 100.0,
+        "attr": "width",
     }
     assert by_name["who"]["required"] is True
     assert by_name["photo"] == {"name": "photo", "kind": "image", "required": False}
