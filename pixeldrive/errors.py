@@ -94,6 +94,14 @@ class NotFound(PixelDriveError):
     slug = "not-found"
 
 
+class Conflict(PixelDriveError):
+    """The request is fine but the server's state does not allow it (409)."""
+
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
 class NotAcceptable(PixelDriveError):
     status = 406
     title = "Not acceptable"

@@ -41,6 +41,35 @@ class RenderCreated(BaseModel):
     cached: bool
 
 
+class SignRequest(BaseModel):
+    """Body of POST /v1/sign: what the signed GET /v1/t/ URL renders, and for how long."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str = Field(max_length=64, pattern=ID_RE.pattern)
+    fields: dict[str, str | bool | int | float] = Field(default_factory=dict)
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = Field(
+        None, description="the URL's extension; without it the format follows Accept"
+    )
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
+    quality: int | None = Field(None, ge=1, le=100)
+    ttl: int = Field(3600, ge=1, le=31_536_000, description="seconds until the URL expires")
+
+    @field_validator("format")
+    @classmethod
+    def _jpg_is_jpeg(cls, value: str | None) -> str | None:
+        return "jpeg" if value == "jpg" else value
+
+
+class SignedUrl(BaseModel):
+    """Answer of POST /v1/sign (201)."""
+
+    url: str = Field(description="a path under /v1/t/, signed with the key's signing secret")
+    expires_at: int = Field(description="Unix seconds")
+
+
 class TokenRequest(BaseModel):
     """Body of POST /v1/tokens: scopes to narrow to (missing parts inherit), lifetime."""
 
@@ -100,6 +129,7 @@ class FieldDescription(BaseModel):
     fit: str | None = None
     max_lines: int | None = None
     min_size: float | None = None
+    attr: str | None = Field(None, description="for number fields: the attribute written")
 
 
 class TemplateDescription(BaseModel):

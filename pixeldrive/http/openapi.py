@@ -43,6 +43,7 @@ TAGS = {
     "renders": "Images: render them, fetch them by key, or through signed URLs.",
     "auth": "Scoped tokens minted from an API key, and the key's usage.",
     "operations": "Health, readiness and this documentation.",
+    "playground": "A page to try templates and payloads, and copy a signed URL.",
 }
 SECURITY_SCHEMES = {
     "bearer": {
@@ -61,6 +62,7 @@ ERRORS = {
     "names an unknown key.",
     404: "No such template or image.",
     406: "None of the offered media types is acceptable; the detail lists them.",
+    409: "The server's state does not allow it (signing with authentication off).",
     413: "The body, or the requested pixel size, is larger than the server allows.",
     422: "Validation failed: `errors` names each field and what is wrong with it.",
     429: "The key's render quota is used up; Retry-After says when it renews.",

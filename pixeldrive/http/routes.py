@@ -9,7 +9,18 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
-from pixeldrive.http import health, images, openapi, renders, signed, templates, tokens, usage
+from pixeldrive.http import (
+    health,
+    images,
+    openapi,
+    playground,
+    renders,
+    sign,
+    signed,
+    templates,
+    tokens,
+    usage,
+)
 from pixeldrive.http.metrics import get_metrics
 from pixeldrive.models import (
     Health,
@@ -17,6 +28,8 @@ from pixeldrive.models import (
     Readiness,
     RenderCreated,
     RenderRequest,
+    SignedUrl,
+    SignRequest,
     TemplateDescription,
     TemplateList,
     TemplateUploaded,
@@ -56,6 +69,46 @@ class Endpoint:
 
 
 IMAGE_HEADERS = ("ETag", "Cache-Control", "X-Cache", "Vary")
+
+# GET / and its assets: public, read once at import (pixeldrive/web).
+PLAYGROUND: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/",
+        playground.playground_page,
+        "The playground: gallery, form, live preview, signed URL",
+        "playground",
+        public=True,
+        answers={
+            200: Answer("the page", media=("text/html",), headers=("ETag",)),
+            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/playground.js",
+        playground.playground_script,
+        "The playground's script",
+        "playground",
+        public=True,
+        answers={
+            200: Answer("the script", media=("text/javascript",), headers=("ETag",)),
+            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/playground.css",
+        playground.playground_style,
+        "The playground's style sheet",
+        "playground",
+        public=True,
+        answers={
+            200: Answer("the style sheet", media=("text/css",), headers=("ETag",)),
+            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
+        },
+    ),
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -173,6 +226,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "POST",
+        "/v1/sign",
+        sign.sign,
+        "Sign a GET /v1/t/ URL with your API key's signing secret (API keys only)",
+        "renders",
+        operation="render",
+        body=SignRequest,
+        answers={201: Answer("the signed URL and when it expires", SignedUrl)},
+        errors=(400, 401, 403, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        "POST",
         "/v1/tokens",
         tokens.create_token,
         "Mint a token whose scopes narrow yours",
@@ -222,6 +286,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         public=True,
         answers={200: Answer("Prometheus text format", media=("text/plain",))},
     ),
+    *PLAYGROUND,
 )
 
 
