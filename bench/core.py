@@ -25,18 +25,11 @@ import datetime as dt
 import functools
 import io
 import os
-import platform
-import re
-import shlex
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,13 +37,29 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SVG_PATH = ROOT / "svg_templates" / "og-card.svg"
 FONTS_CONF = ROOT / "conf" / "fonts.conf"
-README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- core:begin -->", "<!-- core:end -->"
 
 # Same fonts as the render workers: fontconfig reads this when cairo first loads a font.
 os.environ["FONTCONFIG_FILE"] = str(FONTS_CONF)
 
 import aiohttp  # noqa: E402  (after FONTCONFIG_FILE, like every import below)
+from common import (  # noqa: E402
+    HOST,
+    README,
+    Wrk,
+    command_line,
+    free_port,
+    machine_line,
+    ms,
+    python_version,
+    running,
+    section,
+    start_pixeldrive,
+    table,
+    wait_ready,
+    write_readme,
+)
+from common import run_wrk as common_run_wrk  # noqa: E402
 from PIL import Image  # noqa: E402
 
 TEMPLATE = "og-card"
@@ -59,10 +68,7 @@ FORMATS = ("png", "jpeg", "webp", "avif")
 EXT = {"png": "png", "jpeg": "jpg", "webp": "webp", "avif": "avif"}
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
 DEFAULT_TITLE = "Ship beautiful images from a single API"  # og-card's own title text
-HOST = "127.0.0.1"
 WARMUP = 4
-STOP_GRACE_S = 5.0
-READY_TIMEOUT_S = 60.0
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
 
 # The ceiling: the least an aiohttp app can do to answer with these bytes. argv: port, file,
@@ -180,85 +186,6 @@ def _pixels(png: bytes) -> Image.Image:
     return image
 
 
-# ---- subprocesses -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def running(
-    cmd: Sequence[str], env: dict[str, str], log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `cmd` in its own process group; on exit SIGTERM it, SIGKILL after 5 s, and kill
-    whatever it left behind in its group (render workers)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield proc
-        finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the group we created: leftovers only
-
-
-async def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited ({proc.returncode}); see {log}:\n{_tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{base}/readyz not 200 after {READY_TIMEOUT_S:g} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def pixeldrive_command(port: int) -> list[str]:
-    script = Path(sys.executable).parent / "pixeldrive"
-    exe = [str(script)] if script.exists() else [sys.executable, "-m", "pixeldrive.cli"]
-    return [*exe, "serve", "--host", HOST, "--port", str(port)]
-
-
-def pixeldrive_env(state_dir: Path, workers: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELDRIVE_")}
-    env.update(
-        PIXELDRIVE_STATE_DIR=str(state_dir),
-        PIXELDRIVE_WORKERS=str(workers),
-        PIXELDRIVE_AUTH="off",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 # ---- 2. cold renders through HTTP ---------------------------------------------------------
 
 
@@ -337,38 +264,8 @@ async def fetch_hit(url: str) -> tuple[bytes, str]:
 # ---- 3. cache hits with wrk ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Wrk:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
 def run_wrk(url: str, duration: int) -> Wrk:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed: run bench/run, which installs it")
-    cmd = [wrk, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration}s", "--latency", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out)
-
-
-def parse_wrk(out: str) -> Wrk:
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if rps is None:
-        raise RuntimeError(f"cannot parse wrk output:\n{out}")
-    latency = {
-        m.group(1): float(m.group(2)) * _UNIT_MS[m.group(3)]
-        for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
-    }
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors += int(non2xx.group(1)) if non2xx else 0
-    return Wrk(float(rps.group(1)), latency["50"], latency["99"], errors)
+    return common_run_wrk(url, duration, WRK_THREADS, WRK_CONNECTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,18 +282,6 @@ class Hits:
 def best(rounds: Sequence[Wrk]) -> Wrk:
     """The round with the most requests/s: noise from other tenants only ever slows."""
     return max(rounds, key=lambda w: w.rps)
-
-
-def start_pixeldrive(stack: contextlib.ExitStack, workers: int, work: Path) -> str:
-    """`pixeldrive serve` with a fresh state dir, stopped when `stack` closes: its URL."""
-    port = free_port()
-    state = Path(tempfile.mkdtemp(prefix=f"state-w{workers}-", dir=work))  # fresh every time
-    env = pixeldrive_env(state, workers)
-    log = state.with_suffix(".log")
-    proc = stack.enter_context(running(pixeldrive_command(port), env, log))
-    base = f"http://{HOST}:{port}"
-    asyncio.run(wait_ready(base, proc, log))
-    return base
 
 
 def start_bare(stack: contextlib.ExitStack, body: Path, mime: str, *, log: bool) -> str:
@@ -448,7 +333,7 @@ def run(runs: int, duration: int, rounds: int, worker_counts: Sequence[int]) -> 
         work = Path(tmp)
         for workers in worker_counts:
             with contextlib.ExitStack() as stack:
-                base = start_pixeldrive(stack, workers, work)
+                base = start_pixeldrive(stack, workers, work).base
                 colds.append(asyncio.run(measure_cold(base, workers, runs)))
                 if hits is None:
                     path = colds[-1].default_urls["png"]
@@ -458,16 +343,6 @@ def run(runs: int, duration: int, rounds: int, worker_counts: Sequence[int]) -> 
 
 
 # ---- report -------------------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def ms(value: float) -> str:
-    return f"{value:.1f}"
 
 
 def floor_table(floor: Floor, runs: int) -> str:
@@ -574,39 +449,11 @@ def machine_facts() -> str:
     import cairosvg
     import PIL
 
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"- nproc {os.cpu_count()}, CPU {cpu}, load average at start {load}\n"
-        f"- Python {platform.python_version()}, CairoSVG {cairosvg.__version__}, "
+        f"{machine_line()}\n"
+        f"- Python {python_version()}, CairoSVG {cairosvg.__version__}, "
         f"Pillow {PIL.__version__}, aiohttp {aiohttp.__version__}"
     )
-
-
-def command_line(argv: Sequence[str]) -> str:
-    return os.environ.get("BENCH_COMMAND") or shlex.join(["python", "bench/core.py", *argv])
-
-
-def section(body: str, facts: str, command: str, started: dt.datetime) -> str:
-    date = started.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{BEGIN}\nLast run: {date}\n\n{facts}\n\nCommand: `{command}`\n\n{body}\n{END}"
-
-
-def write_readme(text: str) -> None:
-    current = README.read_text(encoding="utf-8") if README.exists() else ""
-    start, end = current.find(BEGIN), current.find(END)
-    if start == -1 or end < start:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    else:
-        updated = current[:start] + text + current[end + len(END) :]
-    tmp = README.with_suffix(".md.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(README)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -637,11 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = time.monotonic()
     results = run(args.runs, args.duration, args.rounds, args.worker_counts)
     body = report(results, args.runs, args.duration)
-    text = section(body, facts, command_line(argv), started)
+    text = section(BEGIN, END, body, facts, command_line("core.py", argv), started)
     print(text)
     print(f"\n(benchmark took {time.monotonic() - clock:.0f} s)")
     if args.write:
-        write_readme(text)
+        write_readme(text, BEGIN, END)
         print(f"wrote {README.relative_to(ROOT)}")
     return 0
 
