@@ -66,6 +66,7 @@ class RenderSettings(_Section):
     max_tasks_per_worker: int = Field(2000, ge=0, description="recycle a worker after N; 0 never")
     max_data_uri_bytes: int = Field(5 * 2**20, ge=0)
     max_image_pixels: int = Field(40_000_000, ge=1)
+    worker_nice: int = Field(10, ge=0, le=19, description="render workers' niceness")
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
 
     @field_validator("fontconfig_file")

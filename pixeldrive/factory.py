@@ -23,6 +23,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         encode=encode_options(settings),
         max_data_uri_bytes=settings.render.max_data_uri_bytes,
         max_image_pixels=settings.render.max_image_pixels,
+        nice=settings.render.worker_nice,
     )
 
 

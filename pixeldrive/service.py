@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -129,12 +128,11 @@ class RenderService:
     async def render(
         self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
     ) -> Rendered:
-        """Render (or find) a prepared spec. The spec is durable before the answer (so
-        the key stays renderable after its bytes are evicted) but need not be before the
-        draw, so both happen at once."""
-        _saved, rendered = await asyncio.gather(
-            self.specs.save(key, spec), self.produce(key, spec, fmt, principal)
-        )
+        """Render (or find) a prepared spec, then store the spec durably before answering,
+        so the key stays renderable after its bytes are evicted. A refused render (503,
+        429) stores nothing."""
+        rendered = await self.produce(key, spec, fmt, principal)
+        await self.specs.save(key, spec)
         return rendered
 
     async def template_of(self, key: str) -> str:

@@ -54,6 +54,7 @@ class Meter:
         self._used: dict[tuple[str, str], int] = {}
         self._reserved: dict[str, int] = defaultdict(int)
         self._flusher: asyncio.Task[None] | None = None
+        self._day_second, self._day = -1, ""
 
     async def start(self) -> None:
         self._flusher = asyncio.create_task(self._flush_forever())
@@ -119,9 +120,16 @@ class Meter:
 
     def hit(self, principal: Principal, template: str, size: int) -> None:
         """Count a cache hit (free); written with the next flush."""
-        counter = self._hits[(principal.key_id, _day_and_month(self._clock())[0], template)]
+        counter = self._hits[(principal.key_id, self._today(), template)]
         counter[0] += 1
         counter[1] += size
+
+    def _today(self) -> str:
+        # Hits are counted per day: the date string is computed once a second, not per hit.
+        second = int(self._clock())
+        if second != self._day_second:
+            self._day_second, self._day = second, _day_and_month(second)[0]
+        return self._day
 
     async def flush(self) -> None:
         if not self._hits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -64,6 +64,8 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=r,
         )
+        self._cache_children: dict[tuple[str, bool], Any] = {}
+        self._response_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         for fmt in formats:  # series exist from the start, so rate() sees the first event
             self._render_seconds.labels(fmt)
             for outcome in OUTCOMES:
@@ -78,7 +80,12 @@ class Metrics:
 
     def cache_lookup(self, tier: str, hit: bool) -> None:
         """A `TieredCache` lookup observer."""
-        self._cache.labels(tier, "hit" if hit else "miss").inc()
+        child = self._cache_children.get((tier, hit))
+        if child is None:
+            child = self._cache_children[tier, hit] = self._cache.labels(
+                tier, "hit" if hit else "miss"
+            )
+        child.inc()
 
     def render(self, fmt: str, outcome: str, seconds: float | None = None) -> None:
         """One render's outcome; `seconds` for those that drew pixels."""
@@ -88,8 +95,17 @@ class Metrics:
 
     def response(self, route: str, method: str, status: int, seconds: float) -> None:
         """One HTTP response; `route` is a path template, never a raw path."""
-        self._responses.labels(route, method, f"{status // 100}xx").inc()
-        self._request_seconds.labels(route).observe(seconds)
+        # The labelled children are looked up once: labels() takes a lock and builds a
+        # tuple on every call, which shows on the cache-hit path.
+        key = (route, method, status // 100)
+        children = self._response_children.get(key)
+        if children is None:
+            children = self._response_children[key] = (
+                self._responses.labels(route, method, f"{status // 100}xx"),
+                self._request_seconds.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (`content_type`)."""

@@ -27,6 +27,7 @@ class WorkerConfig:
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     max_data_uri_bytes: int = 5 * 2**20
     max_image_pixels: int = 40_000_000
+    nice: int = 10
 
 
 @dataclass(frozen=True, slots=True)

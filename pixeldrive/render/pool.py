@@ -6,7 +6,6 @@ import asyncio
 import logging
 import math
 import multiprocessing
-import time
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -99,7 +98,6 @@ class RenderPool:
                 headers={"Retry-After": str(self._retry_after())},
             )
         self._in_flight += 1
-        started = time.perf_counter()
         try:
             future = self._pool.schedule(worker.run, args=[job], timeout=self.limits.timeout)
             output: RenderOutput = await asyncio.wrap_future(future)
@@ -122,9 +120,12 @@ class RenderPool:
         finally:
             self._in_flight -= 1
         self.completed += 1
-        self._recent_ms = 0.8 * self._recent_ms + 0.2 * (time.perf_counter() - started) * 1000
+        # The worker's own time per render: the wall time would count the queue twice.
+        drawing = output.draw_ms + output.encode_ms
+        self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
     def _retry_after(self) -> int:
+        """Seconds until the queue ahead has drained: its renders, spread over the workers."""
         waves = self._in_flight / max(1, self.limits.workers)
         return max(1, math.ceil(waves * self._recent_ms / 1000))

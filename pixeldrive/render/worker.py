@@ -48,6 +48,10 @@ def init_worker(config: WorkerConfig) -> None:
     """Process initializer: pin fonts to the project's fontconfig file before cairo loads
     any font, import CairoSVG, and draw once so the first real render is not slow."""
     os.environ["FONTCONFIG_FILE"] = config.fontconfig_file
+    # Below the server's priority: on a busy machine the event loop (cache hits, 503s,
+    # health checks) must keep answering while workers use every core for renders.
+    if config.nice:
+        os.nice(config.nice)
     _State.config = config
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()

@@ -6,6 +6,8 @@ import sqlite3
 import time
 from typing import Protocol
 
+from cachetools import LRUCache
+
 from pixeldrive.cache.keys import RenderSpec
 from pixeldrive.storage.sqlite import Database
 
@@ -26,13 +28,13 @@ class SQLiteSpecStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._known: set[str] = set()
+        self._known: LRUCache[str, bool] = LRUCache(maxsize=100_000)
 
     async def save(self, key: str, spec: RenderSpec) -> None:
         if key in self._known:
             return
         await self._db.run(_insert, key, spec)
-        self._known.add(key)
+        self._known[key] = True
 
     async def load(self, key: str) -> RenderSpec | None:
         row = await self._db.run(_select, key)
