@@ -136,10 +136,3 @@ class Overloaded(PixelDriveError):
     status = 503
     title = "Overloaded"
     slug = "overloaded"
-
-
-class Unavailable(PixelDriveError):
-    status = 503
-    title = "Service unavailable"
-    slug = "unavailable"
-    report = True

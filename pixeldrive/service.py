@@ -166,7 +166,7 @@ class RenderService:
             raise NotFound(f"no image with key {key!r}")
         # Drawing a variant nobody has yet is a render like any other: its size counts.
         principal.require("render", pixels=spec.width * spec.height)
-        return await self.produce(key, spec, fmt, principal)
+        return await self._draw_missing(key, spec, fmt, principal)
 
     async def produce(
         self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
@@ -176,6 +176,13 @@ class RenderService:
         if hit is not None:
             self.meter.hit(principal, spec.template, len(hit[0]))
             return Rendered(key, fmt, hit[0], spec.width, spec.height, hit[1])
+        return await self._draw_missing(key, spec, fmt, principal)
+
+    async def _draw_missing(
+        self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+    ) -> Rendered:
+        """Draw a variant the cache was just found not to hold (no second lookup)."""
+        variant = f"{key}.{fmt.ext}"
         async with self.meter.admission(principal, variant):
             output, shared = await self._flight.do(
                 variant, lambda: self._draw(variant, spec, fmt, principal)

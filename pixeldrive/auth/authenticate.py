@@ -96,7 +96,3 @@ class Authenticator:
         return Principal(
             record.id, claims.scopes, "token", quota=record.quota, expires_at=claims.expires_at
         )
-
-    def forget(self, key_id: str) -> None:
-        """Drop a cached record (after a revocation made through this process)."""
-        self._cache.pop(key_id, None)
