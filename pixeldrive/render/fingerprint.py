@@ -11,7 +11,17 @@ from lxml import etree
 
 from pixeldrive.render.job import EncodeOptions
 
-LIBRARIES = ("pixeldrive", "cairosvg", "cairocffi", "pillow", "lxml", "segno")
+LIBRARIES = (
+    "pixeldrive",
+    "cairosvg",
+    "cairocffi",
+    "pillow",
+    "lxml",
+    "segno",
+    "uharfbuzz",
+    "fonttools",
+    "python-bidi",
+)
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".woff2")
 
 

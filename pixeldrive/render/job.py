@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixeldrive.text.report import TextReport
+
 
 @dataclass(frozen=True, slots=True)
 class EncodeOptions:
@@ -28,6 +30,7 @@ class WorkerConfig:
     max_data_uri_bytes: int = 5 * 2**20
     max_image_pixels: int = 40_000_000
     nice: int = 10
+    missing_glyphs: str = "refuse"  # or "replace": draw U+FFFD where no font has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class RenderOutput:
     height: int
     draw_ms: float
     encode_ms: float
+    text: dict[str, TextReport] = field(default_factory=dict)
+    text_ms: float = 0.0
 
 
 class JobError(Exception):

@@ -21,7 +21,14 @@ XLINK_HREF = f"{{{XLINK_NS}}}href"
 
 
 def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]) -> bytes:
-    """The filled document as bytes. `root` is never modified; values must already be
+    """The filled document as bytes (see fill_tree)."""
+    return etree.tostring(fill_tree(root, fields, values))
+
+
+def fill_tree(
+    root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]
+) -> etree._Element:
+    """A filled copy of the document. `root` is never modified; values must already be
     validated (the template's model); a None value keeps what the designer drew."""
     tree = copy.deepcopy(root)
     elements = list(tree.iter(etree.Element))
@@ -37,7 +44,7 @@ def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[st
                 SETTERS[spec.kind](elements[index], value, spec)
     if holders:
         _fill_placeholders([elements[i] for i in sorted(holders)], texts)
-    return etree.tostring(tree)
+    return tree
 
 
 def _fill_placeholders(holders: list[etree._Element], values: dict[str, str]) -> None:

@@ -16,11 +16,15 @@ from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.render.rasterize import rasterize, to_pdf
-from pixeldrive.render.substitute import fill
+from pixeldrive.render.substitute import fill_tree
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.model import template_version
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import parse_svg
+from pixeldrive.text import document, draw
+from pixeldrive.text.fonts import library_for
+from pixeldrive.text.report import TextReport
+from pixeldrive.text.svgtext import TextSetter
 
 KEEP_TEMPLATES = 64
 T = TypeVar("T")
@@ -35,6 +39,8 @@ WARM_SVG = (
 class _Prepared:
     root: etree._Element
     fields: tuple[FieldSpec, ...]
+    plan: document.TextPlan
+    prefix: str  # the references of its static glyph runs start with it
 
 
 class _State:
@@ -42,6 +48,7 @@ class _State:
     config: ClassVar[WorkerConfig | None] = None
     fetcher: ClassVar[Fetcher | None] = None
     templates: ClassVar[OrderedDict[str, _Prepared]] = OrderedDict()
+    text: ClassVar[TextSetter | None] = None
 
 
 def init_worker(config: WorkerConfig) -> None:
@@ -55,7 +62,15 @@ def init_worker(config: WorkerConfig) -> None:
     _State.config = config
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
-    rasterize(WARM_SVG, 64, 16, _State.fetcher)
+    draw.install()
+    library = library_for(config.fontconfig_file)
+    _State.text = TextSetter(
+        library, draw.register, replace_missing=config.missing_glyphs == "replace"
+    )
+    warm = parse_svg(WARM_SVG)
+    document.prepare(warm, (), _State.text)
+    rasterize(etree.tostring(warm), 64, 16, _State.fetcher)
+    draw.forget_prefix("r")
 
 
 def ping() -> int:
@@ -69,13 +84,17 @@ def run(job: RenderJob) -> RenderOutput:
         raise JobFailed("worker not initialised")
     prepared = _prepared(job)
     start = time.perf_counter()
-    svg = fill(prepared.root, prepared.fields, job.fields)
+    svg, reports = _filled(prepared, job)
+    set_ms = (time.perf_counter() - start) * 1000
     fetcher = _State.fetcher
-    if job.format == "pdf":
-        data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
-        ms = (time.perf_counter() - start) * 1000
-        return RenderOutput(data, job.width, job.height, draw_ms=ms, encode_ms=0.0)
-    image = _drawing(lambda: rasterize(svg, job.width, job.height, fetcher))
+    try:
+        if job.format == "pdf":
+            data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
+            ms = (time.perf_counter() - start) * 1000
+            return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
+        image = _drawing(lambda: rasterize(svg, job.width, job.height, fetcher))
+    finally:
+        draw.forget_prefix("r")
     drawn = time.perf_counter()
     data = encode(image, job.format, job.quality, _State.config.encode)
     done = time.perf_counter()
@@ -85,7 +104,31 @@ def run(job: RenderJob) -> RenderOutput:
         height=image.height,
         draw_ms=(drawn - start) * 1000,
         encode_ms=(done - drawn) * 1000,
+        text=reports,
+        text_ms=set_ms,
     )
+
+
+def layout(job: RenderJob) -> dict[str, TextReport]:
+    """Fill and set the text of one job without drawing it (a dry run)."""
+    prepared = _prepared(job)
+    try:
+        return _filled(prepared, job)[1]
+    finally:
+        draw.forget_prefix("r")
+
+
+def _filled(prepared: _Prepared, job: RenderJob) -> tuple[bytes, dict[str, TextReport]]:
+    """The filled document with its field texts set, and what the text engine did."""
+    if _State.text is None:
+        raise JobFailed("worker not initialised")
+    tree = fill_tree(prepared.root, prepared.fields, job.fields)
+    try:
+        reports = document.set_fields(tree, prepared.plan, _State.text)
+    except document.MissingGlyphs as exc:
+        draw.forget_prefix("r")
+        raise JobError(str(exc)) from exc
+    return etree.tostring(tree), reports
 
 
 def _drawing(draw: Callable[[], T]) -> T:
@@ -117,8 +160,20 @@ def _prepared(job: RenderJob) -> _Prepared:
     # misreads are rewritten once per version, before fields are found (indexes stay put:
     # normalize never adds or removes elements).
     normalize(root)
-    prepared = _Prepared(root, discover_fields(root))
+    fields = discover_fields(root)
+    # Static text is set once per version; its glyph runs live as long as the version.
+    prefix = f"s{job.version[:16]}-"
+    setter = _State.text
+    if setter is None:
+        raise JobFailed("worker not initialised")
+    try:
+        fields, plan = document.prepare(root, fields, setter.with_prefix(prefix))
+    except document.MissingGlyphs as exc:
+        draw.forget_prefix(prefix)
+        raise JobError(str(exc)) from exc
+    prepared = _Prepared(root, fields, plan, prefix)
     _State.templates[job.version] = prepared
     while len(_State.templates) > KEEP_TEMPLATES:
-        _State.templates.popitem(last=False)
+        _, evicted = _State.templates.popitem(last=False)
+        draw.forget_prefix(evicted.prefix)
     return prepared

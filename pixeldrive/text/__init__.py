@@ -1,0 +1,1 @@
+"""The text engine: fonts, shaping (HarfBuzz), bidi, line breaking, fitting, glyph paths."""
