@@ -1,18 +1,19 @@
-"""Key administration on the state database, synchronous: for the CLI and start-up.
+"""Key administration on the keys database, synchronous: for the CLI and start-up.
 
-SQLite in WAL mode lets these run while servers use the same file; a server sees a
-revocation within `access.key_cache_seconds`.
+The keys database is PostgreSQL when `database_url` is set, else the state's SQLite file
+(WAL mode lets these run while servers use it). A server sees a revocation within
+`access.key_cache_seconds`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pixeldrive.auth.keys import NewKey, new_key
 from pixeldrive.auth.scopes import Scopes
 from pixeldrive.config import Settings
+from pixeldrive.storage.database import connection
 from pixeldrive.storage.keys import (
     KeyRecord,
     count_keys,
@@ -21,16 +22,13 @@ from pixeldrive.storage.keys import (
     list_keys,
     revoke_key,
 )
-from pixeldrive.storage.sqlite import connect, transaction
+from pixeldrive.storage.sql import Connection, transaction
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[sqlite3.Connection]:
-    db = connect(settings.database_path)
-    try:
+def _database(settings: Settings) -> Iterator[Connection]:
+    with connection(settings.database_url, settings.database_path) as db:
         yield db
-    finally:
-        db.close()
 
 
 def create_key(
@@ -44,7 +42,8 @@ def create_key(
 
 def first_admin_key(settings: Settings) -> NewKey | None:
     """On a fresh state, an admin key (everything allowed); None when keys exist."""
-    with _database(settings) as db, transaction(db):
+    # Locked: two nodes starting at once on a fresh database make one admin key.
+    with _database(settings) as db, transaction(db, lock="pixeldrive-first-key"):
         if count_keys(db):
             return None
         made = new_key("admin", Scopes.everything())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import json
 import logging
 import mimetypes
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--quality", type=int)
     render.set_defaults(run=_render)
 
+    _batch_parser(sub)
     _keys_parser(sub)
 
     templates = sub.add_parser("templates", help="check templates before uploading them")
@@ -87,6 +90,27 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--secret", help="the signing secret (default: read from the state)")
     sign.set_defaults(run=_sign)
     return parser
+
+
+def _batch_parser(sub: Any) -> None:
+    batch = sub.add_parser(
+        "batch", help="one image per CSV row (header = field names), with a progress bar"
+    )
+    batch.add_argument("template", help="template id")
+    batch.add_argument("csv", type=Path, help="CSV file; empty cells take the field's default")
+    batch.add_argument("--out", required=True, type=Path, help="directory for the images")
+    batch.add_argument("--format", default="png", choices=("png", "jpeg", "webp", "avif", "pdf"))
+    batch.add_argument(
+        "--name", help="column naming each file, e.g. _file (default: the row number)"
+    )
+    batch.add_argument("--width", type=int)
+    batch.add_argument("--height", type=int)
+    batch.add_argument("--scale", type=float)
+    batch.add_argument("--quality", type=int)
+    batch.add_argument("--server", help="submit to this server's /v1/batches instead")
+    batch.add_argument("--key", help="API key for --server (default: $PD_KEY)")
+    batch.add_argument("--chunk", type=int, default=1000, help="items per server batch")
+    batch.set_defaults(run=_batch)
 
 
 def _keys_parser(sub: Any) -> None:
@@ -174,6 +198,87 @@ def _render(args: argparse.Namespace) -> int:
     )
     print(f"{args.output}: {size[0]}×{size[1]}")
     return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pixeldrive.local import RowOutcome
+
+    rows, names = _csv_rows(args.csv, args.name)
+    size = {"width": args.width, "height": args.height, "scale": args.scale}
+    size["quality"] = args.quality
+    failed: list[RowOutcome] = []
+    with tqdm(total=len(rows), unit="img", desc=args.template) as bar:
+        if args.server:
+            outcomes = _batch_on_server(args, rows, names, size, bar)
+        else:
+            from pixeldrive.local import render_rows
+
+            outcomes = render_rows(
+                _settings(args), args.template, rows, args.out, args.format, names=names, **size
+            )
+        for outcome in outcomes:
+            if outcome.error is not None:
+                failed.append(outcome)
+            if not args.server:
+                bar.update(1)
+    print(f"{len(rows) - len(failed)} images in {args.out}, {len(failed)} failed")
+    for outcome in sorted(failed, key=lambda o: o.row):
+        print(f"  row {outcome.row}: {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _csv_rows(path: Path, name_column: str | None) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows as field → text (empty cells left out, so defaults apply) and file stems."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        raw = list(csv.DictReader(handle))
+    if name_column and raw and name_column not in raw[0]:
+        raise ValueError(f"no column {name_column!r} in {path}")
+    digits = len(str(len(raw)))
+    names = [
+        _safe_stem(row[name_column]) if name_column else f"{n:0{digits}d}"
+        for n, row in enumerate(raw, start=1)
+    ]
+    # Columns starting with "_" are not fields (a file name column, say: `--name _file`).
+    rows = [{k: v for k, v in row.items() if k and not k.startswith("_") and v} for row in raw]
+    return rows, names
+
+
+def _safe_stem(value: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in value).strip("._")
+    return stem or "_"
+
+
+def _batch_on_server(
+    args: argparse.Namespace,
+    rows: list[dict[str, str]],
+    names: list[str],
+    size: dict[str, Any],
+    bar: Any,
+) -> Any:
+    from pixeldrive.batch.client import BatchClient
+    from pixeldrive.local import RowOutcome
+
+    client = BatchClient(args.server, args.key or os.environ.get("PD_KEY"))
+    options = {"format": args.format, **{k: v for k, v in size.items() if v}}
+    batches = client.submit(args.template, rows, options, args.chunk)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def progress(count: int) -> None:
+        bar.update(count - bar.n)
+
+    for row, result in client.follow(batches, progress):
+        if "error" in result:
+            problem = result["error"]
+            errors = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or [])
+            yield RowOutcome(
+                row, error=f"{problem['detail']} ({errors})" if errors else problem["detail"]
+            )
+            continue
+        path = args.out / f"{names[row - 1]}.{result['url'].rsplit('.', 1)[1]}"
+        client.download(result["url"], path)
+        yield RowOutcome(row, path=path)
 
 
 def _field_value(item: str) -> tuple[str, str]:

@@ -68,6 +68,10 @@ class RenderSettings(_Section):
     max_image_pixels: int = Field(40_000_000, ge=1)
     worker_nice: int = Field(10, ge=0, le=19, description="render workers' niceness")
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
+    missing_glyphs: Literal["refuse", "replace"] = Field(
+        "refuse",
+        description="a character no font has: refuse the value (422) or draw U+FFFD",
+    )
 
     @field_validator("fontconfig_file")
     @classmethod
@@ -102,6 +106,28 @@ class AccessSettings(_Section):
 class CacheSettings(_Section):
     memory_bytes: int = Field(256 * 2**20, ge=0)
     disk_bytes: int = Field(2 * 2**30, ge=0)
+
+
+class RedisSettings(_Section):
+    """Cluster mode's Redis (`redis_url`): the shared image tier and the cross-node lock."""
+
+    image_ttl: int = Field(
+        30 * 86400, ge=0, description="seconds a shared image lives; 0: until Redis evicts it"
+    )
+    max_entry_bytes: int = Field(32 * 2**20, ge=1, description="larger images are not shared")
+    timeout: float = Field(2.0, gt=0, description="seconds before a Redis call counts as failed")
+
+
+class BatchSettings(_Section):
+    """Batches (POST /v1/batches): limits and the queue's take-over timing."""
+
+    max_items: int = Field(1000, ge=1, description="items in one batch")
+    concurrency: int = Field(0, ge=0, description="items a node renders at once; 0: workers")
+    claim_timeout: float = Field(
+        30.0, gt=0, description="seconds an item may sit with a silent node before another takes it"
+    )
+    keep_seconds: int = Field(7 * 86400, ge=60, description="a finished batch is kept this long")
+    retry_seconds: float = Field(60.0, ge=0, description="an overloaded item is retried this long")
 
 
 class ImageSettings(_Section):
@@ -153,6 +179,8 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     access: AccessSettings = AccessSettings()
     images: ImageSettings = ImageSettings()
+    redis: RedisSettings = RedisSettings()
+    batch: BatchSettings = BatchSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -136,3 +136,16 @@ class Overloaded(PixelDriveError):
     status = 503
     title = "Overloaded"
     slug = "overloaded"
+
+
+class DatabaseUnavailable(PixelDriveError):
+    """The keys-and-ledger database cannot be reached, and nothing local can stand in for
+    it in this request (503, Retry-After)."""
+
+    status = 503
+    title = "Database unavailable"
+    slug = "database-unavailable"
+    report = True
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "2"})

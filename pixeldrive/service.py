@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cachetools import LRUCache
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.principal import Principal
+from pixeldrive.cache.cluster_flight import ClusterFlight
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.cache.keys import RenderSpec, render_key
 from pixeldrive.cache.tiered import TieredCache
@@ -24,6 +25,7 @@ from pixeldrive.render.sizing import output_size
 from pixeldrive.storage.specs import SpecStore
 from pixeldrive.templates.model import Template
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.text.report import TextReport
 
 
 class Renderer(Protocol):
@@ -32,6 +34,8 @@ class Renderer(Protocol):
     InvalidInput."""
 
     async def render(self, job: RenderJob) -> RenderOutput: ...
+
+    async def layout(self, job: RenderJob) -> dict[str, TextReport]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class Rendered:
     width: int
     height: int
     tier: str | None
+    text: dict[str, TextReport] = field(default_factory=dict)
+    timing: tuple[float, float, float] | None = None  # text, draw, encode (ms) when drawn
 
     @property
     def cached(self) -> bool:
@@ -65,6 +71,7 @@ class RenderService:
         fingerprint: str,
         limits: RenderSettings,
         images: ImageFetcher | None = None,
+        cluster: ClusterFlight[RenderOutput] | None = None,
     ) -> None:
         self.templates = templates
         self.cache = cache
@@ -74,7 +81,10 @@ class RenderService:
         self.images = images
         self.fingerprint = fingerprint
         self.limits = limits
-        self._flight: SingleFlight[RenderOutput] = SingleFlight()
+        self.cluster = cluster
+        # (output, drawn by another node): local callers share one draw, and in cluster
+        # mode one node draws for all (`ClusterFlight`).
+        self._flight: SingleFlight[tuple[RenderOutput, bool]] = SingleFlight()
         # key → template id, for scope checks and per-template metering of hits.
         self._template_of: LRUCache[str, str] = LRUCache(maxsize=100_000)
 
@@ -184,26 +194,54 @@ class RenderService:
         """Draw a variant the cache was just found not to hold (no second lookup)."""
         variant = f"{key}.{fmt.ext}"
         async with self.meter.admission(principal, variant):
-            output, shared = await self._flight.do(
-                variant, lambda: self._draw(variant, spec, fmt, principal)
+            (output, by_peer), shared = await self._flight.do(
+                variant, lambda: self._draw_once(variant, spec, fmt, principal)
             )
-        if shared:  # drawn for another caller at the same moment: free for this one
+        if shared or by_peer:  # drawn for another caller at the same moment: free here
             self.meter.hit(principal, spec.template, len(output.data))
-        return Rendered(key, fmt, output.data, output.width, output.height, None)
+        tier = self.cluster.tier_name if by_peer and self.cluster else None
+        timing = (
+            None if tier else (output.text_ms, output.draw_ms - output.text_ms, output.encode_ms)
+        )
+        return Rendered(
+            key, fmt, output.data, output.width, output.height, tier, output.text, timing
+        )
 
-    async def _draw(
+    async def _draw_once(
         self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
-    ) -> RenderOutput:
-        job = RenderJob(
+    ) -> tuple[RenderOutput, bool]:
+        """Draw here, or (cluster mode) take the bytes another node is drawing."""
+        if self.cluster is None:
+            return await self._draw(variant, spec, fmt, principal), False
+        output, by_peer = await self.cluster.do(
+            variant,
+            lambda: self._draw(variant, spec, fmt, principal),
+            publish=lambda out: out.data,
+            found=lambda data: RenderOutput(data, spec.width, spec.height, 0.0, 0.0),
+        )
+        if by_peer:
+            await self.cache.put_behind(variant, output.data)
+        return output, by_peer
+
+    async def layout(self, spec: RenderSpec) -> dict[str, TextReport]:
+        """A dry run: the spec's text laid out in a worker, nothing drawn, cached or billed."""
+        return await self.pool.layout(self._job(spec, "png"))
+
+    def _job(self, spec: RenderSpec, fmt: str) -> RenderJob:
+        return RenderJob(
             version=spec.version,
             source=str(self.templates.source_path(spec.version)),
             fields=spec.fields,
             width=spec.width,
             height=spec.height,
-            format=fmt.name,
+            format=fmt,
             quality=spec.quality,
         )
-        output = await self.pool.render(job)
+
+    async def _draw(
+        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+    ) -> RenderOutput:
+        output = await self.pool.render(self._job(spec, fmt.name))
         await self.cache.put_behind(variant, output.data)
         await self.meter.render(
             principal,

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pixeldrive.auth.keys import scopes_of, secret_matches, split_key
 from pixeldrive.auth.principal import Principal
 from pixeldrive.auth.tokens import TokenError, TokenIssuer, looks_like_jwt
-from pixeldrive.errors import Unauthorized
+from pixeldrive.errors import DatabaseUnavailable, Unauthorized
+from pixeldrive.storage.database import Database
 from pixeldrive.storage.keys import KeyRecord, find_key
-from pixeldrive.storage.sqlite import Database
 
 TOKEN_PROBLEMS = {
     "expired": ("the token has expired", "expired-token"),
@@ -23,7 +23,11 @@ TOKEN_PROBLEMS = {
 
 class Authenticator:
     """Checks API keys and tokens. Key records are cached for `cache_seconds`: that is
-    how long a revocation made elsewhere (the CLI, another node) may take to bite."""
+    how long a revocation made elsewhere (the CLI, another node) may take to bite.
+
+    While the database is unreachable, a key this node has seen keeps its last record
+    (renders go on; a revocation made meanwhile bites once the database is back); a key
+    it has not seen is DatabaseUnavailable (503)."""
 
     def __init__(
         self,
@@ -45,7 +49,12 @@ class Authenticator:
         cached = self._cache.get(key_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        record = await self._db.run(find_key, key_id)
+        try:
+            record = await self._db.run(find_key, key_id)
+        except DatabaseUnavailable:
+            if cached is None:
+                raise
+            record = cached[1]  # stale, and asked again after the TTL
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key_id] = (now, record)

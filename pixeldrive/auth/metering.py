@@ -12,17 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pixeldrive.auth.principal import Principal
-from pixeldrive.errors import QuotaExceeded
+from pixeldrive.errors import DatabaseUnavailable, QuotaExceeded
+from pixeldrive.storage.database import Database
 from pixeldrive.storage.ledger import (
     HitCount,
     RenderEntry,
     billed_before,
-    record_hits,
-    record_render,
     renders_in_month,
     usage,
 )
-from pixeldrive.storage.sqlite import Database
+from pixeldrive.storage.spool import LedgerWriter
 
 log = logging.getLogger("pixeldrive.metering")
 
@@ -42,16 +41,31 @@ class Meter:
     """The ledger's front: renders are written before the answer (a crash loses none;
     the (key, image) primary key means none is recorded twice); hits are free and summed
     in memory, written every `flush_seconds` and on close. Quotas count the distinct
-    images a key rendered this calendar month (UTC), plus renders under way."""
+    images a key rendered this calendar month (UTC), plus renders under way.
+
+    In cluster mode `db` is PostgreSQL and `spool` the node's SQLite file: writes that
+    find PostgreSQL away are kept there and replayed (`LedgerWriter`); reads that need it
+    (a quota not yet counted on this node, /v1/usage) answer 503 meanwhile. With other
+    nodes rendering on the same ledger, `recount_seconds` re-reads a key's monthly count
+    that often, so a quota holds across nodes within what they render in that time."""
 
     def __init__(
-        self, db: Database, *, flush_seconds: float = 1.0, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        *,
+        spool: Database | None = None,
+        flush_seconds: float = 1.0,
+        recount_seconds: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
+        self.ledger = LedgerWriter(db, spool)
         self._flush_seconds = flush_seconds
         self._clock = clock
         self._hits: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self._used: dict[tuple[str, str], int] = {}
+        self._counted_at: dict[tuple[str, str], float] = {}
+        self._recount = recount_seconds
         self._reserved: dict[str, int] = defaultdict(int)
         self._flusher: asyncio.Task[None] | None = None
         self._day_second, self._day = -1, ""
@@ -93,10 +107,19 @@ class Meter:
             self._reserved[key_id] -= 1
 
     async def _used_this_month(self, key_id: str) -> int:
-        month = _day_and_month(self._clock())[1]
-        if (key_id, month) not in self._used:
-            self._used[(key_id, month)] = await self._db.run(renders_in_month, key_id, month)
-        return self._used[(key_id, month)]
+        now = self._clock()
+        where = (key_id, _day_and_month(now)[1])
+        counted = self._counted_at.get(where)
+        stale = self._recount is not None and counted is not None and now - counted >= self._recount
+        if counted is None or stale:
+            try:
+                self._used[where] = await self._db.run(renders_in_month, *where)
+            except DatabaseUnavailable:
+                if counted is None:
+                    raise
+            else:
+                self._counted_at[where] = now
+        return self._used[where]
 
     async def render(
         self,
@@ -115,7 +138,7 @@ class Meter:
         entry = RenderEntry(
             principal.key_id, variant, template, fmt, pixels, ms, size, at, day, month
         )
-        if await self._db.run(record_render, entry) and (principal.key_id, month) in self._used:
+        if await self.ledger.record_render(entry) and (principal.key_id, month) in self._used:
             self._used[(principal.key_id, month)] += 1
 
     def hit(self, principal: Principal, template: str, size: int) -> None:
@@ -137,7 +160,7 @@ class Meter:
         batch, self._hits = self._hits, defaultdict(lambda: [0, 0])
         counts = [HitCount(k, d, t, c[0], c[1]) for (k, d, t), c in batch.items()]
         try:
-            await self._db.run(record_hits, counts)
+            await self.ledger.record_hits(counts)
         except BaseException:
             for where, (count, size) in batch.items():  # keep them for the next flush
                 self._hits[where][0] += count
@@ -149,6 +172,9 @@ class Meter:
             await asyncio.sleep(self._flush_seconds)
             try:
                 await self.flush()
+                await self.ledger.replay()
+            except DatabaseUnavailable as exc:  # spooled; replayed once it is back
+                log.debug("ledger replay waits: %s", exc.detail)
             except Exception:  # the next flush retries; hits are free, renders are not here
                 log.exception("writing hit counts failed")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, PositiveInt, ValidationError
 
 OPERATIONS = ("render", "batch", "templates:write", "usage:read", "tokens")
-FORMATS = ("png", "jpeg", "webp", "avif", "pdf")
+FORMATS = ("png", "jpeg", "webp", "avif", "pdf", "svg")
 
 # Template ids are `^[a-z0-9][a-z0-9_-]{0,63}$`; a glob may also use "*" (and only "*").
 GLOB_RE = re.compile(r"[a-z0-9*][a-z0-9_*-]{0,63}")

@@ -9,24 +9,33 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from pixeldrive.auth.authenticate import Authenticator
-from pixeldrive.auth.metering import Meter
+from pixeldrive.batch.runner import BatchRunner
 from pixeldrive.config import Settings
 from pixeldrive.factory import (
+    build_accounts,
+    build_batch_queue,
     build_cache,
+    build_cluster_flight,
     build_database,
     build_disk,
     build_issuer,
+    build_meter,
     build_pool,
+    build_redis,
+    build_shared_tier,
+    build_specs,
     build_templates,
     encode_options,
 )
 from pixeldrive.http.auth import auth_middleware
 from pixeldrive.http.keys import (
     AUTH,
+    BATCHES,
     DATABASE,
     METER,
     METRICS,
     POOL,
+    REDIS,
     SERVICE,
     SETTINGS,
     TEMPLATES,
@@ -51,17 +60,27 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as stack:
         store = app[TEMPLATES] = build_templates(settings)
         await store.refresh()
-        db = app[DATABASE] = build_database(settings)
+        db = build_database(settings)  # the node's SQLite file
         await db.open()
         stack.push_async_callback(db.close)
-        meter = app[METER] = Meter(db, flush_seconds=settings.access.hits_flush_seconds)
+        accounts = app[DATABASE] = build_accounts(settings, db)  # keys and the ledger
+        if accounts is not db:  # cluster mode: PostgreSQL, reachable at start
+            await accounts.open()
+            stack.push_async_callback(accounts.close)
+        meter = app[METER] = build_meter(settings, accounts, db)
         await meter.start()
         stack.push_async_callback(meter.close)
         issuer = await asyncio.to_thread(build_issuer, settings)
-        app[AUTH] = Authenticator(db, issuer, cache_seconds=settings.access.key_cache_seconds)
+        app[AUTH] = Authenticator(accounts, issuer, cache_seconds=settings.access.key_cache_seconds)
+        link = build_redis(settings)
+        if link is not None:  # cluster mode: a Redis that is down now is retried
+            app[REDIS] = link
+            await link.open()
+            stack.push_async_callback(link.close)
+        shared = build_shared_tier(settings, link) if link is not None else None
         disk = build_disk(settings)
         await disk.open()
-        cache = build_cache(settings, disk, on_lookup=metrics.cache_lookup)
+        cache = build_cache(settings, disk, on_lookup=metrics.cache_lookup, shared=shared)
         stack.push_async_callback(cache.drain)
         fingerprint = await asyncio.to_thread(
             renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
@@ -77,12 +96,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         app[SERVICE] = RenderService(
             store,
             cache,
-            SQLiteSpecStore(db),
+            build_specs(SQLiteSpecStore(db), link),
             renderer,
             meter,
             fingerprint=fingerprint,
             limits=settings.render,
             images=images,
+            cluster=build_cluster_flight(settings, link, shared) if link and shared else None,
         )
         app[UPLOADS] = TemplateUploads(
             store,
@@ -91,6 +111,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             max_image_bytes=settings.render.max_data_uri_bytes,
             max_side=settings.render.max_side,
         )
+        queue = app[BATCHES] = build_batch_queue(settings, link)
+        runner = BatchRunner(
+            queue,
+            app[SERVICE],
+            concurrency=settings.batch.concurrency or settings.render.worker_count,
+            retry_seconds=settings.batch.retry_seconds,
+        )
+        await runner.start()
+        stack.push_async_callback(runner.close)
         if settings.templates_poll_seconds > 0:
             watcher = asyncio.create_task(store.watch(settings.templates_poll_seconds))
             stack.push_async_callback(_cancel, watcher)

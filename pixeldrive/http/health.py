@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pixeldrive.http.auth import public
-from pixeldrive.http.keys import DATABASE, POOL, TEMPLATES
+from pixeldrive.http.keys import DATABASE, POOL, REDIS, TEMPLATES
 from pixeldrive.models import Health, Readiness
 
 
@@ -17,12 +17,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 @public
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the render pool is up and the database answers; 503 names what is not."""
+    """Ready when the render pool is up and the database (and Redis, in cluster mode)
+    answer; 503 names what is not. A Redis that comes back is ready again by itself."""
     checks = {
         "render_pool": request.app[POOL].alive(),
         "database": await request.app[DATABASE].ping(),
         "templates": bool(request.app[TEMPLATES].all()),
     }
+    if REDIS in request.app:  # cluster mode: the shared tier, specs and batch queue
+        checks["redis"] = await request.app[REDIS].check()
     ready = all(checks.values())
     answer = Readiness(status="ready" if ready else "not ready", checks=checks)
     return web.json_response(answer.model_dump(), status=200 if ready else 503)

@@ -41,6 +41,7 @@ DESCRIPTION = (
 TAGS = {
     "templates": "The SVG templates: their fields, constraints and previews.",
     "renders": "Images: render them, fetch them by key, or through signed URLs.",
+    "batches": "Many field sets for one template, rendered through the queue by every node.",
     "auth": "Scoped tokens minted from an API key, and the key's usage.",
     "operations": "Health, readiness and this documentation.",
     "playground": "A page to try templates and payloads, and copy a signed URL.",

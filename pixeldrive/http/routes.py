@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import BaseModel
 
+from pixeldrive.batch.models import BatchCreated, BatchRequest, BatchStatus
 from pixeldrive.http import (
+    batches,
     health,
     images,
     openapi,
@@ -26,6 +28,7 @@ from pixeldrive.models import (
     Health,
     PreviewQuery,
     Readiness,
+    RenderChecked,
     RenderCreated,
     RenderRequest,
     SignedUrl,
@@ -194,7 +197,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answers={
             201: Answer("the image's deterministic URL", RenderCreated, headers=("Location",)),
             200: Answer(
-                "the bytes, when Accept prefers an image",
+                "the bytes, when Accept prefers an image; or, for a dry run, the layout",
+                RenderChecked,
                 media=IMAGES,
                 headers=(*IMAGE_HEADERS, "Content-Location"),
             ),
@@ -234,6 +238,27 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=SignRequest,
         answers={201: Answer("the signed URL and when it expires", SignedUrl)},
         errors=(400, 401, 403, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/batches",
+        batches.create_batch,
+        "Queue one template rendered with many field sets; the workers of every node draw",
+        "batches",
+        operation="batch",
+        body=BatchRequest,
+        answers={202: Answer("queued: follow `url`", BatchCreated, headers=("Location",))},
+        errors=(400, 401, 403, 404, 413, 422, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/batches/{id}",
+        batches.get_batch,
+        "A batch's progress and, per item in order, its image URL or its problem",
+        "batches",
+        operation="batch",
+        answers={200: Answer("the batch", BatchStatus)},
+        errors=(401, 403, 404, 503),
     ),
     Endpoint(
         "POST",

@@ -6,9 +6,11 @@ import asyncio
 import logging
 import math
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import pebble
 
@@ -21,6 +23,7 @@ from pixeldrive.errors import (
 )
 from pixeldrive.render import worker
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
+from pixeldrive.text.report import TextReport
 
 log = logging.getLogger("pixeldrive.render.pool")
 
@@ -88,8 +91,23 @@ class RenderPool:
     def alive(self) -> bool:
         return self._pool is not None and self._pool.active
 
+    async def layout(self, job: RenderJob) -> dict[str, TextReport]:
+        """Fill and set the text of one job without drawing it (a dry run); admitted and
+        bounded like a render."""
+        reports: dict[str, TextReport] = await self._run(worker.layout, job)
+        return reports
+
     async def render(self, job: RenderJob) -> RenderOutput:
         """Render one job; raises Overloaded, RenderTimeout, RenderFailed or InvalidInput."""
+        output: RenderOutput = await self._run(worker.run, job)
+        # The worker's own time per render: the wall time would count the queue twice.
+        drawing = output.draw_ms + output.encode_ms
+        self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
+        return output
+
+    async def _run(self, task: Callable[[RenderJob], Any], job: RenderJob) -> Any:
+        """Run `task(job)` in a worker; raises Overloaded, RenderTimeout, RenderFailed or
+        InvalidInput."""
         if self._pool is None:
             raise RenderFailed("the render pool is not running")
         if self._in_flight >= self.capacity:
@@ -99,8 +117,8 @@ class RenderPool:
             )
         self._in_flight += 1
         try:
-            future = self._pool.schedule(worker.run, args=[job], timeout=self.limits.timeout)
-            output: RenderOutput = await asyncio.wrap_future(future)
+            future = self._pool.schedule(task, args=[job], timeout=self.limits.timeout)
+            output = await asyncio.wrap_future(future)
         except TimeoutError as exc:
             self.restarts += 1
             raise RenderTimeout(
@@ -120,9 +138,6 @@ class RenderPool:
         finally:
             self._in_flight -= 1
         self.completed += 1
-        # The worker's own time per render: the wall time would count the queue twice.
-        drawing = output.draw_ms + output.encode_ms
-        self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
     def _retry_after(self) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
+
+from pixeldrive.storage.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +31,11 @@ COLUMNS = "id, name, secret_hash, signing_secret, scopes, quota, created, revoke
 
 
 def _record(row: tuple[object, ...]) -> KeyRecord:
+    # Both drivers give a blob as bytes (sqlite3 by default, psycopg 3 for BYTEA).
     return KeyRecord(*row)  # type: ignore[arg-type]  # columns match the dataclass order
 
 
-def insert_key(db: sqlite3.Connection, record: KeyRecord) -> None:
+def insert_key(db: Connection, record: KeyRecord) -> None:
     db.execute(
         f"INSERT INTO api_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
         (
@@ -49,21 +51,21 @@ def insert_key(db: sqlite3.Connection, record: KeyRecord) -> None:
     )
 
 
-def find_key(db: sqlite3.Connection, key_id: str) -> KeyRecord | None:
+def find_key(db: Connection, key_id: str) -> KeyRecord | None:
     row = db.execute(f"SELECT {COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()  # noqa: S608
     return _record(row) if row else None
 
 
-def list_keys(db: sqlite3.Connection) -> list[KeyRecord]:
+def list_keys(db: Connection) -> list[KeyRecord]:
     rows = db.execute(f"SELECT {COLUMNS} FROM api_keys ORDER BY created").fetchall()  # noqa: S608
     return [_record(row) for row in rows]
 
 
-def count_keys(db: sqlite3.Connection) -> int:
+def count_keys(db: Connection) -> int:
     return int(db.execute("SELECT count(*) FROM api_keys").fetchone()[0])
 
 
-def revoke_key(db: sqlite3.Connection, key_id: str) -> bool:
+def revoke_key(db: Connection, key_id: str) -> bool:
     """Mark a key revoked; False when there is no such active key."""
     cursor = db.execute(
         "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL", (time.time(), key_id)

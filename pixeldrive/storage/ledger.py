@@ -1,11 +1,12 @@
-"""The usage ledger: renders (billed, once per key and image) and cache hits (free)."""
+"""The usage ledger: renders (billed, once per key and image) and cache hits (free).
+
+The same SQL runs on SQLite and PostgreSQL (see `storage.sql`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from pixeldrive.storage.sqlite import transaction
+from pixeldrive.storage.sql import Connection, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,48 +34,57 @@ class HitCount:
     bytes: int
 
 
-def record_render(db: sqlite3.Connection, entry: RenderEntry) -> bool:
+RENDER_INSERT = (
+    "INSERT INTO renders (key_id, variant, template, format, pixels, ms, bytes, day,"
+    " month, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (key_id, variant) DO NOTHING"
+)
+HITS_UPSERT = (
+    "INSERT INTO hits (key_id, day, template, count, bytes) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (key_id, day, template) DO UPDATE SET"
+    " count = hits.count + excluded.count, bytes = hits.bytes + excluded.bytes"
+)
+
+
+def _render_row(entry: RenderEntry) -> tuple[object, ...]:
+    return (
+        entry.key_id,
+        entry.variant,
+        entry.template,
+        entry.format,
+        entry.pixels,
+        entry.ms,
+        entry.bytes,
+        entry.day,
+        entry.month,
+        entry.at,
+    )
+
+
+def _hit_row(count: HitCount) -> tuple[object, ...]:
+    return (count.key_id, count.day, count.template, count.count, count.bytes)
+
+
+def record_render(db: Connection, entry: RenderEntry) -> bool:
     """Record a render once: the same key drawing the same image again (after an
     eviction, or a retry after a crash) is not billed twice. True when newly recorded."""
-    cursor = db.execute(
-        "INSERT INTO renders (key_id, variant, template, format, pixels, ms, bytes, day,"
-        " month, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (key_id, variant) DO NOTHING",
-        (
-            entry.key_id,
-            entry.variant,
-            entry.template,
-            entry.format,
-            entry.pixels,
-            entry.ms,
-            entry.bytes,
-            entry.day,
-            entry.month,
-            entry.at,
-        ),
-    )
-    return cursor.rowcount == 1
+    return db.execute(RENDER_INSERT, _render_row(entry)).rowcount == 1
 
 
-def billed_before(db: sqlite3.Connection, key_id: str, variant: str) -> bool:
+def billed_before(db: Connection, key_id: str, variant: str) -> bool:
     row = db.execute(
         "SELECT 1 FROM renders WHERE key_id = ? AND variant = ?", (key_id, variant)
     ).fetchone()
     return row is not None
 
 
-def record_hits(db: sqlite3.Connection, counts: list[HitCount]) -> None:
+def record_hits(db: Connection, counts: list[HitCount]) -> None:
     """Add hit counts, all in one transaction."""
     with transaction(db):
-        db.executemany(
-            "INSERT INTO hits (key_id, day, template, count, bytes) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (key_id, day, template) DO UPDATE SET"
-            " count = count + excluded.count, bytes = bytes + excluded.bytes",
-            [(c.key_id, c.day, c.template, c.count, c.bytes) for c in counts],
-        )
+        db.executemany(HITS_UPSERT, [_hit_row(c) for c in counts])
 
 
-def renders_in_month(db: sqlite3.Connection, key_id: str, month: str) -> int:
+def renders_in_month(db: Connection, key_id: str, month: str) -> int:
     row = db.execute(
         "SELECT count(*) FROM renders WHERE key_id = ? AND month = ?", (key_id, month)
     ).fetchone()
@@ -84,7 +94,7 @@ def renders_in_month(db: sqlite3.Connection, key_id: str, month: str) -> int:
 UsageRow = tuple[str, int, int, int]  # (day or template, renders, cache_hits, bytes)
 
 
-def usage(db: sqlite3.Connection, key_id: str, by: str) -> list[UsageRow]:
+def usage(db: Connection, key_id: str, by: str) -> list[UsageRow]:
     """Totals per `day` or per `template`: renders, cache hits, bytes served."""
     if by not in ("day", "template"):
         raise ValueError(by)
@@ -95,8 +105,50 @@ def usage(db: sqlite3.Connection, key_id: str, by: str) -> list[UsageRow]:
             FROM renders WHERE key_id = ? GROUP BY {by}
             UNION ALL
             SELECT {by}, 0, sum(count), sum(bytes) FROM hits WHERE key_id = ? GROUP BY {by}
-        ) GROUP BY {by} ORDER BY {by}
+        ) AS per GROUP BY {by} ORDER BY {by}
         """,  # noqa: S608  # `by` is one of two literal column names, checked above
         (key_id, key_id),
     ).fetchall()
     return [(str(r[0]), int(r[1]), int(r[2]), int(r[3] or 0)) for r in rows]
+
+
+Spooled = tuple[list[RenderEntry], list[HitCount]]
+
+
+def spooled(db: Connection, limit: int = 1000) -> Spooled:
+    """Up to `limit` render rows and hit counts held in a spool (see `storage.spool`)."""
+    renders = db.execute(
+        "SELECT key_id, variant, template, format, pixels, ms, bytes, created, day, month"
+        " FROM renders LIMIT ?",
+        (limit,),
+    ).fetchall()
+    hits = db.execute(
+        "SELECT key_id, day, template, count, bytes FROM hits LIMIT ?", (limit,)
+    ).fetchall()
+    return [RenderEntry(*row) for row in renders], [HitCount(*row) for row in hits]
+
+
+def take_in(db: Connection, renders: list[RenderEntry], hits: list[HitCount]) -> None:
+    """Add spooled rows to this ledger in one transaction. Renders already there are
+    skipped (their primary key), so a replay cut short and run again bills nothing twice."""
+    with transaction(db):
+        if renders:
+            db.executemany(RENDER_INSERT, [_render_row(e) for e in renders])
+        if hits:
+            db.executemany(HITS_UPSERT, [_hit_row(c) for c in hits])
+
+
+def forget(db: Connection, renders: list[RenderEntry], hits: list[HitCount]) -> None:
+    """Remove replayed rows from a spool. Hit counts are subtracted, not deleted: hits
+    spooled since they were read stay for the next replay."""
+    with transaction(db):
+        db.executemany(
+            "DELETE FROM renders WHERE key_id = ? AND variant = ?",
+            [(e.key_id, e.variant) for e in renders],
+        )
+        db.executemany(
+            "UPDATE hits SET count = count - ?, bytes = bytes - ?"
+            " WHERE key_id = ? AND day = ? AND template = ?",
+            [(c.count, c.bytes, c.key_id, c.day, c.template) for c in hits],
+        )
+        db.execute("DELETE FROM hits WHERE count <= 0")

@@ -1,4 +1,4 @@
-"""The embedded database: one SQLite file, its schema migrations, one thread that owns it."""
+"""The embedded database: one SQLite file, migrated on open, one thread that owns it."""
 
 from __future__ import annotations
 
@@ -9,54 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+from pixeldrive.storage.schema import migrate
+from pixeldrive.storage.sql import transaction
 
-# Each step runs once, in order; PRAGMA user_version records how many have run.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE IF NOT EXISTS render_specs (
-        key TEXT PRIMARY KEY,
-        template TEXT NOT NULL,
-        version TEXT NOT NULL,
-        spec TEXT NOT NULL,
-        created REAL NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        secret_hash BLOB NOT NULL,
-        signing_secret TEXT NOT NULL,
-        scopes TEXT NOT NULL,
-        quota INTEGER,
-        created REAL NOT NULL,
-        revoked REAL
-    );
-    CREATE TABLE renders (
-        key_id TEXT NOT NULL,
-        variant TEXT NOT NULL,
-        template TEXT NOT NULL,
-        format TEXT NOT NULL,
-        pixels INTEGER NOT NULL,
-        ms REAL NOT NULL,
-        bytes INTEGER NOT NULL,
-        day TEXT NOT NULL,
-        month TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (key_id, variant)
-    );
-    CREATE INDEX renders_by_month ON renders (key_id, month);
-    CREATE TABLE hits (
-        key_id TEXT NOT NULL,
-        day TEXT NOT NULL,
-        template TEXT NOT NULL,
-        count INTEGER NOT NULL,
-        bytes INTEGER NOT NULL,
-        PRIMARY KEY (key_id, day, template)
-    );
-    """,
-)
+__all__ = ["Database", "connect", "transaction"]
+
+T = TypeVar("T")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -68,22 +26,8 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
-    _migrate(db)
+    migrate(db)
     return db
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        done = db.execute("PRAGMA user_version").fetchone()[0]
-        for step, script in enumerate(MIGRATIONS[done:], start=done + 1):
-            for statement in filter(str.strip, script.split(";")):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {step}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 class Database:
@@ -123,20 +67,3 @@ class Database:
             db, self._db = self._db, None
             await self._submit(db.close)
         await asyncio.to_thread(self._thread.shutdown, wait=True)
-
-
-def transaction(db: sqlite3.Connection) -> _Transaction:
-    """`with transaction(db):` — BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
-    return _Transaction(db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

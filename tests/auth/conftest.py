@@ -4,7 +4,6 @@ seen at once (key_cache_seconds = 0), keys made through the admin API off the ev
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pixeldrive import admin
 from pixeldrive.auth.keys import NewKey
 from pixeldrive.auth.scopes import parse_scopes_option
 from pixeldrive.config import PROJECT_ROOT, Settings
+from pixeldrive.storage.database import connection
 
 Client = TestClient[Any, Any]
 MakeKey = Callable[..., NewKey]
@@ -87,12 +87,10 @@ async def render(client: Client, credential: str, status: int = 201, **body: Any
 
 
 def query_db(settings: Settings, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    """Read the state database with a connection of our own (sync: use asyncio.to_thread)."""
-    db = sqlite3.connect(settings.database_path)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    """Read the keys-and-ledger database (the state's SQLite file, or PostgreSQL when the
+    settings name one) with a connection of our own (sync: use asyncio.to_thread)."""
+    with connection(settings.database_url, settings.database_path) as db:
+        return [tuple(row) for row in db.execute(sql, args).fetchall()]
 
 
 def cli_env(state_dir: Path, **extra: str) -> dict[str, str]:

@@ -1,0 +1,101 @@
+"""One schema for both databases: numbered migrations, run once each, recorded in a table."""
+
+from __future__ import annotations
+
+import time
+
+from pixeldrive.storage.sql import Connection, Dialect, dialect_of, transaction
+
+# Type names per dialect. SQLite's are what the first migrations always wrote (existing
+# state files are unchanged); PostgreSQL needs 8-byte numbers (a day's bytes overflow
+# INTEGER, Unix times lose their fraction in REAL) and BYTEA for blobs.
+TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {"int": "INTEGER", "real": "REAL", "blob": "BLOB"},
+    "postgresql": {"int": "BIGINT", "real": "DOUBLE PRECISION", "blob": "BYTEA"},
+}
+
+# Each step runs once, in order, inside one transaction with its record. Append only:
+# a step that has shipped is never edited (existing databases have already run it).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS render_specs (
+        key TEXT PRIMARY KEY,
+        template TEXT NOT NULL,
+        version TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created {real} NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_hash {blob} NOT NULL,
+        signing_secret TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        quota {int},
+        created {real} NOT NULL,
+        revoked {real}
+    );
+    CREATE TABLE renders (
+        key_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        template TEXT NOT NULL,
+        format TEXT NOT NULL,
+        pixels {int} NOT NULL,
+        ms {real} NOT NULL,
+        bytes {int} NOT NULL,
+        day TEXT NOT NULL,
+        month TEXT NOT NULL,
+        created {real} NOT NULL,
+        PRIMARY KEY (key_id, variant)
+    );
+    CREATE INDEX renders_by_month ON renders (key_id, month);
+    CREATE TABLE hits (
+        key_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        template TEXT NOT NULL,
+        count {int} NOT NULL,
+        bytes {int} NOT NULL,
+        PRIMARY KEY (key_id, day, template)
+    );
+    """,
+)
+
+
+def statements(step: str, dialect: Dialect) -> list[str]:
+    """The statements of one migration step, with the dialect's type names."""
+    return [s for s in step.format(**TYPES[dialect]).split(";") if s.strip()]
+
+
+def migrate(db: Connection) -> int:
+    """Bring the schema up to date; returns the number of steps now applied. Safe to run
+    from several processes or nodes at once: the whole of it is one locked transaction."""
+    dialect = dialect_of(db)
+    with transaction(db, lock="pixeldrive-migrations"):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            f" (version INTEGER PRIMARY KEY, applied {TYPES[dialect]['real']} NOT NULL)"
+        )
+        done = _applied(db, dialect)
+        for number, step in enumerate(MIGRATIONS[done:], start=done + 1):
+            for statement in statements(step, dialect):
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)",
+                (number, time.time()),
+            )
+            if dialect == "sqlite":
+                # Kept in step for older builds, which read only the file header.
+                db.execute(f"PRAGMA user_version = {number}")
+    return max(done, len(MIGRATIONS))
+
+
+def _applied(db: Connection, dialect: Dialect) -> int:
+    recorded = int(
+        db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    )
+    if dialect == "sqlite":
+        # State files made before the table existed count their steps in PRAGMA user_version.
+        recorded = max(recorded, int(db.execute("PRAGMA user_version").fetchone()[0]))
+    return recorded

@@ -1,0 +1,248 @@
+"""conf/nginx.conf with a real nginx in front of two real `pixeldrive serve` nodes sharing a
+real PostgreSQL: the same signed URL negotiates AVIF for Chromium and PNG for a PNG-only
+client, each variant is then served from nginx's cache (Vary: Accept), POSTs pass through
+to the nodes, and a headless Chromium loading the URL in an <img> receives AVIF."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright import sync_api
+
+from pixeldrive import admin
+from pixeldrive.config import PROJECT_ROOT, load_settings
+from pixeldrive.signing import sign_url
+from tests.cluster.postgres import PostgresServer
+from tests.cluster.redis_server import free_port
+from tests.http.test_shutdown import wait_ready
+
+pytest_plugins = ("tests.cluster.conftest_pg",)
+EXAMPLE = PROJECT_ROOT / "conf" / "nginx.conf"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+CHROMIUM_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+@dataclass
+class Front:
+    base: str  # nginx
+    nodes: list[str]
+    key: str
+    kid: str
+    secret: str
+
+
+def nginx_config(example: str, *, port: int, nodes: list[str], work: Path) -> str:
+    """The example with this test's upstream nodes, port and paths; each substitution
+    must apply exactly once, so a change to the example that breaks it fails here."""
+
+    def once(pattern: str, replacement: str, text: str, flags: int = 0) -> str:
+        result, count = re.subn(pattern, replacement, text, count=1, flags=flags)
+        assert count == 1, f"conf/nginx.conf no longer has {pattern!r}"
+        return result
+
+    servers = "".join(f"        server {node} max_fails=3 fail_timeout=5s;\n" for node in nodes)
+    text = re.sub(r"^\s*server 127\.0\.0\.1:\d+ [^\n]*;\n", "", example, flags=re.M)
+    text = once(r"(least_conn;\n)", lambda m: m.group(1) + servers, text)  # type: ignore[arg-type]
+    text = once(r"listen 8080;", f"listen 127.0.0.1:{port};", text)
+    text = once(r"/var/cache/nginx/pixeldrive", str(work / "cache"), text)
+    text = once(r"worker_processes auto;", "worker_processes 1;", text)
+    temp = "".join(
+        f"    {kind}_temp_path {work / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    text = once(r"(http \{\n)", lambda m: m.group(1) + temp + "    access_log off;\n", text)  # type: ignore[arg-type]
+    user = "user root;\n" if os.geteuid() == 0 else ""  # its workers write the cache here
+    return f"{user}pid {work / 'nginx.pid'};\n{text}"
+
+
+def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text() if log.exists() else "nginx exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("nginx did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def front(postgres: PostgresServer) -> Iterator[Front]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():  # not a skip: scripts/test installs it
+        pytest.fail("nginx is missing: apt-get install nginx")
+    work = Path(tempfile.mkdtemp(prefix="pixeldrive-nginx-"))
+    database_url = postgres.create_database()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        ports = [free_port(), free_port()]
+        for index, port in enumerate(ports):
+            processes.append(start_node(work / f"node{index}", port, database_url))
+        nodes = [f"http://127.0.0.1:{port}" for port in ports]
+        for node, process in zip(nodes, processes, strict=True):
+            wait_ready(node, process)
+        settings = load_settings(state_dir=work / "node0", database_url=database_url)
+        made = admin.create_key(settings, "nginx-test")
+        port = free_port()
+        conf = work / "nginx.conf"
+        conf.write_text(
+            nginx_config(
+                EXAMPLE.read_text(),
+                port=port,
+                nodes=[f"127.0.0.1:{p}" for p in ports],
+                work=work,
+            )
+        )
+        log = work / "error.log"
+        process = subprocess.Popen(
+            [nginx, "-p", str(work), "-e", str(log), "-c", str(conf), "-g", "daemon off;"]
+        )
+        processes.append(process)
+        wait_port(port, process, log)
+        yield Front(
+            f"http://127.0.0.1:{port}", nodes, made.key, made.record.id, made.signing_secret
+        )
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def start_node(state: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
+    state.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELDRIVE_")} | {
+        "PIXELDRIVE_AUTH": "on",
+        "PIXELDRIVE_PORT": str(port),
+        "PIXELDRIVE_STATE_DIR": str(state),
+        "PIXELDRIVE_TEMPLATES_DIR": str(PROJECT_ROOT / "svg_templates"),
+        "PIXELDRIVE_WORKERS": "1",
+        "PIXELDRIVE_DATABASE_URL": database_url,
+    }
+    with (state / "server.log").open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pixeldrive.cli", "serve"],
+            env=env,
+            stdout=sink,
+            stderr=sink,
+            cwd=PROJECT_ROOT,
+        )
+
+
+def signed(front: Front, title: str) -> str:
+    path = sign_url(
+        "/v1/t/og-card",  # no extension: the format is negotiated
+        {"title": title, "_width": "300"},
+        kid=front.kid,
+        secret=front.secret,
+        ttl=3600,
+    )
+    return front.base + path
+
+
+def get(url: str, accept: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_each_accept_gets_its_format_and_both_are_then_served_by_nginx(front: Front) -> None:
+    url = signed(front, "Through nginx")
+    status, headers, avif = get(url, CHROMIUM_ACCEPT)
+    assert status == 200
+    assert headers["Content-Type"] == "image/avif"
+    assert headers["X-Cache-Status"] == "MISS"
+    assert "Accept" in headers["Vary"]
+    assert headers["ETag"].endswith('.avif"')
+    assert headers["Cache-Control"].startswith("public, max-age=")
+    status, headers, png = get(url, "image/png")
+    assert (status, headers["Content-Type"]) == (200, "image/png")
+    assert headers["X-Cache-Status"] == "MISS"
+    assert png.startswith(b"\x89PNG")
+    for accept, mime, body in (
+        (CHROMIUM_ACCEPT, "image/avif", avif),
+        ("image/png", "image/png", png),
+    ):
+        for _ in range(2):
+            status, headers, again = get(url, accept)
+            assert (status, headers["Content-Type"]) == (200, mime)
+            assert headers["X-Cache-Status"] == "HIT", (accept, headers)
+            assert again == body
+
+
+def test_posts_and_requests_with_credentials_go_to_the_nodes(front: Front) -> None:
+    body = b'{"template": "og-card", "fields": {"title": "Posted"}, "width": 300}'
+    auth = {"Authorization": f"Bearer {front.key}"}
+    request = urllib.request.Request(
+        front.base + "/v1/renders",
+        data=body,
+        method="POST",
+        headers=auth | {"Content-Type": "application/json"},
+    )
+    for _ in range(2):
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+            made: dict[str, Any] = json.loads(response.read())
+            assert made["url"].startswith("/v1/images/")
+            assert "X-Cache-Status" not in response.headers  # not the cached location
+    # A credential in a header is the node's to check: nginx neither serves nor keeps it.
+    url = signed(front, "With a header")
+    for _ in range(2):
+        with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=60) as r:
+            assert r.status == 200
+            assert r.headers["X-Cache-Status"] == "BYPASS"
+    assert get(url, CHROMIUM_ACCEPT)[1]["X-Cache-Status"] == "MISS"
+
+
+def test_chromium_loading_the_url_in_an_img_receives_avif(front: Front) -> None:
+    if shutil.which(CHROMIUM) is None:  # not a skip: scripts/test installs it
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    url = signed(front, "In a browser")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            with page.expect_response(lambda r: r.url == url, timeout=60_000) as answer:
+                page.set_content(f'<img id="pic" src="{url}">')
+            response = answer.value
+            assert response.status == 200
+            assert response.headers["content-type"] == "image/avif"
+            assert "image/avif" in response.request.all_headers()["accept"]
+            page.wait_for_function("document.getElementById('pic').complete", timeout=60_000)
+            width = page.eval_on_selector("#pic", "img => img.naturalWidth")
+            assert width == 300  # decoded by the browser, not only received
+            # What this browser sent is now in nginx's cache, as the AVIF variant.
+            _, headers, _ = get(url, response.request.all_headers()["accept"])
+            assert (headers["Content-Type"], headers["X-Cache-Status"]) == ("image/avif", "HIT")
+        finally:
+            browser.close()

@@ -1,0 +1,114 @@
+"""The BatchQueue contract, passed by both implementations (in-process and Redis Streams),
+and what only Redis does: take-over of a silent consumer's items, a Redis that lost its
+data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from pixeldrive.auth.principal import LOCAL
+from pixeldrive.batch.local import LocalQueue
+from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
+from pixeldrive.batch.redis import RedisQueue
+from pixeldrive.redis_link import RedisLink
+from tests.cluster.redis_server import RedisServer
+
+
+def new_batch(total: int) -> Batch:
+    return Batch(Batch.new_id(), "quote", "png", {"width": 100}, LOCAL, total)
+
+
+async def take_all(queue: BatchQueue, count: int) -> list[Delivery]:
+    taken: list[Delivery] = []
+    for _ in range(20):
+        taken += await queue.take(count - len(taken))
+        if len(taken) >= count:
+            break
+    return taken
+
+
+@pytest.fixture
+async def link(redis_server: RedisServer) -> AsyncIterator[RedisLink]:
+    link = RedisLink(redis_server.url)
+    await link.open()
+    yield link
+    await link.close()
+
+
+@pytest.fixture(params=["local", "redis"])
+async def queue(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[BatchQueue]:
+    if request.param == "local":
+        yield LocalQueue()
+        return
+    link = RedisLink(redis_server.url)
+    await link.open()
+    yield RedisQueue(link, claim_timeout=30, keep_seconds=3600)
+    await link.close()
+
+
+async def test_items_come_out_and_results_gather_in_order(queue: BatchQueue) -> None:
+    batch = new_batch(3)
+    items = [{"quote": str(i)} for i in range(3)]
+    await queue.submit(batch, items)
+    progress = await queue.progress(batch.id)
+    assert progress is not None
+    assert (progress.status, progress.results) == ("queued", [None, None, None])
+    assert (await queue.batch(batch.id)) == batch
+    taken = await take_all(queue, 3)
+    assert sorted((d.index, d.fields["quote"]) for d in taken) == [(0, "0"), (1, "1"), (2, "2")]
+    assert (await queue.progress(batch.id)).status == "running"  # type: ignore[union-attr]
+    for delivery in reversed(taken):
+        result: dict[str, Any] = (
+            {"error": {"status": 422}} if delivery.index == 1 else {"url": f"/{delivery.index}"}
+        )
+        await queue.finish(delivery, result)
+    await queue.finish(taken[0], {"url": "/again"})  # a repeat changes nothing
+    done = await queue.progress(batch.id)
+    assert done is not None
+    assert (done.status, done.done, done.failed) == ("done", 2, 1)
+    assert done.results == [{"url": "/0"}, {"error": {"status": 422}}, {"url": "/2"}]
+    assert await queue.take(5) == []
+
+
+async def test_unknown_batches_are_none(queue: BatchQueue) -> None:
+    assert await queue.progress("nope") is None
+    assert await queue.batch("nope") is None
+
+
+async def test_a_silent_consumers_items_are_taken_over(link: RedisLink) -> None:
+    dead = RedisQueue(link, claim_timeout=0.3, keep_seconds=3600)
+    alive = RedisQueue(link, claim_timeout=0.3, keep_seconds=3600)
+    batch = new_batch(4)
+    await dead.submit(batch, [{"n": i} for i in range(4)])
+    held = await take_all(dead, 2)  # and then it never finishes them
+    assert len(held) == 2
+    await asyncio.sleep(0.4)
+    rest = await take_all(alive, 4)
+    assert sorted(d.index for d in rest) == [0, 1, 2, 3]
+    for delivery in rest:
+        await alive.finish(delivery, {"url": str(delivery.index)})
+    await dead.finish(held[0], {"url": "late"})  # the dead node wakes up: ignored
+    progress = await alive.progress(batch.id)
+    assert progress is not None
+    assert (progress.done, progress.results[held[0].index]) == (4, {"url": str(held[0].index)})
+    ttl = await link.client.ttl(f"pd:batch:{batch.id}")
+    assert 3500 < ttl <= 3600  # finished batches expire; running ones do not
+
+
+async def test_a_redis_that_lost_everything_gets_its_group_back(
+    link: RedisLink, redis_server: RedisServer
+) -> None:
+    queue = RedisQueue(link, claim_timeout=30, keep_seconds=3600)
+    assert await queue.take(1) == []
+    await link.client.flushall()
+    with pytest.raises(Exception, match="NOGROUP"):
+        await queue.take(1)
+    batch = new_batch(1)
+    await queue.submit(batch, [{}])
+    assert len(await take_all(queue, 1)) == 1
