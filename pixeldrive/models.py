@@ -17,16 +17,28 @@ class RenderRequest(BaseModel):
 
     template: str = Field(max_length=64, pattern=ID_RE.pattern)
     fields: dict[str, Any] = Field(default_factory=dict)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = None
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = None
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
     scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
     quality: int | None = Field(None, ge=1, le=100)
+    dry_run: bool = Field(
+        False, description="Validate and lay out the text without drawing, caching or billing."
+    )
 
     @field_validator("format")
     @classmethod
     def _jpg_is_jpeg(cls, value: str | None) -> str | None:
         return "jpeg" if value == "jpg" else value
+
+
+class TextLayout(BaseModel):
+    """What the text engine did with one text field."""
+
+    size: float = Field(description="final font size in px")
+    lines: int
+    truncated: bool
+    fallbacks: list[str] = Field(description="fallback fonts used for characters it lacked")
 
 
 class RenderCreated(BaseModel):
@@ -39,6 +51,20 @@ class RenderCreated(BaseModel):
     height: int
     bytes: int
     cached: bool
+    text: dict[str, TextLayout] | None = Field(
+        None, description="per text field, when this request drew the image"
+    )
+
+
+class RenderChecked(BaseModel):
+    """Answer of a dry run (POST /v1/renders with dry_run): nothing drawn or billed."""
+
+    url: str
+    key: str
+    format: str
+    width: int
+    height: int
+    text: dict[str, TextLayout]
 
 
 class SignRequest(BaseModel):
@@ -48,7 +74,7 @@ class SignRequest(BaseModel):
 
     template: str = Field(max_length=64, pattern=ID_RE.pattern)
     fields: dict[str, str | bool | int | float] = Field(default_factory=dict)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = Field(
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = Field(
         None, description="the URL's extension; without it the format follows Accept"
     )
     width: int | None = Field(None, ge=1)
@@ -180,7 +206,7 @@ class PreviewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf"] | None = None
+    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = None
 
 
 class TemplateFinding(BaseModel):

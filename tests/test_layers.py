@@ -19,6 +19,18 @@ FORBIDDEN = {
         "pixeldrive.cli",
         "pixeldrive.observe",
     ),
+    # The text engine: fonts, shaping, layout; below render, beside templates.
+    "pixeldrive.text": (
+        "pixeldrive.http",
+        "pixeldrive.storage",
+        "pixeldrive.render",
+        "pixeldrive.cache",
+        "pixeldrive.service",
+        "pixeldrive.cli",
+        "pixeldrive.config",
+        "pixeldrive.observe",
+        "prometheus_client",
+    ),
     "pixeldrive.render": (
         "pixeldrive.http",
         "pixeldrive.storage",

@@ -9,8 +9,10 @@ from pixeldrive.http.bodies import read_json
 from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS
 from pixeldrive.http.negotiate import negotiate
 from pixeldrive.http.respond import image_offers, image_response
-from pixeldrive.models import RenderCreated, RenderRequest
+from pixeldrive.models import RenderChecked, RenderCreated, RenderRequest, TextLayout
 from pixeldrive.render.formats import BY_MIME, FORMATS, ImageFormat
+from pixeldrive.service import Rendered
+from pixeldrive.text.report import TextReport
 
 JSON = "application/json"
 
@@ -38,11 +40,23 @@ async def create_render(request: web.Request) -> web.StreamResponse:
     fmt = _format(request, body, answer)
     service, principal = request.app[SERVICE], request[PRINCIPAL]
     key, spec = await service.prepare_for(principal, body, fmt)
+    url = f"/v1/images/{key}.{fmt.ext}"
+    if body.dry_run:
+        reports = await service.layout(spec)
+        checked = RenderChecked(
+            url=url,
+            key=key,
+            format=fmt.name,
+            width=spec.width,
+            height=spec.height,
+            text=_layouts(reports),
+        )
+        return web.json_response(checked.model_dump(), status=200)
     rendered = await service.render(key, spec, fmt, principal)
-    url = f"/v1/images/{rendered.key}.{fmt.ext}"
     if answer != JSON:
         response = image_response(request, rendered, negotiated=body.format is None)
         response.headers["Content-Location"] = url
+        add_server_timing(response, rendered)
         return response
     created = RenderCreated(
         url=url,
@@ -52,7 +66,34 @@ async def create_render(request: web.Request) -> web.StreamResponse:
         height=spec.height,
         bytes=len(rendered.data),
         cached=rendered.cached,
+        text=_layouts(rendered.text) if rendered.timing is not None else None,
     )
     return web.json_response(
-        created.model_dump(), status=201, headers={"Location": url, "Vary": "Accept"}
+        created.model_dump(exclude_none=True),
+        status=201,
+        headers={"Location": url, "Vary": "Accept"},
     )
+
+
+def _layouts(reports: dict[str, TextReport]) -> dict[str, TextLayout]:
+    return {
+        name: TextLayout(
+            size=r.size, lines=r.lines, truncated=r.truncated, fallbacks=list(r.fallbacks)
+        )
+        for name, r in reports.items()
+    }
+
+
+def add_server_timing(response: web.StreamResponse, rendered: Rendered) -> None:
+    """Server-Timing on an image this request drew: text, draw and encode times, and per
+    text field its final size, lines, truncation and fallback fonts (RFC 8941-style
+    quoted desc)."""
+    if rendered.timing is None:
+        return
+    text_ms, draw_ms, encode_ms = rendered.timing
+    parts = [f"text;dur={text_ms:.1f}", f"draw;dur={draw_ms:.1f}", f"encode;dur={encode_ms:.1f}"]
+    for name, r in rendered.text.items():
+        fallbacks = ",".join(r.fallbacks) or "none"
+        desc = f"size={r.size:g} lines={r.lines} truncated={int(r.truncated)} fallbacks={fallbacks}"
+        parts.append(f'text.{name};desc="{desc}"')
+    response.headers["Server-Timing"] = ", ".join(parts)

@@ -52,7 +52,13 @@ def validator_headers(
     headers = {"ETag": etag_for(key, fmt), "Cache-Control": cache_control}
     if negotiated:
         headers["Vary"] = "Accept"
+    if fmt.name == "svg":
+        # A document a browser may open: it may show itself and its data: images, no more.
+        headers["Content-Security-Policy"] = SVG_POLICY
     return headers
+
+
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
 def image_response(

@@ -22,16 +22,22 @@ XLINK_HREF = f"{{{XLINK_NS}}}href"
 
 def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]) -> bytes:
     """The filled document as bytes (see fill_tree)."""
-    return etree.tostring(fill_tree(root, fields, values))
+    return etree.tostring(fill_tree(root, fields, values)[0])
 
 
 def fill_tree(
-    root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]
-) -> etree._Element:
-    """A filled copy of the document. `root` is never modified; values must already be
-    validated (the template's model); a None value keeps what the designer drew."""
+    root: etree._Element,
+    fields: tuple[FieldSpec, ...],
+    values: Mapping[str, Any],
+    pick: tuple[int, ...] = (),
+) -> tuple[etree._Element, list[etree._Element]]:
+    """A filled copy of the document, and its elements at the indexes `pick` (taken
+    before anything is filled: a QR code replaces its element by a group, which moves
+    the indexes of everything after it). `root` is never modified; values must already
+    be validated (the template's model); a None value keeps what the designer drew."""
     tree = copy.deepcopy(root)
     elements = list(tree.iter(etree.Element))
+    picked = [elements[i] for i in pick]
     texts: dict[str, str] = {}
     holders: set[int] = set()
     for spec in fields:
@@ -44,7 +50,7 @@ def fill_tree(
                 SETTERS[spec.kind](elements[index], value, spec)
     if holders:
         _fill_placeholders([elements[i] for i in sorted(holders)], texts)
-    return tree
+    return tree, picked
 
 
 def _fill_placeholders(holders: list[etree._Element], values: dict[str, str]) -> None:

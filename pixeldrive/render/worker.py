@@ -24,6 +24,7 @@ from pixeldrive.templates.parser import parse_svg
 from pixeldrive.text import document, draw
 from pixeldrive.text.fonts import library_for
 from pixeldrive.text.report import TextReport
+from pixeldrive.text.svgout import to_svg
 from pixeldrive.text.svgtext import TextSetter
 
 KEEP_TEMPLATES = 64
@@ -84,10 +85,15 @@ def run(job: RenderJob) -> RenderOutput:
         raise JobFailed("worker not initialised")
     prepared = _prepared(job)
     start = time.perf_counter()
-    svg, reports = _filled(prepared, job)
+    tree, reports = _filled(prepared, job)
     set_ms = (time.perf_counter() - start) * 1000
     fetcher = _State.fetcher
     try:
+        if job.format == "svg":
+            data = to_svg(tree)
+            ms = (time.perf_counter() - start) * 1000
+            return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
+        svg = etree.tostring(tree)
         if job.format == "pdf":
             data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
             ms = (time.perf_counter() - start) * 1000
@@ -118,17 +124,18 @@ def layout(job: RenderJob) -> dict[str, TextReport]:
         draw.forget_prefix("r")
 
 
-def _filled(prepared: _Prepared, job: RenderJob) -> tuple[bytes, dict[str, TextReport]]:
+def _filled(prepared: _Prepared, job: RenderJob) -> tuple[etree._Element, dict[str, TextReport]]:
     """The filled document with its field texts set, and what the text engine did."""
     if _State.text is None:
         raise JobFailed("worker not initialised")
-    tree = fill_tree(prepared.root, prepared.fields, job.fields)
+    plan = prepared.plan
+    tree, targets = fill_tree(prepared.root, prepared.fields, job.fields, tuple(plan.dynamic))
     try:
-        reports = document.set_fields(tree, prepared.plan, _State.text)
+        reports = document.set_fields(tree, targets, plan, _State.text)
     except document.MissingGlyphs as exc:
         draw.forget_prefix("r")
         raise JobError(str(exc)) from exc
-    return etree.tostring(tree), reports
+    return tree, reports
 
 
 def _drawing(draw: Callable[[], T]) -> T:

@@ -16,13 +16,15 @@ from typing import Any
 
 from lxml import etree
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.errors import PixelDriveError, TemplateInvalid
 from pixeldrive.templates.fields import TEXT_TAGS, FieldSpec
 from pixeldrive.templates.model import compile_template, describe_field, template_version
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import local_name, parse_svg
 from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
 from pixeldrive.templates.style import parse_style
+from pixeldrive.text.css import computed, inherited
+from pixeldrive.text.fonts import library_for
 
 DEFAULT_MAX_IMAGE_BYTES = 5 * 2**20  # RenderSettings.max_data_uri_bytes
 PROJECT_FONTCONFIG = Path(__file__).resolve().parents[2] / "conf" / "fonts.conf"
@@ -165,7 +167,11 @@ def lint(
         # features are checked on the tree it draws, so only what stays is reported.
         drawn = copy.deepcopy(root)
         findings.extend(normalize(drawn))
-        findings.extend(_Features(drawn, fonts(fontconfig_file or PROJECT_FONTCONFIG)).run())
+        conf = fontconfig_file or PROJECT_FONTCONFIG
+        resolved = fonts(conf)
+        findings.extend(_Features(drawn, resolved).run())
+        if resolved.problem is None:
+            findings.extend(_missing_glyphs(drawn, conf))
     findings.sort(key=lambda f: (f.line, SEVERITY_ORDER[f.severity]))
     summaries = tuple(_summary(spec) for spec in fields)
     return LintReport(name, template_id, version, width, height, summaries, tuple(findings))
@@ -198,6 +204,50 @@ def _invalid(exc: TemplateInvalid, root: etree._Element | None) -> tuple[Finding
 
 
 # ---------------------------------------------------------------------------- fonts
+
+
+def _missing_glyphs(root: etree._Element, fontconfig_file: Path) -> list[Finding]:
+    """Characters of the template's own text that no configured font has: the renderer
+    refuses to draw boxes for them, so the template cannot be served."""
+    try:
+        library = library_for(str(fontconfig_file))
+    except PixelDriveError as exc:
+        return [finding(root, "info", "glyphs not checked", exc.detail)]
+    out: list[Finding] = []
+    for text in root.iter(etree.Element):
+        if local_name(text) not in ("text", "flowRoot") or any(
+            local_name(a) in ("text", "flowRoot") for a in text.iterancestors()
+        ):
+            continue
+        missing: dict[str, None] = {}
+        styles = {text: computed(text, inherited(text))}
+        for element in text.iter(etree.Element):
+            parent = element.getparent()
+            pieces = []
+            if element is not text and parent is not None:
+                styles[element] = computed(element, styles[parent])
+                pieces.append((element.tail or "", styles[parent]))
+            pieces.append((element.text or "", styles[element]))
+            for content, piece_style in pieces:
+                face = library.match(piece_style.families, piece_style.weight, piece_style.italic)
+                for char in content:
+                    if char.isspace() or library.covers(face, char):
+                        continue
+                    if library.fallback_for(face, char) is None:
+                        missing[char] = None
+        if missing:
+            listed = ", ".join(f"U+{ord(c):04X} {c!r}" for c in list(missing)[:8])
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            out.append(
+                finding(
+                    text,
+                    "error",
+                    f"characters no configured font has: {listed}{more}",
+                    "PixelDrive does not draw boxes: add a font that has them to "
+                    'svg_templates/fonts, or set render.missing_glyphs = "replace"',
+                )
+            )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,21 +338,35 @@ class _Features:
 
     def _element(self, element: etree._Element) -> None:
         tag = local_name(element)
-        if tag == "flowRoot":
+        if tag == "flowRoot" and not any(
+            local_name(e) == "rect" for e in element.iter(etree.Element)
+        ):
             self.add(
                 element,
                 "warning",
-                "flowed text (Inkscape 0.92 flowRoot)",
-                f"{CAIROSVG} draws the flow region as a black box and none of the text; "
-                "convert it with Text → Convert to Text, or use Inkscape 1.x text",
+                "flowed text (Inkscape 0.92 flowRoot) in a region that is not a rectangle",
+                "PixelDrive lays flowed text out in a rectangle only; the text is placed as "
+                "saved, unwrapped",
             )
         elif tag == "textPath":
             self.add(
                 element,
                 "warning",
                 "text on a path",
-                f"{CAIROSVG} sets it letter by letter, without kerning, ligatures or shaping, "
-                "so it differs from Inkscape's",
+                f"PixelDrive leaves it to {CAIROSVG}, which sets it letter by letter, without "
+                "kerning, ligatures, shaping or fallback fonts, so it differs from Inkscape's",
+            )
+        elif tag in ("text", "tspan") and (
+            element.get("rotate") is not None
+            or element.get("textLength") is not None
+            or len((element.get("x") or "").replace(",", " ").split()) > 1
+        ):
+            self.add(
+                element,
+                "warning",
+                "per-glyph positions (rotate, textLength or several x values)",
+                f"PixelDrive leaves such text to {CAIROSVG}, which sets it letter by letter, "
+                "without kerning, shaping or fallback fonts",
             )
         elif tag == "feBlend":
             self.add(
@@ -370,12 +434,17 @@ class _Features:
             self.add(element, "warning", f"{prop}:{value}", f"{CAIROSVG} ignores {prop}")
 
     def _text_frame(self, element: etree._Element, prop: str, value: str) -> None:
-        if value.strip().lower() not in ("none", "auto", "0", "") and _has_text(element):
+        """shape-inside frames are laid out when they are rectangles (inline-size always)."""
+        if value.strip().lower() in ("none", "auto", "") or not _has_text(element):
+            return
+        match = URL_ID_RE.search(value)
+        target = self.ids.get(match.group(1)) if match else None
+        if target is None or local_name(target) != "rect":
             self.add(
                 element,
                 "warning",
-                f"{prop}:{value} (SVG 2 flowed text)",
-                f"{CAIROSVG} does not re-wrap text in a frame: Inkscape's fallback lines are "
+                f"{prop}:{value} (SVG 2 flowed text) in a frame that is not a rectangle",
+                "PixelDrive wraps text in rectangles only: Inkscape's fallback lines are "
                 "drawn as they were saved",
             )
 
@@ -396,14 +465,20 @@ class _Features:
             return
         first = families[0]
         later = [f for f in families[1:] if self.fonts.resolves(f)]
-        why = f"{CAIROSVG} takes the first family of a list only"
+        where = " (fonts come from svg_templates/fonts through conf/fonts.conf)"
         if later:
-            why += f", so {later[0]!r} is not used either"
+            self.add(
+                element,
+                "info",
+                f"font {first!r} is not installed; {later[0]!r} (next in the list) is used",
+                "PixelDrive, like Inkscape, takes the first installed family of the list" + where,
+            )
+            return
         self.add(
             element,
             "warning",
             f"font {first!r} is not installed; {self.fonts.fallback} will be used",
-            why + " (fonts come from svg_templates/fonts through conf/fonts.conf)",
+            "no family of the list is installed" + where,
         )
 
     def _color(self, element: etree._Element, prop: str, value: str) -> None:
@@ -452,7 +527,6 @@ PROPERTY_CHECKS = {
     "isolation": _Features._unsupported,
     "paint-order": _Features._unsupported,
     "shape-inside": _Features._text_frame,
-    "inline-size": _Features._text_frame,
     "font-size": _Features._font_size,
     "font-family": _Features._font_family,
 }

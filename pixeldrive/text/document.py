@@ -120,12 +120,13 @@ def _owners(
     return owners
 
 
-def set_fields(tree: etree._Element, plan: TextPlan, setter: TextSetter) -> dict[str, TextReport]:
-    """Set the texts that hold fields in a filled copy; report per text field."""
+def set_fields(
+    tree: etree._Element, targets: list[etree._Element], plan: TextPlan, setter: TextSetter
+) -> dict[str, TextReport]:
+    """Set the texts that hold fields in a filled copy (`targets`: its elements at
+    `plan.dynamic`, picked before filling); report per text field."""
     if not plan.dynamic:
         return {}
-    elements = list(tree.iter(etree.Element))
-    targets = [elements[i] for i in plan.dynamic]
     by_id = _ids(tree)
     reports: dict[str, TextReport] = {}
     missing: set[str] = set()

@@ -106,24 +106,32 @@ def glyph_cairo_path(font: LoadedFont, gid: int) -> Any:
 def draw_glyphs(svg: Any, node: Any) -> None:
     """CairoSVG tag handler: append the run's outlines to the current path."""
     run = _runs.get(node.get("ref", ""))
-    if run is None or not run.glyphs:
-        return
+    if run is None or not run.glyphs or run.size <= 0:
+        return  # font-size 0 draws nothing (and would divide by zero below)
     context = svg.context
     pointer = context._pointer
     scale = run.size / run.font.upem
     font = run.font
     _lib.cairo_save(pointer)
     _lib.cairo_new_path(pointer)
+    # One scale for the run, then a relative move per glyph in font units: two calls
+    # into cairo a glyph. A synthetic slant shears about each glyph's own origin.
+    _lib.cairo_scale(pointer, scale, scale)
+    skew = _ffi.new("cairo_matrix_t *", (1, 0, -SYNTHETIC_OBLIQUE_SHEAR, 1, 0, 0))
+    unskew = _ffi.new("cairo_matrix_t *", (1, 0, SYNTHETIC_OBLIQUE_SHEAR, 1, 0, 0))
+    at_x = at_y = 0.0
     for gid, x, y in run.glyphs:
-        path = glyph_cairo_path(font, gid)
-        _lib.cairo_save(pointer)
-        _lib.cairo_translate(pointer, x, y)
+        gx, gy = x / scale, y / scale
+        _lib.cairo_translate(pointer, gx - at_x, gy - at_y)
+        at_x, at_y = gx, gy
         if run.skew:
-            matrix = _ffi.new("cairo_matrix_t *", (1, 0, -SYNTHETIC_OBLIQUE_SHEAR, 1, 0, 0))
-            _lib.cairo_transform(pointer, matrix)
-        _lib.cairo_scale(pointer, scale, scale)
-        _lib.cairo_append_path(pointer, path)
-        _lib.cairo_restore(pointer)
+            _lib.cairo_transform(pointer, skew)
+            _lib.cairo_append_path(pointer, glyph_cairo_path(font, gid))
+            _lib.cairo_transform(pointer, unskew)
+        else:
+            _lib.cairo_append_path(pointer, glyph_cairo_path(font, gid))
+    _lib.cairo_restore(pointer)
+    _lib.cairo_save(pointer)
     for x, y, width, height in run.rects:
         _lib.cairo_rectangle(pointer, x, y, width, height)
     _lib.cairo_restore(pointer)

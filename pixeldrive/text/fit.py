@@ -17,6 +17,7 @@ from pixeldrive.text.layout import break_lines, line_extent, width_of
 from pixeldrive.text.shape import Shaped
 
 DEFAULT_MIN_FACTOR = 0.5
+MIN_FACTOR_FLOOR = 0.05  # min-size 0 would shrink to nothing
 _SLACK = 0.01  # px: rounding in sums of advances is not an overflow
 
 
@@ -64,7 +65,7 @@ class Flow:
         if self.shrinks:
             self.min_factor = DEFAULT_MIN_FACTOR
             if fit.min_size is not None and size > 0:
-                self.min_factor = min(1.0, fit.min_size / size)
+                self.min_factor = min(1.0, max(fit.min_size / size, MIN_FACTOR_FLOOR))
 
     def rows(self, factor: float) -> list[Row]:
         limit = self.width / factor if self.wraps else None

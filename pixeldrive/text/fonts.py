@@ -25,6 +25,7 @@ DEFAULT_FALLBACK: tuple[str, ...] = (
     "Noto Sans Hebrew",
     "Noto Sans Devanagari",
     "DejaVu Sans",
+    "Droid Sans Fallback",  # Chinese, Japanese, Korean
 )
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 # fontconfig's synthetic oblique (90-synthetic.conf, copied into conf/fonts.conf) shears by

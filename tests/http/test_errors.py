@@ -172,7 +172,7 @@ async def test_control_characters_are_422_naming_them(client: Client, text: str)
         "\u202eevil override\u202c",  # bidi override
         "שלום עולם and English",  # right-to-left mixed with left-to-right
         "مرحبا بالعالم",
-        "family 👨‍👩‍👧‍👦 flag 🇫🇷 skin 👋🏽",  # emoji ZWJ, flag and modifier sequences
+        "東京 中文",  # CJK, from the last fallback font
         "Zalgo Z̴̡̛a̸l̶g̷o̵ combining",  # stacked combining marks
         "tab\tand\nnewline",
     ],
@@ -182,6 +182,18 @@ async def test_hard_unicode_renders(client: Client, text: str) -> None:
         "/v1/renders", json={"template": "og-card", "fields": {"title": text}}
     )
     assert response.status == 201, await response.text()
+
+
+async def test_emoji_no_font_has_are_422_naming_them(client: Client) -> None:
+    """No bundled font has emoji: refused with the characters named, never a box or a 500
+    (SPEC §8: rendered or 422)."""
+    response = await client.post(
+        "/v1/renders",
+        json={"template": "og-card", "fields": {"title": "family 👨‍👩‍👧‍👦 flag 🇫🇷 skin 👋🏽"}},
+    )
+    body = await problem(response, 422)
+    assert "U+1F468" in body["detail"]
+    assert "U+1F1EB" in body["detail"]
 
 
 async def test_wrong_method_is_a_405_problem(client: Client) -> None:

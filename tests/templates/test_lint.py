@@ -71,26 +71,22 @@ FEATURES: list[tuple[str, str | None, str, str]] = [
         "Comic Sans MS",
     ),
     (
-        '<flowRoot id="flow"><flowRegion><rect width="5" height="5"/></flowRegion>',
+        '<flowRoot id="flow"><flowRegion><circle r="5"/></flowRegion>',
         "flow",
         "warning",
         "flowRoot",
     ),
     ("<flowPara>Hi</flowPara></flowRoot>", None, "", ""),
     (
-        '<text id="t-shape" style="shape-inside:url(#r-alpha);font-family:Inter">Hi</text>',
+        '<text id="t-shape" style="shape-inside:url(#curve);font-family:Inter">Hi</text>',
         "t-shape",
         "warning",
         "shape-inside",
     ),
-    (
-        '<text id="t-inline" style="inline-size:100;font-family:Inter">Hi</text>',
-        "t-inline",
-        "warning",
-        "inline-size",
-    ),
+    ('<text id="t-inline" style="inline-size:100;font-family:Inter">Hi</text>', None, "", ""),
     ('<path id="curve" d="M0 0C5 5 10 0 20 5"/>', None, "", ""),
     ('<text><textPath id="tp" href="#curve">Hi</textPath></text>', "tp", "warning", "path"),
+    ('<text id="t-rot" rotate="10 20" font-family="Inter">Hi</text>', "t-rot", "warning", "rotate"),
     (
         '<image id="linked" xlink:href="photo.png" width="5" height="5"/>',
         "linked",
@@ -240,10 +236,11 @@ def test_a_missing_font_names_the_fallback() -> None:
 
 
 @needs_fontconfig
-def test_cairosvg_uses_the_first_family_only() -> None:
+def test_the_next_installed_family_of_a_list_is_named() -> None:
     report = report_of('<text id="t" font-family="Comic Sans MS, EB Garamond, serif">Hi</text>')
     (item,) = report.findings
-    assert "'EB Garamond' is not used" in item.why
+    assert item.severity == "info"
+    assert "'EB Garamond' (next in the list) is used" in item.what
 
 
 @needs_fontconfig
@@ -366,3 +363,17 @@ def test_the_bundled_templates_lint_clean(path: Path) -> None:
     assert report.servable
     assert [f for f in report.findings if f.severity != "info"] == []
     assert report.fields, "every bundled template has fields"
+
+
+def test_characters_no_font_has_make_the_template_unservable() -> None:
+    report = report_of('<text id="t" font-family="Inter">Hello <tspan>🦀</tspan> 🐍 ok</text>')
+    (item,) = at(report, "t")
+    assert item.severity == "error"
+    assert "U+1F980" in item.what
+    assert "U+1F40D" in item.what
+    assert not report.servable
+
+
+def test_fallback_fonts_cover_arabic_hebrew_devanagari() -> None:
+    report = report_of('<text id="t" font-family="Inter">مرحبا שלום नमस्ते Ωμέγα Привет 中文</text>')
+    assert at(report, "t") == []
