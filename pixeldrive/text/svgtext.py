@@ -59,7 +59,7 @@ class _Chunk:
     dx: float
     dy: float
     anchor: str = "start"
-    line: tuple[float, float] | None = None  # an Inkscape line: its font size, line-height
+    line: TextStyle | None = None  # an Inkscape line tspan's style
     spans: list[Span] = field(default_factory=list)
 
 
@@ -128,7 +128,7 @@ class _Collector:
                 _first_length(element.get("dx"), style.size) or 0.0,
                 _first_length(element.get("dy"), style.size) or 0.0,
                 style.anchor,
-                (style.size, style.line_height) if element.get(ROLE) == "line" else None,
+                style if element.get(ROLE) == "line" else None,
             )
         )
 
@@ -180,19 +180,15 @@ class _Collector:
             spans.pop()
 
 
-# Inkscape's em box: ascent and descent scaled to one em (Inter's, which it uses for
-# every line of the bundled fonts; close for others).
-_ASCENT = 2728 / 3408
-
-
-def _line_gap(previous: tuple[float, float], current: tuple[float, float]) -> float:
-    """Baseline to baseline between two lines (size, line-height factor) as CSS stacks
-    line boxes: the half-leading and descent of the first, the ascent and half-leading
-    of the second. Equal lines are line-height apart."""
-    size, factor = previous
-    below = size * (1 - _ASCENT) + (factor - 1) * size / 2
-    size, factor = current
-    above = size * _ASCENT + (factor - 1) * size / 2
+def _line_gap(previous: tuple[float, float, float], current: tuple[float, float, float]) -> float:
+    """Baseline to baseline between two lines, each (size, line-height factor, the share
+    of the em above the baseline), as CSS stacks line boxes and Inkscape places its
+    lines: the half-leading and descent of the first, the ascent and half-leading of the
+    second. Lines of one style are line-height apart."""
+    size, factor, ascent = previous
+    below = size * (1 - ascent) + (factor - 1) * size / 2
+    size, factor, ascent = current
+    above = size * ascent + (factor - 1) * size / 2
     return below + above
 
 
@@ -304,7 +300,7 @@ class TextSetter:
     def _positioned(self, collector: _Collector, level: int) -> tuple[list[PlacedLine], TextReport]:
         lines: list[PlacedLine] = []
         pen_x = pen_y = 0.0
-        last_line: tuple[float, float, float] | None = None  # baseline, size, line-height
+        last_line: tuple[float, tuple[float, float, float]] | None = None  # baseline, box
         fallbacks: set[str] = set()
         missing: set[str] = set()
         for chunk in collector.chunks:
@@ -312,9 +308,10 @@ class TextSetter:
             y = chunk.y if chunk.y is not None else pen_y
             if chunk.line is not None:
                 # Inkscape places its lines from line-height, whatever y they were saved with.
+                box = self._line_box(chunk.line)
                 if last_line is not None:
-                    y = last_line[0] + _line_gap(last_line[1:], chunk.line)
-                last_line = (y, *chunk.line)
+                    y = last_line[0] + _line_gap(last_line[1], box)
+                last_line = (y, box)
             x += chunk.dx
             y += chunk.dy
             if not chunk.spans:
@@ -339,6 +336,13 @@ class TextSetter:
             tuple(sorted(missing)),
         )
         return lines, report
+
+    def _line_box(self, style: TextStyle) -> tuple[float, float, float]:
+        """(size, line-height, share of the em above the baseline) of a line's font,
+        its ascent and descent scaled to one em as Inkscape does."""
+        font = self.library.font(self.library.match(style.families, style.weight, style.italic))
+        total = (font.ascender - font.descender) or font.upem
+        return style.size, style.line_height, font.ascender / total
 
     def _synthetic(self, shaped: Shaped) -> set[int]:
         out: set[int] = set()
