@@ -274,6 +274,7 @@ function fieldRow(f) {
   const counter = f.max_length ? h("span", { class: "counter", "aria-hidden": "true" }) : null;
   const row = h("div", { class: "field", "data-field": f.name }, h("div", { class: "label-row" }, label, counter), control,
     h("span", { class: "hint", id: hintId }, fieldHint(f)),
+    h("span", { class: "fit-note", "aria-live": "polite" }),
     h("span", { class: "error", id: errorId }));
   if (counter) {
     const input = row.querySelector(`[name="${CSS.escape(f.name)}"]`);
@@ -366,6 +367,7 @@ async function render() {
     const type = (response.headers.get("Content-Type") || "").split(";")[0];
     const cache = response.headers.get("X-Cache") || "?";
     showRenderMeta(type, `${img.naturalWidth}×${img.naturalHeight}`, `${ms} ms`, cache, blob.size);
+    showTextLayout(response.headers.get("Server-Timing"));
     say("status", `Rendered ${MIME_EXT[type]?.toUpperCase() || type} in ${ms} ms, cache ${cache}.`);
   } catch (error) {
     if (error.name === "AbortError") return;
@@ -376,6 +378,28 @@ async function render() {
     if (generation === state.generation) $("spinner").hidden = true;
   }
   if (generation === state.generation) share(body);
+}
+
+// What the text engine did per field, from the Server-Timing header of a drawn image
+// (text.NAME;desc="size=… lines=… truncated=… fallbacks=…"). A cache hit has none: the
+// notes of the render that drew it stay.
+function showTextLayout(timing) {
+  if (!timing) return;
+  for (const node of document.querySelectorAll("#fields-form .field .fit-note")) node.textContent = "";
+  for (const [, name, desc] of timing.matchAll(/text\.([a-z0-9_]+);desc="([^"]*)"/g)) {
+    const note = document.querySelector(`#fields-form .field[data-field="${CSS.escape(name)}"] .fit-note`);
+    if (!note) continue;
+    // Font names hold spaces: fallbacks comes last and takes the rest.
+    const match = desc.match(/^size=(\S+) lines=(\d+) truncated=(\d) fallbacks=(.*)$/);
+    if (!match) continue;
+    const info = { size: match[1], lines: match[2], truncated: match[3], fallbacks: match[4] };
+    const lines = Number(info.lines) === 1 ? "1 line" : `${info.lines} lines`;
+    const parts = [`set at ${info.size} px`, lines];
+    if (info.truncated === "1") parts.push("cut to fit");
+    if (info.fallbacks && info.fallbacks !== "none") parts.push(`fallback: ${info.fallbacks.replaceAll(",", ", ")}`);
+    note.textContent = parts.join(" · ");
+    note.classList.toggle("cut", info.truncated === "1");
+  }
 }
 
 function showRenderMeta(type, size, time, cache, bytes) {

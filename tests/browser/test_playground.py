@@ -182,6 +182,32 @@ def test_gallery_form_preview_and_signed_url(page: tuple[Any, Console], server: 
     )
     assert preview_width(tab) == 1200
     assert tab.locator("#render-meta").inner_text().count("image/") == 1
+    # The text engine's report, from the Server-Timing header of the drawn image.
+    note = tab.locator('#fields-form .field[data-field="title"] .fit-note')
+    assert note.inner_text() == "set at 46 px · 1 line"
+
+    # A value that needs fitting says so, fallback fonts included.
+    before = tab.eval_on_selector("#preview", "img => img.src")
+    tab.locator('#fields-form [name="title"]').fill("WWWWWWW MMMMMMM " * 6 + "שלום")
+    tab.wait_for_function(
+        "b => { const i = document.querySelector('#preview');"
+        " return i.src !== b && i.complete && i.naturalWidth > 0; }",
+        arg=before,
+    )
+    tab.wait_for_function(
+        "() => document.querySelector('.field[data-field=\"title\"] .fit-note')"
+        ".textContent.includes('Noto Sans Hebrew')"
+    )
+    text = note.inner_text()
+    assert "3 lines" in text and "fallback: Noto Sans Hebrew" in text, text
+    assert "set at 46 px" not in text, text  # shrunk to fit three lines
+    first = tab.eval_on_selector("#preview", "img => img.src")
+    tab.locator('#fields-form [name="title"]').fill("Typed in the playground")
+    tab.wait_for_function(
+        "first => { const i = document.querySelector('#preview');"
+        " return i.src !== first && i.complete && i.naturalWidth > 0; }",
+        arg=first,
+    )
 
     # The signed URL follows the form and works without a header.
     tab.wait_for_function(
