@@ -680,9 +680,10 @@ def inkscape_section(rows: list[Row], skipped: list[Skipped], seconds: float) ->
         "Diff % is the share of pixels differing by more than 64/255 (✗: 2 % or more). The "
         "reason, for each PixelDrive miss, is the linter's findings for the file (`pixeldrive "
         "templates check`: warnings and errors, most frequent first) or the error. A font "
-        "finding means both sides drew the fallback (Inter); the rest of such a difference is "
-        "glyph placement (CairoSVG draws text letter by letter, Inkscape shapes runs) and "
-        "glyphs the fallback lacks (CairoSVG draws boxes, Inkscape nothing).",
+        "finding means every side drew the fallback (Inter). PixelDrive sets text with its "
+        "own engine (HarfBuzz, as Inkscape does through Pango); plain CairoSVG sets it letter "
+        "by letter with cairo's toy API. A file whose text has characters no configured font "
+        "has is refused (422) by PixelDrive rather than drawn with boxes: an error here.",
         "",
     ]
     body = []
