@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,96 @@ def start_pixeldrive(stack: contextlib.ExitStack, workers: int, work: Path, **ex
     base = f"http://{HOST}:{port}"
     asyncio.run(wait_ready(base, proc, log))
     return Server(base, proc, log)
+
+
+# ---- processes and their memory ----------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    ppid: int
+    cpu: int  # clock ticks: utime + stime
+    reaped: int  # clock ticks of its children that it has waited for: cutime + cstime
+
+
+def scan_proc() -> dict[int, ProcStat]:
+    """ppid and CPU ticks of every process, from /proc/*/stat."""
+    found: dict[int, ProcStat] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone between listing and reading
+            continue
+        # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after
+        # it; then field n of proc(5) is rest[n - 3].
+        rest = stat.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = ProcStat(
+            int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
+        )
+    return found
+
+
+def process_tree(root: int, procs: dict[int, ProcStat]) -> list[int]:
+    """`root` and all its descendants, found through their ppid."""
+    children: dict[int, list[int]] = {}
+    for pid, stat in procs.items():
+        children.setdefault(stat.ppid, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of one process; 0 when it is gone (or a zombie, which has none)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(root: int) -> tuple[int, dict[int, int]]:
+    """(VmRSS summed over `root` and its descendants, VmRSS per pid)."""
+    sizes = {pid: rss_bytes(pid) for pid in process_tree(root, scan_proc())}
+    return sum(sizes.values()), sizes
+
+
+class PeakRss:
+    """In a thread, every `every` seconds until closed: the VmRSS of a process tree. Keeps
+    the peak sum and every pid seen (a worker replaced shows as a new pid)."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.pid = pid
+        self.every = every
+        self.peak = 0
+        self.pids: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            total, sizes = tree_rss(self.pid)
+            self.peak = max(self.peak, total)
+            self.pids.update(sizes)
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # ---- wrk ----------------------------------------------------------------------------------

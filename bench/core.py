@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""PixelDrive core benchmark: the og-card template against its floor and its ceiling.
+"""PixelDrive core benchmark: the four bundled templates against the renderers people
+would pick instead, against what the machine allows, and under load.
 
 Measured side by side in one run, because the machine is shared and noisy and only ratios
 between figures taken minutes apart mean anything:
 
-1. the floor: plain ``cairosvg.svg2png`` in this process, plus Pillow encoding the same
-   pixels to each format with the server's settings (draw and encode apart);
+1. the rivals, on the same filled SVG bytes: ``cairosvg.svg2png`` in this process,
+   resvg-js in a persistent Node process, ``rsvg-convert`` per invocation (and its start
+   on a trivial SVG); og-card's draw and encode apart, in process;
 2. cold renders through the HTTP API (``pixeldrive serve`` in a subprocess, fresh state,
-   every POST a cache miss), per format and per worker count;
-3. cache-hit throughput with wrk against the memory tier, and the same wrk command against a
-   bare aiohttp handler serving the same bytes (the ceiling);
-4. encoded bytes per format for the og-card default.
+   every POST a cache miss), per template, format and worker count;
+3. renders per second in a closed loop (unique payloads; then 50 % and 90 % repeats);
+4. cache-hit throughput with wrk against the memory tier and a bare aiohttp handler;
+5. encoded bytes per template and format; peak RSS of the server's process tree.
 
-Run it with ``bench/run`` (installs wrk if needed); ``--write`` puts the figures into
-bench/README.md between the ``core`` markers. All traffic stays on 127.0.0.1.
+Run it with ``bench/run`` (installs wrk, rsvg-convert and resvg-js if needed); ``--write``
+puts the figures into bench/README.md between the ``core`` markers. All traffic stays on
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,17 +28,14 @@ import datetime as dt
 import functools
 import io
 import os
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SVG_PATH = ROOT / "svg_templates" / "og-card.svg"
 FONTS_CONF = ROOT / "conf" / "fonts.conf"
 BEGIN, END = "<!-- core:begin -->", "<!-- core:end -->"
 
@@ -43,106 +43,43 @@ BEGIN, END = "<!-- core:begin -->", "<!-- core:end -->"
 os.environ["FONTCONFIG_FILE"] = str(FONTS_CONF)
 
 import aiohttp  # noqa: E402  (after FONTCONFIG_FILE, like every import below)
+import hits as hitbench  # noqa: E402
+import renders  # noqa: E402
+import report  # noqa: E402
 from common import (  # noqa: E402
-    HOST,
+    CLK_TCK,
     README,
-    Wrk,
+    PeakRss,
+    Server,
     command_line,
-    free_port,
     machine_line,
-    ms,
+    process_tree,
     python_version,
-    running,
+    scan_proc,
     section,
     start_pixeldrive,
-    table,
-    wait_ready,
     write_readme,
 )
-from common import run_wrk as common_run_wrk  # noqa: E402
 from PIL import Image  # noqa: E402
+from rivals import Rivals, Samples, measure_rivals, preview_svgs, time_calls  # noqa: E402
 
-TEMPLATE = "og-card"
-SIZE = (1200, 630)
+TEMPLATES = ("og-card", "product", "certificate", "quote")
 FORMATS = ("png", "jpeg", "webp", "avif")
-EXT = {"png": "png", "jpeg": "jpg", "webp": "webp", "avif": "avif"}
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
-DEFAULT_TITLE = "Ship beautiful images from a single API"  # og-card's own title text
-WARMUP = 4
-WRK_THREADS, WRK_CONNECTIONS = 2, 32
-
-# The ceiling: the least an aiohttp app can do to answer with these bytes. argv: port, file,
-# media type, and "log" to turn on INFO logging the way `pixeldrive serve` does (access log).
-BARE_APP = """
-import logging, sys
-from pathlib import Path
-from aiohttp import web
-port, path, mime = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-if sys.argv[4:] == ["log"]:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-body = Path(path).read_bytes()
-async def image(request):
-    return web.Response(body=body, content_type=mime)
-async def ready(request):
-    return web.Response(text="ok")
-app = web.Application()
-app.router.add_get("/v1/images/{name}", image)
-app.router.add_get("/readyz", ready)
-web.run_app(app, host="127.0.0.1", port=port, print=None)
-"""
+CLIENTS = 4  # closed-loop clients, for every worker count alike
+REPEAT_SHARES = (0.5, 0.9)
 
 
-# ---- statistics ---------------------------------------------------------------------------
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Wall-clock samples in milliseconds."""
-
-    samples: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p90(self) -> float:
-        if len(self.samples) < 2:
-            return self.samples[0]
-        return statistics.quantiles(self.samples, n=10, method="inclusive")[8]
-
-
-def time_calls(fn: Callable[[], object], runs: int, warmup: int = WARMUP) -> Timing:
-    """Call `fn` `warmup` times untimed, then `runs` times timed."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return Timing(tuple(samples))
-
-
-# ---- 1. the floor: CairoSVG and Pillow in this process -------------------------------------
+# ---- 1. in process: og-card's draw and encode apart ---------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Floor:
-    svg2png: Timing
-    draw_only: Timing
-    encode: dict[str, Timing]
-    svg2png_bytes: int
-    encoded_bytes: dict[str, int]
-
-
-def sample_svg(title: str) -> bytes:
-    """og-card's SVG with its title set by plain text replacement (``{{title}}`` if the
-    template has that placeholder, else its default title text)."""
-    text = SVG_PATH.read_text(encoding="utf-8")
-    text = text.replace("{{title}}", title).replace(DEFAULT_TITLE, title)
-    return text.encode()
+    draw_only: Samples
+    encode: dict[str, Samples]
 
 
 def draw_only(svg: bytes) -> None:
@@ -164,26 +101,15 @@ def pillow_encoders() -> Callable[[Image.Image, str], bytes]:
     return lambda image, fmt: encode(image, fmt, None, options)
 
 
-def measure_floor(runs: int) -> Floor:
+def measure_floor(svg: bytes, runs: int) -> Floor:
     import cairosvg
 
-    svg = sample_svg("Benchmark title 0")
-    png = cairosvg.svg2png(bytestring=svg)
-    svg2png = time_calls(lambda: cairosvg.svg2png(bytestring=svg), runs)
     drawn = time_calls(lambda: draw_only(svg), runs)
     encode = pillow_encoders()
-    pixels = _pixels(png)
+    pixels = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg)))
+    pixels.load()
     timings = {fmt: time_calls(functools.partial(encode, pixels, fmt), runs) for fmt in FORMATS}
-    default_png = cairosvg.svg2png(bytestring=sample_svg(DEFAULT_TITLE))
-    default_pixels = _pixels(default_png)
-    sizes = {fmt: len(encode(default_pixels, fmt)) for fmt in FORMATS}
-    return Floor(svg2png, drawn, timings, len(default_png), sizes)
-
-
-def _pixels(png: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(png))
-    image.load()
-    return image
+    return Floor(drawn, timings)
 
 
 # ---- 2. cold renders through HTTP ---------------------------------------------------------
@@ -191,258 +117,134 @@ def _pixels(png: bytes) -> Image.Image:
 
 @dataclass(frozen=True, slots=True)
 class Cold:
-    workers: int
-    timings: dict[str, Timing]
-    repeat: Timing  # the same png payload again: cached, so HTTP + service cost alone
-    default_bytes: dict[str, int]
-    default_urls: dict[str, str]
+    timings: dict[tuple[str, str], Samples]  # (template, format)
+    repeat: Samples  # og-card's default png again: cached, so HTTP + service cost alone
+    default_bytes: dict[tuple[str, str], int]
+    default_url: str  # og-card's default png
 
 
-async def post_render(
-    session: aiohttp.ClientSession, base: str, title: str, fmt: str
-) -> tuple[float, dict[str, Any]]:
-    """One POST /v1/renders: (milliseconds until the 201 body is read, that body)."""
-    payload = {"template": TEMPLATE, "fields": {"title": title}, "format": fmt}
-    start = time.perf_counter()
-    async with session.post(f"{base}/v1/renders", json=payload) as resp:
-        body: dict[str, Any] = await resp.json(content_type=None)
-    elapsed = (time.perf_counter() - start) * 1000
-    if resp.status != 201:
-        raise RuntimeError(f"POST /v1/renders → {resp.status}: {body}")
-    return elapsed, body
+def defaults() -> dict[str, str]:
+    """The varied field's default per template: posting it gives the preview's SVG."""
+    from pixeldrive.templates.model import compile_template
+
+    found = {}
+    for name, field in renders.VARIED.items():
+        data = (ROOT / "svg_templates" / f"{name}.svg").read_bytes()
+        template = compile_template(name, data, max_image_bytes=5 * 2**20)
+        found[name] = str(next(f.default for f in template.fields if f.name == field))
+    return found
 
 
-async def cold_format(session: aiohttp.ClientSession, base: str, fmt: str, runs: int) -> Timing:
-    """`runs` sequential misses (each title unique) after a few untimed warm-up misses."""
-    for i in range(WARMUP):
-        await post_render(session, base, f"Warm-up title {i}", fmt)
-    samples = []
-    for i in range(runs):
-        ms, body = await post_render(session, base, f"Benchmark title {i}", fmt)
-        if body["cached"] or (body["width"], body["height"]) != SIZE:
-            raise RuntimeError(f"expected an uncached {SIZE} render, got {body}")
-        samples.append(ms)
-    return Timing(tuple(samples))
-
-
-async def repeat_render(session: aiohttp.ClientSession, base: str, runs: int) -> Timing:
-    """POST the default png payload again and again: every answer comes from cache."""
-    samples = []
-    for _ in range(runs):
-        ms, body = await post_render(session, base, DEFAULT_TITLE, "png")
-        if not body["cached"]:
-            raise RuntimeError(f"expected a cached render, got {body}")
-        samples.append(ms)
-    return Timing(tuple(samples))
-
-
-async def measure_cold(base: str, workers: int, runs: int) -> Cold:
-    async with aiohttp.ClientSession() as session:
-        timings = {fmt: await cold_format(session, base, fmt, runs) for fmt in FORMATS}
-        defaults = {
-            fmt: (await post_render(session, base, DEFAULT_TITLE, fmt))[1] for fmt in FORMATS
+async def measure_cold(base: str, runs: int, templates: Sequence[str]) -> Cold:
+    default = defaults()
+    async with renders.client_session() as session:
+        timings = {
+            (t, fmt): await renders.cold(session, base, t, fmt, runs)
+            for t in templates
+            for fmt in FORMATS
         }
-        repeat = await repeat_render(session, base, runs)
-    return Cold(
-        workers,
-        timings,
-        repeat,
-        {fmt: int(body["bytes"]) for fmt, body in defaults.items()},
-        {fmt: str(body["url"]) for fmt, body in defaults.items()},
-    )
-
-
-async def fetch_hit(url: str) -> tuple[bytes, str]:
-    """GET an image that must come from cache: (bytes, Content-Type)."""
-    async with aiohttp.ClientSession() as session, session.get(url) as resp:
-        data = await resp.read()
-        if resp.status != 200 or resp.headers.get("X-Cache") != "hit":
-            raise RuntimeError(f"GET {url} → {resp.status}, X-Cache {resp.headers.get('X-Cache')}")
-        return data, resp.headers["Content-Type"]
-
-
-# ---- 3. cache hits with wrk ---------------------------------------------------------------
-
-
-def run_wrk(url: str, duration: int) -> Wrk:
-    return common_run_wrk(url, duration, WRK_THREADS, WRK_CONNECTIONS)
-
-
-@dataclass(frozen=True, slots=True)
-class Hits:
-    """wrk on one cached image and on the bare handlers; one result per round each."""
-
-    path: str
-    size: int
-    pixeldrive: list[Wrk]
-    bare: list[Wrk]
-    bare_log: list[Wrk]
-
-
-def best(rounds: Sequence[Wrk]) -> Wrk:
-    """The round with the most requests/s: noise from other tenants only ever slows."""
-    return max(rounds, key=lambda w: w.rps)
-
-
-def start_bare(stack: contextlib.ExitStack, body: Path, mime: str, *, log: bool) -> str:
-    """The bare aiohttp handler serving `body`, stopped when `stack` closes: its image URL."""
-    port = free_port()
-    cmd = [sys.executable, "-c", BARE_APP, str(port), str(body), mime, *(["log"] if log else [])]
-    log_path = body.with_name(f"bare{'-log' * log}.log")
-    proc = stack.enter_context(running(cmd, dict(os.environ), log_path))
-    base = f"http://{HOST}:{port}"
-    asyncio.run(wait_ready(base, proc, log_path))
-    return f"{base}/v1/images/bench.{mime.split('/')[1]}"
-
-
-def measure_hits(
-    stack: contextlib.ExitStack, base: str, path: str, work: Path, duration: int, rounds: int
-) -> Hits:
-    """wrk on PixelDrive's hit, the bare handler and the bare handler with an access log,
-    interleaved round by round so that a burst of load elsewhere hits all three alike."""
-    data, mime = asyncio.run(fetch_hit(base + path))
-    body = work / "image.bin"
-    body.write_bytes(data)
-    urls = [
-        base + path,
-        start_bare(stack, body, mime, log=False),
-        start_bare(stack, body, mime, log=True),
-    ]
-    results: list[list[Wrk]] = [[], [], []]
-    for _ in range(rounds):
-        for url, out in zip(urls, results, strict=True):
-            out.append(run_wrk(url, duration))
-    return Hits(path, len(data), *results)
+        answers = {
+            (t, fmt): (
+                await renders.post_render(session, base, renders.payload(t, default[t], fmt))
+            )[1]
+            for t in templates
+            for fmt in FORMATS
+        }
+        og_png = renders.payload("og-card", default["og-card"], "png")
+        repeat = await renders.repeated(session, base, og_png, runs)
+    sizes = {where: int(a["bytes"]) for where, a in answers.items()}
+    return Cold(timings, repeat, sizes, str(answers["og-card", "png"]["url"]))
 
 
 # ---- the run ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
+class ServerRun:
+    """Everything measured against one `pixeldrive serve` with `workers` workers."""
+
+    workers: int
+    cold: Cold
+    throughput: list[Loop]  # all-new first, then each repeat share
+    peak_rss: int
+    pids_seen: int
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
+    rivals: Rivals
     floor: Floor
-    cold: list[Cold]
-    hits: Hits
+    servers: list[ServerRun]
+    hits: hitbench.Hits
 
 
-def run(runs: int, duration: int, rounds: int, worker_counts: Sequence[int]) -> Results:
-    floor = measure_floor(runs)
-    colds: list[Cold] = []
-    hits: Hits | None = None
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A closed loop, and the cores its server used meanwhile: its own process (the event
+    loop), and its descendants (the render workers)."""
+
+    run: renders.Throughput
+    server_cores: float
+    worker_cores: float
+
+
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds so far: (the process `pid`, its live descendants)."""
+    procs = scan_proc()
+    rest = sum(procs[p].cpu for p in process_tree(pid, procs) if p != pid)
+    return procs[pid].cpu / CLK_TCK, rest / CLK_TCK
+
+
+def measure_throughput(
+    server: Server, workers: int, seconds: int, shares: Sequence[float]
+) -> list[Loop]:
+    """All-new, then each repeat share: closed loop, og-card PNGs."""
+    loops = []
+    for share in (0.0, *shares):
+        tag = f"w{workers} r{share:.0%}"
+        if share:
+            asyncio.run(renders.fill_pool(server.base, "og-card", "png", tag))
+        make = renders.with_repeats("og-card", "png", tag, share)
+        progress(f"  closed loop, {CLIENTS} clients, {share:.0%} repeats, {seconds} s")
+        before = tree_cpu(server.proc.pid)
+        run = asyncio.run(renders.closed_loop(server.base, CLIENTS, seconds, make, share))
+        after = tree_cpu(server.proc.pid)
+        used = [(a - b) / run.seconds for a, b in zip(after, before, strict=True)]
+        loops.append(Loop(run, *used))
+    return loops
+
+
+def run(args: argparse.Namespace) -> Results:
+    hits: hitbench.Hits | None = None
+    servers: list[ServerRun] = []
     with tempfile.TemporaryDirectory(prefix="pixeldrive-bench-") as tmp:
         work = Path(tmp)
-        for workers in worker_counts:
+        with contextlib.ExitStack() as stack:
+            server = start_pixeldrive(stack, 1, work)
+            svgs = asyncio.run(preview_svgs(server.base, TEMPLATES, work))
+        progress("rivals: svg2png, resvg-js, rsvg-convert on the templates' preview SVGs")
+        rivals = measure_rivals(svgs, work, args.runs)
+        floor = measure_floor(svgs["og-card"].read_bytes(), args.runs)
+        for workers in args.worker_counts:
             with contextlib.ExitStack() as stack:
-                base = start_pixeldrive(stack, workers, work).base
-                colds.append(asyncio.run(measure_cold(base, workers, runs)))
-                if hits is None:
-                    path = colds[-1].default_urls["png"]
-                    hits = measure_hits(stack, base, path, work, duration, rounds)
+                server = start_pixeldrive(stack, workers, work)
+                with PeakRss(server.proc.pid, every=0.5) as rss:
+                    progress(f"{workers} worker(s): cold renders, {args.runs} per format")
+                    cold = asyncio.run(measure_cold(server.base, args.runs, TEMPLATES))
+                    last = workers == max(args.worker_counts)
+                    shares = REPEAT_SHARES if last else ()
+                    loops = measure_throughput(server, workers, args.duration, shares)
+                    if hits is None:
+                        progress(f"hits: wrk, {args.rounds} round(s) of 3 × {args.duration} s")
+                        hits = hitbench.measure_hits(
+                            stack, server.base, cold.default_url, work, args.duration, args.rounds
+                        )
+                servers.append(ServerRun(workers, cold, loops, rss.peak, len(rss.pids)))
     assert hits is not None
-    return Results(floor, colds, hits)
+    return Results(rivals, floor, servers, hits)
 
 
-# ---- report -------------------------------------------------------------------------------
-
-
-def floor_table(floor: Floor, runs: int) -> str:
-    rows: list[list[object]] = [
-        ["`cairosvg.svg2png` (draw + cairo PNG)", ms(floor.svg2png.median), ms(floor.svg2png.p90)],
-        ["CairoSVG draw only (no PNG write)", ms(floor.draw_only.median), ms(floor.draw_only.p90)],
-    ]
-    rows += [
-        [f"Pillow encode {fmt} (server settings)", ms(t.median), ms(t.p90)]
-        for fmt, t in floor.encode.items()
-    ]
-    return f"**Floor, in process** ({runs} runs after {WARMUP} warm-ups)\n\n" + table(
-        ["step", "median ms", "p90 ms"], rows
-    )
-
-
-def cold_rows(cold: Cold, floor: Floor) -> list[list[object]]:
-    rows: list[list[object]] = []
-    for fmt, t in cold.timings.items():
-        in_process = floor.draw_only.median + floor.encode[fmt].median
-        ratio = f"{t.median / in_process:.2f}"
-        vs_svg2png = f"{t.median / floor.svg2png.median:.2f}"
-        rows.append([cold.workers, fmt, ms(t.median), ms(t.p90), ms(in_process), ratio, vs_svg2png])
-    repeat = cold.repeat
-    label = "png, same payload again (`cached: true`)"
-    rows.append([cold.workers, label, ms(repeat.median), ms(repeat.p90), "—", "—", "—"])
-    return rows
-
-
-def cold_table(results: Results, runs: int) -> str:
-    rows = [row for cold in results.cold for row in cold_rows(cold, results.floor)]
-    headers = ["workers", "format", "median ms", "p90 ms", "draw + encode in process ms"]
-    headers += ["HTTP / in process", "HTTP / svg2png"]
-    title = (
-        f"**Cold renders over HTTP** (POST /v1/renders, {runs} unique titles per format, "
-        "sequential, every one a miss)"
-    )
-    return f"{title}\n\n" + table(headers, rows)
-
-
-def hits_table(hits: Hits, duration: int) -> str:
-    cmd = f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{duration}s --latency"
-    rows: list[list[object]] = []
-    for name, rounds in (
-        (f"PixelDrive memory hit (`{hits.path}`)", hits.pixeldrive),
-        ("bare aiohttp, same bytes (the ceiling)", hits.bare),
-        ("bare aiohttp + INFO access log, as `pixeldrive serve` logs", hits.bare_log),
-    ):
-        w = best(rounds)
-        each = " / ".join(f"{r.rps:,.0f}" for r in rounds)
-        errors = sum(r.errors for r in rounds)
-        rows.append([name, f"{w.rps:,.0f}", each, ms(w.p50_ms), ms(w.p99_ms), errors])
-    title = (
-        f"**Cache hits** (`{cmd} URL`, {hits.size:,} bytes of PNG each; {len(hits.bare)} "
-        "rounds, the three servers interleaved; the best round is shown)"
-    )
-    headers = ["server", "requests/s", "each round", "p50 ms", "p99 ms", "errors"]
-    return f"{title}\n\n" + table(headers, rows)
-
-
-def ratio_table(results: Results) -> str:
-    svg2png = results.floor.svg2png.median
-    rows: list[list[object]] = [
-        [
-            f"HTTP png median / svg2png median ({c.workers} worker{'s' * (c.workers > 1)})",
-            f"{c.timings['png'].median / svg2png:.2f}",
-            "≤ 1.0",
-        ]
-        for c in results.cold
-    ]
-    hit, bare, bare_log = (
-        best(r) for r in (results.hits.pixeldrive, results.hits.bare, results.hits.bare_log)
-    )
-    rows += [
-        ["hits rps / bare rps", f"{hit.rps / bare.rps:.2f}", "≥ 0.5"],
-        ["hits p99 / bare p99", f"{hit.p99_ms / bare.p99_ms:.2f}", "—"],
-        ["hits rps / bare-with-access-log rps", f"{hit.rps / bare_log.rps:.2f}", "—"],
-    ]
-    return "**Ratios** (what to compare between runs)\n\n" + table(["ratio", "value", "aim"], rows)
-
-
-def bytes_table(results: Results) -> str:
-    http = results.cold[0].default_bytes
-    local = results.floor.encoded_bytes
-    rows = [[fmt, f"{http[fmt]:,}", f"{local[fmt]:,}"] for fmt in FORMATS]
-    rows.append(["png by cairo (`svg2png`)", "", f"{results.floor.svg2png_bytes:,}"])
-    title = "**Encoded bytes, og-card default** (title = its default text, 1200×630)"
-    return f"{title}\n\n" + table(["format", "PixelDrive", "Pillow on svg2png's pixels"], rows)
-
-
-def report(results: Results, runs: int, duration: int) -> str:
-    return "\n\n".join(
-        [
-            ratio_table(results),
-            floor_table(results.floor, runs),
-            cold_table(results, runs),
-            hits_table(results.hits, duration),
-            bytes_table(results),
-        ]
-    )
+# ---- main ---------------------------------------------------------------------------------
 
 
 def machine_facts() -> str:
@@ -452,24 +254,30 @@ def machine_facts() -> str:
     return (
         f"{machine_line()}\n"
         f"- Python {python_version()}, CairoSVG {cairosvg.__version__}, "
-        f"Pillow {PIL.__version__}, aiohttp {aiohttp.__version__}"
+        f"Pillow {PIL.__version__}, aiohttp {aiohttp.__version__}, "
+        f"{report.rival_versions()}"
     )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per measurement")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument(
-        "--workers",
-        default="1,2",
-        help="render worker counts to measure cold renders with (wrk uses the first)",
+        "--duration", type=int, default=10, help="seconds per wrk run and closed loop"
+    )
+    parser.add_argument(
+        "--workers", default="1,2", help="render worker counts (wrk uses the first)"
     )
     parser.add_argument(
         "--rounds", type=int, default=2, help="interleaved wrk rounds per server (best counts)"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 5 runs, 3 s loops, 1 wrk round"
+    )
     parser.add_argument("--write", action="store_true", help="update bench/README.md")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.duration, args.rounds = 5, 3, 1
     if args.runs < 2 or args.duration < 1 or args.rounds < 1:
         parser.error("--runs must be ≥ 2, --duration and --rounds ≥ 1")
     args.worker_counts = [int(n) for n in args.workers.split(",") if n.strip()]
@@ -482,8 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     facts = machine_facts()
     clock = time.monotonic()
-    results = run(args.runs, args.duration, args.rounds, args.worker_counts)
-    body = report(results, args.runs, args.duration)
+    results = run(args)
+    body = report.render(results, args)
     text = section(BEGIN, END, body, facts, command_line("core.py", argv), started)
     print(text)
     print(f"\n(benchmark took {time.monotonic() - clock:.0f} s)")

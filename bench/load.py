@@ -39,6 +39,7 @@ from pathlib import Path
 
 import aiohttp
 from common import (
+    CLK_TCK,
     README,
     ROOT,
     Server,
@@ -46,8 +47,11 @@ from common import (
     command_line,
     machine_line,
     ms,
+    process_tree,
     python_version,
+    rss_bytes,
     run_wrk,
+    scan_proc,
     section,
     start_pixeldrive,
     table,
@@ -92,58 +96,6 @@ def fmt_ms(value: float) -> str:
 
 
 # ---- the server's memory and CPU: the server process and every descendant ------------------
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True, slots=True)
-class ProcStat:
-    ppid: int
-    cpu: int  # clock ticks: utime + stime
-    reaped: int  # clock ticks of its children that it has waited for: cutime + cstime
-
-
-def scan_proc() -> dict[int, ProcStat]:
-    """ppid and CPU ticks of every process, from /proc/*/stat."""
-    found: dict[int, ProcStat] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone between listing and reading
-            continue
-        # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after
-        # it; then field n of proc(5) is rest[n - 3].
-        rest = stat.rsplit(")", 1)[1].split()
-        found[int(entry.name)] = ProcStat(
-            int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
-        )
-    return found
-
-
-def process_tree(root: int, procs: dict[int, ProcStat]) -> list[int]:
-    """`root` and all its descendants, found through their ppid."""
-    children: dict[int, list[int]] = {}
-    for pid, stat in procs.items():
-        children.setdefault(stat.ppid, []).append(pid)
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
-
-
-def rss_bytes(pid: int) -> int:
-    """VmRSS of one process; 0 when it is gone (or a zombie, which has none)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def machine_busy_ticks() -> int:

@@ -156,12 +156,16 @@ class RenderService:
         self._template_of[key] = spec.template
         return spec.template
 
-    def peek(self, key: str, fmt: ImageFormat, principal: Principal) -> bytes | None:
+    def peek(
+        self, key: str, fmt: ImageFormat, principal: Principal, template: str | None = None
+    ) -> bytes | None:
         """A memory-tier hit, counted, without any await: the fastest path. Call after
-        `template_of(key)` (it is what authorisation needs anyway)."""
+        `template_of(key)` (it is what authorisation needs anyway), and pass what it
+        answered as `template` to spare a second lookup."""
         data = self.cache.peek_memory(f"{key}.{fmt.ext}")
         if data is not None:
-            self.meter.hit(principal, self._template_of.get(key, "?"), len(data))
+            template = template or self._template_of.get(key, "?")
+            self.meter.hit(principal, template, len(data))
         return data
 
     async def image(self, key: str, fmt: ImageFormat, principal: Principal) -> Rendered:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from pixeldrive.errors import NotAcceptable
 from pixeldrive.http.negotiate import negotiate
-from pixeldrive.render.formats import BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
+from pixeldrive.render.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
 from pixeldrive.service import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -59,6 +62,18 @@ def validator_headers(
 
 
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+@lru_cache(maxsize=4096)
+def hit_headers(key: str, ext: str, negotiated: bool) -> CIMultiDictProxy[str]:
+    """The headers of a memory hit on variant `key`.`ext`, built once per variant (a few
+    hundred bytes each, for the 4,096 variants last served): the hit path copies them
+    instead of formatting the ETag and setting each header on every request."""
+    fmt = BY_EXT[ext]
+    headers = CIMultiDict(validator_headers(key, fmt, negotiated=negotiated))
+    headers["X-Cache"] = "hit"
+    headers["Content-Type"] = fmt.mime
+    return CIMultiDictProxy(headers)
 
 
 def image_response(

@@ -209,7 +209,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/v1/images/{name}",
         images.get_image,
-        "An image by key; KEY.png/.jpg/.webp/.avif, or KEY alone to negotiate",
+        "An image by key; KEY.png/.jpg/.webp/.avif/.pdf/.svg, or KEY alone to negotiate",
         "renders",
         operation="render",
         answers={

@@ -89,7 +89,7 @@ def _format(request: web.Request, ext: str | None) -> ImageFormat:
     if ext is None:
         return negotiate_format(request, request.app[SETTINGS].encode.preference)
     if ext not in BY_EXT:
-        raise BadRequest(f"no format with extension .{ext}; use png, jpg, webp or avif")
+        raise BadRequest(f"no format with extension .{ext}; use png, jpg, webp, avif, pdf or svg")
     return BY_EXT[ext]
 
 

@@ -199,7 +199,8 @@ def test_gallery_form_preview_and_signed_url(page: tuple[Any, Console], server: 
         ".textContent.includes('Noto Sans Hebrew')"
     )
     text = note.inner_text()
-    assert "3 lines" in text and "fallback: Noto Sans Hebrew" in text, text
+    assert "3 lines" in text, text
+    assert "fallback: Noto Sans Hebrew" in text, text
     assert "set at 46 px" not in text, text  # shrunk to fit three lines
     first = tab.eval_on_selector("#preview", "img => img.src")
     tab.locator('#fields-form [name="title"]').fill("Typed in the playground")
