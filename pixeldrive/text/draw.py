@@ -23,24 +23,29 @@ from pixeldrive.text.svgtext import GLYPHS
 _ffi = cairocffi.ffi
 _lib = cairocffi.cairo
 _runs: dict[str, Run] = {}
+_per_render: list[str] = []
 _counter = itertools.count()
 _paths: dict[tuple[int, int], Any] = {}
 _scratch = cairocffi.Context(cairocffi.RecordingSurface(cairocffi.CONTENT_ALPHA, None))
 
 
 def register(run: Run, prefix: str = "r") -> str:
-    """Keep `run` for drawing; the returned reference goes on its glyph element."""
+    """Keep `run` for drawing; the returned reference goes on its glyph element. Runs
+    under the default prefix belong to one render and go with `forget_prefix("r")`."""
     ref = f"{prefix}{next(_counter)}"
     _runs[ref] = run
+    if prefix == "r":
+        _per_render.append(ref)
     return ref
 
 
-def forget(refs: list[str] | set[str]) -> None:
-    for ref in refs:
-        _runs.pop(ref, None)
-
-
 def forget_prefix(prefix: str) -> None:
+    """Drop the runs registered under `prefix` (one render's, or a template version's)."""
+    if prefix == "r":  # after every render: only its own runs, not every static one
+        for ref in _per_render:
+            _runs.pop(ref, None)
+        _per_render.clear()
+        return
     for ref in [r for r in _runs if r.startswith(prefix)]:
         del _runs[ref]
 

@@ -70,7 +70,7 @@ class _Collector:
     def __init__(self, text: etree._Element, framed: bool) -> None:
         self.framed = framed
         self.owners: list[etree._Element] = []
-        self.group_of: dict[int, etree._Element] = {}
+        self.owner_of: dict[int, int] = {}  # id(element) → index in owners
         self.chunks: list[_Chunk] = []
         self.paragraphs: list[list[Span]] = [[]]
         self.base = computed(text, inherited(text))
@@ -81,10 +81,11 @@ class _Collector:
 
     def _owner(self, element: etree._Element, group: etree._Element) -> int:
         key = id(element)
-        if key not in self.group_of:
-            self.group_of[key] = group
+        index = self.owner_of.get(key)
+        if index is None:
+            index = self.owner_of[key] = len(self.owners)
             self.owners.append(group)
-        return self.owners.index(self.group_of[key])
+        return index
 
     def _walk(
         self, element: etree._Element, style: TextStyle, group: etree._Element, top: bool = False
