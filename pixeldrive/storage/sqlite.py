@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,11 +24,25 @@ def connect(path: Path) -> sqlite3.Connection:
     transaction."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-    db.execute("PRAGMA journal_mode=WAL")
+    _wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     migrate(db)
     return db
+
+
+def _wal(db: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once, without waiting out
+    the busy timeout, when another connection is switching a new file at the same moment
+    (three CLI commands on a fresh state dir): try again for up to ten seconds."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 class Database:

@@ -249,7 +249,8 @@ def test_an_upload_with_a_problem_shows_the_finding(
     svg = tmp_path / "linked-photo.svg"
     svg.write_bytes(LINKED_PHOTO_SVG)
     tab.locator("#upload-file").set_input_files(str(svg))
-    assert tab.locator("#upload-id").input_value() == "linked-photo"
+    # The page fills the id from the file name in its change handler: wait for it.
+    tab.wait_for_function("() => document.querySelector('#upload-id').value === 'linked-photo'")
     tab.locator("#upload-save").click()
     finding = tab.locator("#findings .finding").first
     finding.wait_for()
