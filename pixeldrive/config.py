@@ -68,6 +68,12 @@ class RenderSettings(_Section):
     max_image_pixels: int = Field(40_000_000, ge=1)
     worker_nice: int = Field(10, ge=0, le=19, description="render workers' niceness")
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
+    fallback_fonts: tuple[str, ...] = Field(
+        (),
+        description="families tried in order for characters a text's font lacks; empty: "
+        "Inter, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Devanagari, DejaVu Sans, "
+        "Droid Sans Fallback",
+    )
     missing_glyphs: Literal["refuse", "replace"] = Field(
         "refuse",
         description="a character no font has: refuse the value (422) or draw U+FFFD",

@@ -40,6 +40,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         max_image_pixels=settings.render.max_image_pixels,
         nice=settings.render.worker_nice,
         missing_glyphs=settings.render.missing_glyphs,
+        fallback_fonts=settings.render.fallback_fonts,
     )
 
 

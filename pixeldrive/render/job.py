@@ -31,6 +31,7 @@ class WorkerConfig:
     max_image_pixels: int = 40_000_000
     nice: int = 10
     missing_glyphs: str = "refuse"  # or "replace": draw U+FFFD where no font has one
+    fallback_fonts: tuple[str, ...] = ()  # families tried in order; () = the engine's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
     draw.install()
-    library = library_for(config.fontconfig_file)
+    library = library_for(config.fontconfig_file, config.fallback_fonts)
     _State.text = TextSetter(
         library, draw.register, replace_missing=config.missing_glyphs == "replace"
     )

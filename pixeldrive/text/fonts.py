@@ -355,6 +355,7 @@ class FontLibrary:
 
 
 @lru_cache(maxsize=8)
-def library_for(conf: str) -> FontLibrary:
-    """One library per process per fontconfig path (workers call this in their initializer)."""
-    return FontLibrary.from_fontconfig(Path(conf))
+def library_for(conf: str, fallback: tuple[str, ...] = ()) -> FontLibrary:
+    """One library per process per fontconfig path and fallback chain (workers call this
+    in their initializer); an empty chain is DEFAULT_FALLBACK."""
+    return FontLibrary.from_fontconfig(Path(conf), fallback or DEFAULT_FALLBACK)

@@ -129,3 +129,16 @@ async def test_svg_output_is_self_contained_with_text_as_paths(client: Client) -
         ImageChops.difference(drawn, reference).convert("L").point(lambda v: 255 if v > 48 else 0)
     )
     assert diff.histogram()[255] / (drawn.width * drawn.height) < 0.005
+
+
+async def test_the_fallback_chain_is_configurable(aiohttp_client: Any, make_settings: Any) -> None:
+    settings: Settings = await asyncio.to_thread(
+        make_settings, render={"fallback_fonts": ["Inter"]}
+    )
+    client = await aiohttp_client(create_app(settings))
+    body = {"template": "og-card", "fields": {"title": "Hello שלום"}}
+    response = await client.post("/v1/renders", json=body)
+    assert response.status == 422  # Inter alone has no Hebrew
+    assert "U+05E9" in (await response.json())["detail"]
+    latin = await client.post("/v1/renders", json={**body, "fields": {"title": "Hello"}})
+    assert latin.status == 201
