@@ -46,6 +46,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
@@ -63,6 +64,7 @@ from common import (
     running,
     scan_proc,
     section,
+    source_state,
     stop,
     table,
     tail,
@@ -1104,43 +1106,11 @@ def versions() -> str:
     )
 
 
-def source_state() -> str:
-    from importlib.metadata import version
-
-    try:
-        root = Path(__file__).resolve().parent.parent
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(root),
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-                "--",
-                "pixeldrive",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return version("pixeldrive")
-    changes = " with uncommitted changes in pixeldrive/" if dirty else ""
-    return f"{version('pixeldrive')} at {head}{changes}"
-
-
 def machine_facts() -> str:
     return (
         f"{machine_line()}\n"
         f"- Python {python_version()}, aiohttp {aiohttp.__version__}, {versions()}, "
-        f"PixelDrive {source_state()}\n"
+        f"PixelDrive {version('pixeldrive')} at {source_state()}\n"
         "- nodes: `pixeldrive serve` on 127.0.0.1, auth off (allowed on loopback), default "
         "queue depth; cluster nodes share one redis-server (append-only, fsync every second, "
         f"`maxmemory {REDIS_MAXMEMORY}`, volatile-lru) and one PostgreSQL (its default "

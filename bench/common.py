@@ -362,3 +362,32 @@ def write_readme(text: str, begin: str, end: str) -> None:
     tmp = README.with_suffix(".md.tmp")
     tmp.write_text(updated, encoding="utf-8")
     tmp.replace(README)
+
+
+def source_state() -> str:
+    """The commit measured, and whether the working tree differed from it (read only)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "pixeldrive",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes in pixeldrive/' if dirty else ''}"

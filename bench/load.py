@@ -27,7 +27,6 @@ import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
@@ -53,6 +53,7 @@ from common import (
     run_wrk,
     scan_proc,
     section,
+    source_state,
     start_pixeldrive,
     table,
     write_readme,
@@ -937,37 +938,7 @@ def report(results: Results) -> str:
     return "\n\n".join(parts)
 
 
-def source_state() -> str:
-    """The commit measured, and whether the working tree differed from it (read only)."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-                "--",
-                "pixeldrive",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{' with uncommitted changes in pixeldrive/' if dirty else ''}"
-
-
 def machine_facts(workers: int) -> str:
-    from importlib.metadata import version
 
     return (
         f"{machine_line()}\n"
