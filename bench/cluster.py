@@ -54,12 +54,14 @@ from common import (
     CLK_TCK,
     HOST,
     command_line,
+    fmt_ms,
     free_port,
     machine_line,
-    ms,
+    percentile,
     pixeldrive_command,
     pixeldrive_env,
     process_tree,
+    progress,
     python_version,
     running,
     scan_proc,
@@ -85,25 +87,6 @@ CONFIGS = (EMBEDDED, ONE, TWO)
 
 
 # ---- statistics ---------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100), linear between closest ranks; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_ms(value: float) -> str:
-    return "—" if value != value else ms(value)  # NaN: no samples
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---- redis-server and PostgreSQL ----------------------------------------------------------

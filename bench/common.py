@@ -391,3 +391,22 @@ def source_state() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}{' with uncommitted changes in pixeldrive/' if dirty else ''}"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100), linear between closest ranks; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def fmt_ms(value: float) -> str:
+    return "—" if value != value else ms(value)  # NaN: no samples
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

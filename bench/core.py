@@ -54,6 +54,7 @@ from common import (  # noqa: E402
     command_line,
     machine_line,
     process_tree,
+    progress,
     python_version,
     scan_proc,
     section,
@@ -67,10 +68,6 @@ TEMPLATES = ("og-card", "product", "certificate", "quote")
 FORMATS = ("png", "jpeg", "webp", "avif")
 CLIENTS = 4  # closed-loop clients, for every worker count alike
 REPEAT_SHARES = (0.5, 0.9)
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---- 1. in process: og-card's draw and encode apart ---------------------------------------

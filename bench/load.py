@@ -45,9 +45,12 @@ from common import (
     Server,
     Wrk,
     command_line,
+    fmt_ms,
     machine_line,
     ms,
+    percentile,
     process_tree,
+    progress,
     python_version,
     rss_bytes,
     run_wrk,
@@ -79,21 +82,6 @@ MIB = 1024 * 1024
 
 
 # ---- statistics ---------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100), linear between closest ranks; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_ms(value: float) -> str:
-    return "—" if value != value else ms(value)  # NaN: no samples
 
 
 # ---- the server's memory and CPU: the server process and every descendant ------------------
@@ -687,10 +675,6 @@ def run(phases: Sequence[str], workers: int, duration: int, keep_logs: Path | No
                 for log in work.glob("*.log"):
                     shutil.copy(log, keep_logs / log.name)
     return results
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---- report -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from common import (
     command_line,
     machine_line,
     process_tree,
+    progress,
     python_version,
     rss_bytes,
     scan_proc,
@@ -55,10 +56,6 @@ MAX_TASKS = 1000
 FLAT_TOLERANCE = 0.10
 SAMPLE_EVERY_S = 0.5
 MIB = 2**20
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---- sampling -----------------------------------------------------------------------------
