@@ -21,6 +21,7 @@ LIBRARIES = (
     "uharfbuzz",
     "fonttools",
     "python-bidi",
+    "zlib-ng",
 )
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".woff2")
 

@@ -1,8 +1,10 @@
-"""A fast PNG writer: rows unfiltered, one zlib stream, nothing else.
+"""A fast PNG writer: rows unfiltered, one deflate stream from zlib-ng, nothing else.
 
 Pillow's encoder tries the PNG row filters on every row, which costs about two thirds of
 its time; on the flat colours and gradients of designed templates, unfiltered rows at a
-higher zlib level come out both faster and smaller (bench/README.md has the figures).
+higher level come out both faster and smaller (bench/README.md has the figures). The
+stream is written by zlib-ng rather than the system zlib: the same DEFLATE format, read
+by every PNG decoder, about three times faster at level 6 for a few percent more bytes.
 Photographic templates compress better with Pillow's adaptive filters:
 `encode.png_filter = "adaptive"` picks that encoder instead.
 """
@@ -13,6 +15,7 @@ import struct
 import zlib
 
 from PIL import Image
+from zlib_ng import zlib_ng
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR_TYPES = {"L": (0, 1), "RGB": (2, 3), "LA": (4, 2), "RGBA": (6, 4)}
@@ -23,13 +26,13 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def encode_unfiltered(image: Image.Image, level: int) -> bytes:
-    """8-bit L, LA, RGB or RGBA → PNG bytes (deterministic for a given zlib)."""
+    """8-bit L, LA, RGB or RGBA → PNG bytes (deterministic for a given zlib-ng)."""
     color_type, channels = COLOR_TYPES[image.mode]
     width, height = image.size
     raw = image.tobytes()
     stride = width * channels
     view = memoryview(raw)
-    compressor = zlib.compressobj(level)
+    compressor = zlib_ng.compressobj(level)
     parts = []
     for row in range(height):
         # Each scanline starts with its filter type: 0, none.
