@@ -67,6 +67,12 @@ class RenderSettings(_Section):
     max_data_uri_bytes: int = Field(5 * 2**20, ge=0)
     max_image_pixels: int = Field(40_000_000, ge=1)
     worker_nice: int = Field(10, ge=0, le=19, description="render workers' niceness")
+    backdrop_bytes: int = Field(
+        32 * 2**20,
+        ge=0,
+        description="per worker: pixels of template backdrops (all drawn before the first "
+        "text field) kept to draw the next render on; 0 draws every render whole",
+    )
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
     fallback_fonts: tuple[str, ...] = Field(
         (),

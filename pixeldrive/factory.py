@@ -41,6 +41,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         nice=settings.render.worker_nice,
         missing_glyphs=settings.render.missing_glyphs,
         fallback_fonts=settings.render.fallback_fonts,
+        backdrop_bytes=settings.render.backdrop_bytes,
     )
 
 

@@ -32,6 +32,7 @@ class WorkerConfig:
     nice: int = 10
     missing_glyphs: str = "refuse"  # or "replace": draw U+FFFD where no font has one
     fallback_fonts: tuple[str, ...] = ()  # families tried in order; () = the engine's own
+    backdrop_bytes: int = 32 * 2**20  # pixels of backdrops kept per worker; 0: none
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from PIL import Image
 
@@ -24,7 +25,55 @@ def rasterize(svg: bytes, width: int, height: int, fetcher: Fetcher) -> Image.Im
 
     tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
     surface = PNGSurface(tree, None, 96, output_width=width, output_height=height)
-    target = surface.cairo
+    return _finished(surface.cairo)
+
+
+def rasterize_layers(
+    backdrop: bytes, overlay: bytes | None, width: int, height: int, fetcher: Fetcher
+) -> tuple[Image.Image, bytes]:
+    """Draw `backdrop`, keep a copy of its pixels, draw `overlay` (if any) on top: the
+    image and the backdrop's pixels (cairo ARGB32, for `rasterize_over`)."""
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PNGSurface
+
+    tree = Tree(bytestring=backdrop, url_fetcher=fetcher, unsafe=False)
+    target = PNGSurface(tree, None, 96, output_width=width, output_height=height).cairo
+    target.flush()
+    pixels = bytes(target.get_data())
+    if overlay is not None:
+        _draw_on(target, overlay, width, height, fetcher)
+    return _finished(target), pixels
+
+
+def rasterize_over(
+    pixels: bytes, overlay: bytes | None, width: int, height: int, fetcher: Fetcher
+) -> Image.Image:
+    """Draw `overlay` (if any) onto a copy of a backdrop's pixels."""
+    import cairocffi
+
+    stride = cairocffi.ImageSurface.format_stride_for_width(cairocffi.FORMAT_ARGB32, width)
+    target = cairocffi.ImageSurface.create_for_data(
+        bytearray(pixels), cairocffi.FORMAT_ARGB32, width, height, stride
+    )
+    if overlay is not None:
+        _draw_on(target, overlay, width, height, fetcher)
+    return _finished(target)
+
+
+def _draw_on(target: Any, svg: bytes, width: int, height: int, fetcher: Fetcher) -> None:
+    """CairoSVG's PNG drawing, onto an existing cairo image surface."""
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PNGSurface
+
+    class OnPixels(PNGSurface):  # type: ignore[misc]
+        def _create_surface(self, w: float, h: float) -> tuple[Any, int, int]:
+            return target, target.get_width(), target.get_height()
+
+    tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
+    OnPixels(tree, None, 96, output_width=width, output_height=height)
+
+
+def _finished(target: Any) -> Image.Image:
     target.flush()
     image = to_pillow(
         target.get_data(), target.get_width(), target.get_height(), target.get_stride()

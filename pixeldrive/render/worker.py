@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from lxml import etree
+from PIL.Image import Image
 
+from pixeldrive.render import backdrop
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
-from pixeldrive.render.rasterize import rasterize, to_pdf
+from pixeldrive.render.rasterize import rasterize, rasterize_layers, rasterize_over, to_pdf
 from pixeldrive.render.substitute import fill_tree
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.model import template_version
@@ -42,6 +44,7 @@ class _Prepared:
     fields: tuple[FieldSpec, ...]
     plan: document.TextPlan
     prefix: str  # the references of its static glyph runs start with it
+    cut: backdrop.Cut | None  # where it splits into a reusable backdrop and the rest
 
 
 class _State:
@@ -50,6 +53,7 @@ class _State:
     fetcher: ClassVar[Fetcher | None] = None
     templates: ClassVar[OrderedDict[str, _Prepared]] = OrderedDict()
     text: ClassVar[TextSetter | None] = None
+    backdrops: ClassVar[backdrop.BackdropCache] = backdrop.BackdropCache(0)
 
 
 def init_worker(config: WorkerConfig) -> None:
@@ -63,6 +67,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.config = config
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
+    _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
     draw.install()
     library = library_for(config.fontconfig_file, config.fallback_fonts)
     _State.text = TextSetter(
@@ -93,12 +98,12 @@ def run(job: RenderJob) -> RenderOutput:
             data = to_svg(tree)
             ms = (time.perf_counter() - start) * 1000
             return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
-        svg = etree.tostring(tree)
         if job.format == "pdf":
+            svg = etree.tostring(tree)
             data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
             ms = (time.perf_counter() - start) * 1000
             return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
-        image = _drawing(lambda: rasterize(svg, job.width, job.height, fetcher))
+        image = _drawing(lambda: _raster(prepared, tree, job, fetcher))
     finally:
         draw.forget_prefix("r")
     drawn = time.perf_counter()
@@ -113,6 +118,26 @@ def run(job: RenderJob) -> RenderOutput:
         text=reports,
         text_ms=set_ms,
     )
+
+
+def _raster(prepared: _Prepared, tree: etree._Element, job: RenderJob, fetcher: Fetcher) -> Image:
+    """The filled document's pixels; from its backdrop's pixels when the template has a
+    cut and the backdrop is kept (see render/backdrop.py), else drawn whole."""
+    cut, backdrops = prepared.cut, _State.backdrops
+    if cut is None or not backdrops.enabled:
+        return rasterize(etree.tostring(tree), job.width, job.height, fetcher)
+    key = backdrop.backdrop_key(
+        job.version, job.width, job.height, cut, prepared.fields, job.fields
+    )
+    pixels = backdrops.get(key)
+    if pixels is None:
+        under = etree.tostring(backdrop.backdrop_of(tree, cut))
+        over = None if not cut.path else etree.tostring(backdrop.overlay_of(tree, cut))
+        image, pixels = rasterize_layers(under, over, job.width, job.height, fetcher)
+        backdrops.put(key, pixels)
+        return image
+    over = None if not cut.path else etree.tostring(backdrop.overlay_of(tree, cut))
+    return rasterize_over(pixels, over, job.width, job.height, fetcher)
 
 
 def layout(job: RenderJob) -> dict[str, TextReport]:
@@ -178,7 +203,7 @@ def _prepared(job: RenderJob) -> _Prepared:
     except document.MissingGlyphs as exc:
         draw.forget_prefix(prefix)
         raise JobError(str(exc)) from exc
-    prepared = _Prepared(root, fields, plan, prefix)
+    prepared = _Prepared(root, fields, plan, prefix, backdrop.plan(root, fields))
     _State.templates[job.version] = prepared
     while len(_State.templates) > KEEP_TEMPLATES:
         _, evicted = _State.templates.popitem(last=False)
