@@ -53,11 +53,25 @@ def rasterize_over(
 
     stride = cairocffi.ImageSurface.format_stride_for_width(cairocffi.FORMAT_ARGB32, width)
     target = cairocffi.ImageSurface.create_for_data(
-        bytearray(pixels), cairocffi.FORMAT_ARGB32, width, height, stride
+        _scratch(pixels), cairocffi.FORMAT_ARGB32, width, height, stride
     )
     if overlay is not None:
         _draw_on(target, overlay, width, height, fetcher)
     return _finished(target)
+
+
+_SCRATCH = bytearray()
+
+
+def _scratch(pixels: bytes) -> memoryview:
+    """`pixels` copied into the process's one drawing buffer (grown, never shrunk): a
+    render does not allocate, fill and free megabytes that the allocator then keeps."""
+    global _SCRATCH
+    if len(_SCRATCH) < len(pixels):
+        _SCRATCH = bytearray(len(pixels))
+    view = memoryview(_SCRATCH)[: len(pixels)]
+    view[:] = pixels
+    return view
 
 
 def _draw_on(target: Any, svg: bytes, width: int, height: int, fetcher: Fetcher) -> None:
