@@ -189,7 +189,9 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     """CPU seconds so far: (the process `pid`, its live descendants)."""
     procs = scan_proc()
     rest = sum(procs[p].cpu for p in process_tree(pid, procs) if p != pid)
-    return procs[pid].cpu / CLK_TCK, rest / CLK_TCK
+    # Workers recycled meanwhile are gone from /proc: their time is in the server's
+    # cutime + cstime once it has waited for them.
+    return procs[pid].cpu / CLK_TCK, (rest + procs[pid].reaped) / CLK_TCK
 
 
 def measure_throughput(
@@ -201,10 +203,9 @@ def measure_throughput(
         tag = f"w{workers} r{share:.0%}"
         if share:
             asyncio.run(renders.fill_pool(server.base, "og-card", "png", tag))
-        make = renders.with_repeats("og-card", "png", tag, share)
-        progress(f"  closed loop, {CLIENTS} clients, {share:.0%} repeats, {seconds} s")
+        progress(f"  closed loop (wrk), {CLIENTS} clients, {share:.0%} repeats, {seconds} s")
         before = tree_cpu(server.proc.pid)
-        run = asyncio.run(renders.closed_loop(server.base, CLIENTS, seconds, make, share))
+        run = renders.wrk_loop(server.base, CLIENTS, seconds, "og-card", tag, share)
         after = tree_cpu(server.proc.pid)
         used = [(a - b) / run.seconds for a, b in zip(after, before, strict=True)]
         loops.append(Loop(run, *used))

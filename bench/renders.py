@@ -5,14 +5,16 @@ and ``bench/memory.py``; nothing here loads cairo."""
 from __future__ import annotations
 
 import asyncio
-import itertools
+import re
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+from common import wrk_command
 from rivals import Samples
 
 WARMUP = 4
@@ -75,6 +77,14 @@ async def repeated(
 
 
 @dataclass(frozen=True, slots=True)
+class Quantiles:
+    """Latency as wrk reports it: the median and p99 of every request, in milliseconds."""
+
+    median: float
+    p99: float
+
+
+@dataclass(frozen=True, slots=True)
 class Throughput:
     """A closed-loop run: answers per second, how many were drawn (cached false) and how
     many came from cache, latency of all of them, and any answer other than 201."""
@@ -84,7 +94,7 @@ class Throughput:
     seconds: float
     drawn: int
     cached: int
-    latency: Samples
+    latency: Samples | Quantiles
     other: Counter[int]
 
     @property
@@ -92,61 +102,49 @@ class Throughput:
         return (self.drawn + self.cached) / self.seconds
 
 
-Body = Callable[[int], dict[str, Any]]
+LUA = Path(__file__).with_name("renders.lua")
+RESULT = re.compile(
+    r"RENDERS drawn=(\d+) cached=(\d+) other=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)"
+)
 
 
-async def closed_loop(
-    base: str, clients: int, seconds: float, make: Body, repeat_share: float = 0.0
+def wrk_loop(
+    base: str, clients: int, seconds: int, template: str, tag: str, repeat_share: float = 0.0
 ) -> Throughput:
-    """`clients` clients, each sending request n = make(n) as soon as its last answer is
-    read, for `seconds` after one untimed request per client."""
-    numbers = itertools.count()
-    drawn = cached = 0
-    latencies: list[float] = []
-    other: Counter[int] = Counter()
-    async with client_session(clients) as session:
-        await asyncio.gather(*(post_render(session, base, make(-1 - i)) for i in range(clients)))
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        deadline = start + seconds
-
-        async def client() -> None:
-            nonlocal drawn, cached
-            while loop.time() < deadline:
-                sent = loop.time()
-                async with session.post(f"{base}/v1/renders", json=make(next(numbers))) as resp:
-                    answer = await resp.json(content_type=None)
-                if resp.status != 201:
-                    other[resp.status] += 1
-                    continue
-                latencies.append((loop.time() - sent) * 1000)
-                if answer["cached"]:
-                    cached += 1
-                else:
-                    drawn += 1
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = loop.time() - start
+    """A closed loop of og-card-style renders driven by wrk (`renders.lua`):
+    `clients` connections over two threads, each sending its next POST when the last
+    answer is in. wrk spends a few microseconds of CPU per request where an aiohttp
+    client spends about a millisecond, on the same two cores as the server it measures."""
+    tenths = round(repeat_share * 10)
+    asyncio.run(_warm_up(base, template, tag, clients))
+    command = [*wrk_command(min(2, clients), clients, seconds), "-s", str(LUA), base]
+    command += ["--", tag, str(tenths), template, VARIED[template]]
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    found = RESULT.search(out)
+    if found is None:
+        raise RuntimeError(f"cannot parse the wrk script's output:\n{out}")
+    drawn, cached, other, p50, p99, duration = map(int, found.groups())
     return Throughput(
-        clients, repeat_share, elapsed, drawn, cached, Samples(tuple(latencies) or (0.0,)), other
+        clients,
+        repeat_share,
+        duration / 1e6,
+        drawn,
+        cached,
+        Quantiles(p50 / 1000, p99 / 1000),
+        Counter({0: other}) if other else Counter(),
     )
 
 
-def with_repeats(template: str, fmt: str, tag: str, share: float, pool: int = 16) -> Body:
-    """Request n repeats one of `pool` earlier payloads for `share` of n (spread evenly:
-    n % 10 < share × 10), else asks for a new image. Negative n (warm-ups) fill the pool."""
-    tenths = round(share * 10)
-
-    def make(n: int) -> dict[str, Any]:
-        if n >= 0 and n % 10 < tenths:
-            return payload(template, f"Repeat {tag} {n % pool}", fmt)
-        return payload(template, f"New {tag} {n}", fmt)
-
-    return make
+async def _warm_up(base: str, template: str, tag: str, clients: int) -> None:
+    async with client_session(clients) as session:
+        bodies = [payload(template, f"Warm-up {tag} {i}", "png") for i in range(clients)]
+        await asyncio.gather(*(post_render(session, base, body) for body in bodies))
 
 
 async def fill_pool(base: str, template: str, fmt: str, tag: str, pool: int = 16) -> None:
-    """Render the payloads `with_repeats` repeats, so that each repeat is a cache hit."""
+    """Render the payloads `renders.lua` repeats, so that each repeat is a cache hit."""
     async with client_session() as session:
         for i in range(pool):
             await post_render(session, base, payload(template, f"Repeat {tag} {i}", fmt))
