@@ -229,7 +229,7 @@ def recycled(results: Results) -> tuple[int, bool]:
     """(worker processes expected over the run with recycling, whether as many were seen)."""
     per_worker = results.renders / WORKERS
     expected = WORKERS * (1 + int(per_worker // results.max_tasks)) if results.max_tasks else 2
-    # Not exact: the split between the workers is uneven, and pings count as tasks.
+    # Not exact: the split between the workers is uneven.
     return expected, results.worker_pids >= expected - 1
 
 

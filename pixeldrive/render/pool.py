@@ -1,31 +1,35 @@
-"""The render process pool: bounded admission, per-render time limits, dead workers replaced."""
+"""The render process pool: bounded admission, per-render time limits, dead workers replaced.
+
+Each worker is a spawned process joined to the server by one socket pair. The event loop
+writes a job (a pickle with a length in front) and reads the answer as a stream, so a
+render costs the server two socket writes and two reads, with no thread in between: a
+pool with threads (pebble, concurrent.futures) hands every job and result through two or
+three threads and the GIL, about a millisecond of the server's CPU per render.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import CancelledError as FutureCancelled
-from concurrent.futures import Future
-from dataclasses import dataclass
+import os
+import pickle
+import signal
+import socket
+import struct
+from dataclasses import dataclass, field
 from typing import Any
 
-import pebble
-
-from pixeldrive.errors import (
-    InvalidInput,
-    Overloaded,
-    RenderFailed,
-    RenderTimeout,
-    TemplateInvalid,
-)
+from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
 from pixeldrive.render import worker
-from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
+from pixeldrive.render.job import RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.text.report import TextReport
 
 log = logging.getLogger("pixeldrive.render.pool")
+HEADER = struct.Struct("!Q")
+STOP_SECONDS = 5.0  # a worker asked to stop has this long before it is killed
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +40,85 @@ class PoolLimits:
     max_tasks_per_worker: int
 
 
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass(slots=True)
+class _Task:
+    name: str  # what the worker runs: "run" or "layout"
+    job: RenderJob
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class _Worker:
+    """One render process and the server's end of its socket."""
+
+    def __init__(
+        self,
+        process: multiprocessing.process.BaseProcess,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.process = process
+        self.reader = reader
+        self.writer = writer
+        self.tasks = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid or 0
+
+    async def send(self, message: object) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(HEADER.pack(len(data)) + data)
+        await self.writer.drain()
+
+    async def receive(self) -> Any:
+        (size,) = HEADER.unpack(await self.reader.readexactly(HEADER.size))
+        # Only our own worker writes to this socket pair: nothing untrusted is unpickled.
+        return pickle.loads(await self.reader.readexactly(size))  # noqa: S301
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.writer.close()
+
+    async def stop(self) -> None:
+        """Ask the worker to exit; kill it if it has not within STOP_SECONDS."""
+        with contextlib.suppress(OSError, RuntimeError):
+            await self.send(None)
+        self.writer.close()
+        await asyncio.to_thread(self.process.join, STOP_SECONDS)
+        if self.process.is_alive():
+            self.kill()
+            await asyncio.to_thread(self.process.join, STOP_SECONDS)
+
+    async def exit_code(self) -> int | None:
+        await asyncio.to_thread(self.process.join, 1.0)
+        return self.process.exitcode
+
+
 class RenderPool:
-    """Renders jobs in worker processes (pebble), never on the event loop.
+    """Renders jobs in worker processes, never on the event loop.
 
     Admission is bounded: at most `workers + queue_depth` renders are in flight; the next
     is refused at once with Overloaded (503 + Retry-After) instead of queueing without
     end. A render past `timeout` has its worker killed and replaced (RenderTimeout, 504);
     a worker that dies mid-render is replaced and that render fails (RenderFailed, 500).
+    A worker is replaced by a fresh one after `max_tasks_per_worker` renders (0: never).
     """
 
     def __init__(self, limits: PoolLimits, config: WorkerConfig) -> None:
         self.limits = limits
         self._config = config
-        self._pool: pebble.ProcessPool | None = None
+        self._queue: asyncio.Queue[_Task] = asyncio.Queue()
+        self._runners: list[asyncio.Task[None]] = []
+        self._workers: dict[int, _Worker] = {}  # by slot
+        self._stopping: set[asyncio.Task[None]] = set()  # recycled workers on their way out
+        self._running = False
         self._in_flight = 0
         self.restarts = 0
         self.completed = 0
@@ -62,85 +132,173 @@ class RenderPool:
     def capacity(self) -> int:
         return self.limits.workers + self.limits.queue_depth
 
+    def pids(self) -> list[int]:
+        """The process ids of the workers now serving."""
+        return [w.pid for w in self._workers.values()]
+
     async def start(self) -> None:
         """Start the workers and wait until each has initialised (fonts, CairoSVG)."""
-        self._pool, pings = await asyncio.to_thread(self._spawn)
-        await asyncio.gather(*(asyncio.wrap_future(p) for p in pings))
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.limits.workers)))
+        self._workers = dict(enumerate(workers))
+        self._running = True
+        self._runners = [
+            asyncio.create_task(self._serve(slot), name=f"render-worker-{slot}")
+            for slot in self._workers
+        ]
         log.info("render pool up: %d workers", self.limits.workers)
 
-    def _spawn(self) -> tuple[pebble.ProcessPool, list[Future[int]]]:
-        # Spawned, not forked: the server has threads, and a fork would copy their locks.
-        # pebble starts its processes on the first schedule, which writes to pipes: this
-        # runs in a thread, off the event loop.
-        pool = pebble.ProcessPool(
-            max_workers=self.limits.workers,
-            max_tasks=self.limits.max_tasks_per_worker,
-            initializer=worker.init_worker,
-            initargs=[self._config],
-            context=multiprocessing.get_context("spawn"),
+    async def _spawn(self) -> _Worker:
+        """A new worker process, once it has said it is ready."""
+        ours, theirs = multiprocessing.Pipe(duplex=True)  # a Unix socket pair
+        context = multiprocessing.get_context("spawn")  # the server has threads: no fork
+        process = context.Process(
+            target=worker.serve, args=(theirs, self._config), daemon=True, name="pixeldrive-render"
         )
-        return pool, [pool.schedule(worker.ping) for _ in range(self.limits.workers)]
+        # Spawning starts a Python process (fork and exec): not on the event loop.
+        await asyncio.to_thread(process.start)
+        theirs.close()
+        sock = socket.socket(fileno=os.dup(ours.fileno()))
+        ours.close()
+        reader, writer = await asyncio.open_connection(sock=sock)
+        spawned = _Worker(process, reader, writer)
+        try:
+            ready = await spawned.receive()
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            spawned.kill()
+            code = await spawned.exit_code()
+            raise RenderFailed(f"a render worker failed to start (exit code {code})") from exc
+        if ready != ("ready", process.pid):
+            spawned.kill()
+            raise RenderFailed(f"a render worker answered {ready!r} instead of being ready")
+        return spawned
 
     async def close(self) -> None:
-        """Stop accepting, let running renders finish, and join the workers."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()  # type: ignore[no-untyped-call]
-            await asyncio.to_thread(pool.join, 30)
+        """Stop accepting, let admitted renders finish, and stop the workers."""
+        if not self._running:
+            return
+        self._running = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(30):
+                await self._queue.join()
+        for runner in self._runners:
+            runner.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        self._runners = []
+        workers, self._workers = list(self._workers.values()), {}
+        await asyncio.gather(*(w.stop() for w in workers), *self._stopping)
+        while not self._queue.empty():  # admitted but never started (close timed out)
+            task = self._queue.get_nowait()
+            if not task.done.done():
+                task.done.set_exception(RenderFailed("the render pool was stopped"))
 
     def alive(self) -> bool:
-        return self._pool is not None and self._pool.active
+        return self._running and bool(self._workers)
 
     async def layout(self, job: RenderJob) -> dict[str, TextReport]:
         """Fill and set the text of one job without drawing it (a dry run); admitted and
         bounded like a render."""
-        reports: dict[str, TextReport] = await self._run(worker.layout, job)
+        reports: dict[str, TextReport] = await self._run("layout", job)
         return reports
 
     async def render(self, job: RenderJob) -> RenderOutput:
         """Render one job; raises Overloaded, RenderTimeout, RenderFailed or InvalidInput."""
-        output: RenderOutput = await self._run(worker.run, job)
+        output: RenderOutput = await self._run("run", job)
         # The worker's own time per render: the wall time would count the queue twice.
         drawing = output.draw_ms + output.encode_ms
         self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
-    async def _run(self, task: Callable[[RenderJob], Any], job: RenderJob) -> Any:
-        """Run `task(job)` in a worker; raises Overloaded, RenderTimeout, RenderFailed or
-        InvalidInput."""
-        if self._pool is None:
+    async def _run(self, name: str, job: RenderJob) -> Any:
+        if not self._running:
             raise RenderFailed("the render pool is not running")
         if self._in_flight >= self.capacity:
             raise Overloaded(
                 f"{self._in_flight} renders are in flight, the limit is {self.capacity}",
                 headers={"Retry-After": str(self._retry_after())},
             )
+        task = _Task(name, job)
+        # Retrieved here so that a failure nobody awaits any more is not logged as such.
+        task.done.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._in_flight += 1
+        self._queue.put_nowait(task)
+        # A caller that goes away does not take the render with it: the worker finishes
+        # it (the next caller of the same image may be waiting for the same bytes).
+        return await asyncio.shield(task.done)
+
+    async def _serve(self, slot: int) -> None:
+        """One worker slot: take the next task, run it, replace the worker when it dies,
+        times out or has done its share."""
+        while True:
+            task = await self._queue.get()
+            try:
+                await self._one(slot, task)
+            finally:
+                self._in_flight -= 1
+                self._queue.task_done()
+
+    async def _one(self, slot: int, task: _Task) -> None:
+        current = self._workers.get(slot)
+        if current is None:  # its last replacement failed to start: try again now
+            try:
+                current = self._workers[slot] = await self._spawn()
+            except RenderFailed as exc:
+                task.done.set_exception(exc)
+                return
         try:
-            future = self._pool.schedule(task, args=[job], timeout=self.limits.timeout)
-            output = await asyncio.wrap_future(future)
-        except TimeoutError as exc:
+            async with asyncio.timeout(self.limits.timeout):
+                await current.send((task.name, task.job))
+                kind, value = await current.receive()
+        except TimeoutError:
             self.restarts += 1
-            raise RenderTimeout(
-                f"the render took longer than {self.limits.timeout:g} s and was stopped"
-            ) from exc
-        except pebble.ProcessExpired as exc:
+            current.kill()
+            await self._replace(slot, current)
+            _fail(
+                task,
+                RenderTimeout(
+                    f"the render took longer than {self.limits.timeout:g} s and was stopped"
+                ),
+            )
+            return
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
             self.restarts += 1
-            raise RenderFailed(f"the render worker died (exit code {exc.exitcode})") from exc
-        except (JobError, TemplateInvalid) as exc:
-            raise InvalidInput(str(exc)) from exc
-        except (JobFailed, FutureCancelled) as exc:
-            raise RenderFailed(str(exc) or "the render was cancelled") from exc
-        except Exception as exc:
-            # The process boundary: anything else (a broken pool, an encoder error) is a
-            # failed render for this request alone, named by type, never a raw 500.
-            raise RenderFailed(f"the render failed: {type(exc).__name__}") from exc
-        finally:
-            self._in_flight -= 1
-        self.completed += 1
-        return output
+            code = await current.exit_code()
+            current.kill()
+            await self._replace(slot, current)
+            _fail(task, RenderFailed(f"the render worker died (exit code {code})"))
+            return
+        current.tasks += 1
+        if kind == "ok":
+            self.completed += 1
+            if not task.done.done():
+                task.done.set_result(value)
+        else:
+            error = InvalidInput(value) if kind == "input" else RenderFailed(value)
+            _fail(task, error)
+        limit = self.limits.max_tasks_per_worker
+        if limit and current.tasks >= limit:
+            await self._replace(slot, current, gracefully=True)
+
+    async def _replace(self, slot: int, old: _Worker, *, gracefully: bool = False) -> None:
+        if gracefully:
+            stopping = asyncio.create_task(old.stop())
+            self._stopping.add(stopping)
+            stopping.add_done_callback(self._stopping.discard)
+        else:
+            await asyncio.to_thread(old.process.join, 1.0)
+        try:
+            self._workers[slot] = await self._spawn()
+        except RenderFailed:
+            log.exception(
+                "render worker %d could not be replaced; retrying with the next task", slot
+            )
+            self._workers.pop(slot, None)
 
     def _retry_after(self) -> int:
         """Seconds until the queue ahead has drained: its renders, spread over the workers."""
         waves = self._in_flight / max(1, self.limits.workers)
         return max(1, math.ceil(waves * self._recent_ms / 1000))
+
+
+def _fail(task: _Task, error: Exception) -> None:
+    if not task.done.done():
+        task.done.set_exception(error)

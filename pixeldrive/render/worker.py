@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from lxml import etree
 from PIL.Image import Image
 
+from pixeldrive.errors import TemplateInvalid
 from pixeldrive.render import backdrop
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
@@ -79,9 +84,64 @@ def init_worker(config: WorkerConfig) -> None:
     draw.forget_prefix("r")
 
 
-def ping() -> int:
-    """A no-op task: proves a worker is up (its pid)."""
-    return os.getpid()
+HEADER = struct.Struct("!Q")  # the length of the pickle that follows (see render/pool.py)
+
+
+def serve(conn: Connection, config: WorkerConfig) -> None:
+    """A render process: initialise, say so, then answer one job at a time until the
+    server says stop (None) or goes away (end of file)."""
+    # Ctrl-C in a terminal reaches the whole process group: the server stops us itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=os.dup(conn.fileno()))
+    conn.close()
+    init_worker(config)
+    _send(channel, ("ready", os.getpid()))
+    while True:
+        try:
+            message = _receive(channel)
+        except EOFError:
+            return
+        if message is None:
+            return
+        name, job = message
+        _send(channel, answer(name, job))
+
+
+def answer(name: str, job: RenderJob) -> tuple[str, Any]:
+    """("ok", result), or ("input", why) for the caller's fault, ("failed", why) else."""
+    try:
+        return "ok", TASKS[name](job)
+    except (JobError, TemplateInvalid) as exc:
+        return "input", str(exc)
+    except JobFailed as exc:
+        return "failed", str(exc) or "the render failed"
+    except Exception as exc:  # the process boundary: a failed render, named by type
+        return "failed", f"the render failed: {type(exc).__name__}"
+
+
+def _send(channel: socket.socket, message: object) -> None:
+    import pickle
+
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    channel.sendall(HEADER.pack(len(data)) + data)
+
+
+def _receive(channel: socket.socket) -> Any:
+    import pickle
+
+    (size,) = HEADER.unpack(_exactly(channel, HEADER.size))
+    # Only the server writes to this socket pair: nothing untrusted is unpickled.
+    return pickle.loads(_exactly(channel, size))  # noqa: S301
+
+
+def _exactly(channel: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = channel.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        data += chunk
+    return bytes(data)
 
 
 def run(job: RenderJob) -> RenderOutput:
@@ -147,6 +207,9 @@ def layout(job: RenderJob) -> dict[str, TextReport]:
         return _filled(prepared, job)[1]
     finally:
         draw.forget_prefix("r")
+
+
+TASKS: dict[str, Callable[[RenderJob], Any]] = {"run": run, "layout": layout}
 
 
 def _filled(prepared: _Prepared, job: RenderJob) -> tuple[etree._Element, dict[str, TextReport]]:

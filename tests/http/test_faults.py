@@ -32,7 +32,7 @@ def write_templates(target: Path) -> Path:
 
 
 def worker_pids() -> list[int]:
-    """Render workers are spawned children of this process (pebble, spawn context)."""
+    """Render workers are spawned children of this process (spawn context)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -19,7 +19,6 @@ from PIL import Image
 
 from pixeldrive.config import PROJECT_ROOT
 from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
-from pixeldrive.render import worker
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
@@ -108,8 +107,7 @@ async def make_pool() -> AsyncIterator[PoolFactory]:
 
 
 async def worker_pid(pool: RenderPool) -> int:
-    assert pool._pool is not None
-    pid: int = await asyncio.wrap_future(pool._pool.schedule(worker.ping))
+    (pid,) = pool.pids()
     return pid
 
 
@@ -237,3 +235,48 @@ async def test_render_after_close_fails_cleanly(make_pool: PoolFactory, jobs: Jo
     assert not pool.alive()
     with pytest.raises(RenderFailed, match="not running"):
         await pool.render(jobs.normal)
+
+
+async def test_a_worker_is_recycled_after_its_share_of_renders(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool(max_tasks_per_worker=2)
+    first = await worker_pid(pool)
+    await render_normal(pool, jobs)
+    assert await worker_pid(pool) == first
+    await render_normal(pool, jobs)  # its second: replaced once it is answered
+    await render_normal(pool, jobs)  # drawn by the replacement
+    second = await worker_pid(pool)
+    assert second != first
+    assert pool.restarts == 0, "recycling is not a failure"
+    assert pool.completed == 3
+
+
+async def test_a_caller_that_goes_away_does_not_cost_the_worker(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool()
+    pid = await worker_pid(pool)
+    waiting = asyncio.create_task(pool.render(jobs.slow))
+    await asyncio.sleep(0.2)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pool.in_flight == 1, "the render holds its worker until it ends"
+    await render_normal(pool, jobs, within=20.0)  # queued behind the slow one
+    assert pool.in_flight == 0
+    assert pool.restarts == 0
+    assert await worker_pid(pool) == pid
+    assert pool.completed == 2
+
+
+async def test_close_lets_admitted_renders_finish(make_pool: PoolFactory, jobs: Jobs) -> None:
+    pool = await make_pool()
+    renders = [asyncio.create_task(pool.render(jobs.normal)) for _ in range(3)]
+    await asyncio.sleep(0)
+    await pool.close()
+    for task in renders:
+        output = await task
+        assert (output.width, output.height) == (240, 120)
+    assert not pool.alive()
+    assert pool.pids() == []
