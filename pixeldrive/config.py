@@ -99,7 +99,7 @@ class RenderSettings(_Section):
 class EncodeSettings(_Section):
     preference: tuple[Format, ...] = ("avif", "webp", "png", "jpeg")
     default_format: Format = "png"
-    png_compress_level: int = Field(6, ge=0, le=9)
+    png_compress_level: int = Field(7, ge=0, le=9)
     png_filter: Literal["none", "adaptive"] = "none"
     jpeg_quality: int = Field(85, ge=1, le=100)
     webp_quality: int = Field(82, ge=1, le=100)

@@ -12,7 +12,7 @@ from pixeldrive.text.report import TextReport
 class EncodeOptions:
     """Encoder settings per format (tuned for speed at sane sizes; see README)."""
 
-    png_compress_level: int = 6
+    png_compress_level: int = 7
     png_filter: str = "none"
     jpeg_quality: int = 85
     webp_quality: int = 82

@@ -4,7 +4,8 @@ Pillow's encoder tries the PNG row filters on every row, which costs about two t
 its time; on the flat colours and gradients of designed templates, unfiltered rows at a
 higher level come out both faster and smaller (bench/README.md has the figures). The
 stream is written by zlib-ng rather than the system zlib: the same DEFLATE format, read
-by every PNG decoder, about three times faster at level 6 for a few percent more bytes.
+by every PNG decoder: zlib-ng's level 7 writes about the bytes of zlib's level 6 in about
+half the time (og-card 5.4 ms against 9.9; product 10.7 against 16.3).
 Photographic templates compress better with Pillow's adaptive filters:
 `encode.png_filter = "adaptive"` picks that encoder instead.
 """
