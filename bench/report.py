@@ -78,6 +78,13 @@ def target_rows(results: Results) -> list[list[object]]:
     rows.append(["cache hits req/s / bare aiohttp req/s", ratio(rps), "≥ 0.5", met(rps >= 0.5)])
     rows.append(["cache hits p99 / bare aiohttp p99", ratio(p99), "≤ 2.0", met(p99 <= 2.0)])
     rows += scaling_rows(results.servers)
+    one = next((p for p in results.pools if p.workers == 1), None)
+    two = next((p for p in results.pools if p.workers == 2), None)
+    if one and two:
+        gain = two.rate / one.rate
+        rows.append(
+            ["renders/s, 2 workers / 1 worker, the pool alone (no HTTP)", ratio(gain), "—", ""]
+        )
     rows.append(
         ["memory flat over the last half of 10,000 renders", "see `memory.py`", "±10 %", ""]
     )
@@ -214,6 +221,20 @@ def throughput_table(results: Results) -> str:
     return f"{title}\n\n" + table(headers, rows)
 
 
+def pool_table(results: Results) -> str:
+    rows = [
+        [p.workers, f"{p.rate:.1f}", f"{p.workers_cores:.2f}", f"{p.caller_cores:.2f}"]
+        for p in results.pools
+    ]
+    title = (
+        "**The pool alone** (`RenderPool.render` called from this process, no HTTP: 4 callers, "
+        "each rendering a new og-card PNG as soon as its last is done; the cores the workers "
+        "and this process used meanwhile)"
+    )
+    headers = ["workers", "renders/s", "workers, cores", "caller, cores"]
+    return f"{title}\n\n" + table(headers, rows)
+
+
 def memory_table(results: Results) -> str:
     rows = [[s.workers, f"{s.peak_rss / MIB:.0f}", s.pids_seen] for s in results.servers]
     title = (
@@ -230,6 +251,7 @@ def render(results: Results, args: argparse.Namespace) -> str:
             rivals_table(results),
             cold_table(results, args.runs),
             throughput_table(results),
+            pool_table(results),
             hits_table(results.hits, args.duration),
             bytes_table(results),
             memory_table(results),
