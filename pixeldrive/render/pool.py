@@ -16,7 +16,6 @@ import math
 import multiprocessing
 import os
 import pickle
-import signal
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pixeldrive.text.report import TextReport
 log = logging.getLogger("pixeldrive.render.pool")
 HEADER = struct.Struct("!Q")
 STOP_SECONDS = 5.0  # a worker asked to stop has this long before it is killed
+START_SECONDS = 60.0  # a new worker must be ready (fonts, CairoSVG, a first draw) by then
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,10 @@ class _Worker:
         return pickle.loads(await self.reader.readexactly(size))  # noqa: S301
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, TypeError):
-            os.kill(self.pid, signal.SIGKILL)
+        # Process.kill does nothing once the process has been waited for, so a pid that
+        # has since been reused is never signalled.
+        with contextlib.suppress(OSError):
+            self.process.kill()
         self.writer.close()
 
     async def stop(self) -> None:
@@ -138,7 +140,14 @@ class RenderPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each has initialised (fonts, CairoSVG)."""
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.limits.workers)))
+        spawned = await asyncio.gather(
+            *(self._spawn() for _ in range(self.limits.workers)), return_exceptions=True
+        )
+        workers = [w for w in spawned if isinstance(w, _Worker)]
+        failed = [e for e in spawned if isinstance(e, BaseException)]
+        if failed:
+            await asyncio.gather(*(w.stop() for w in workers))
+            raise failed[0]
         self._workers = dict(enumerate(workers))
         self._running = True
         self._runners = [
@@ -148,28 +157,45 @@ class RenderPool:
         log.info("render pool up: %d workers", self.limits.workers)
 
     async def _spawn(self) -> _Worker:
-        """A new worker process, once it has said it is ready."""
+        """A new worker process, once it has said it is ready; RenderFailed if it cannot
+        start. Nothing is left running when it fails or is cancelled."""
         ours, theirs = multiprocessing.Pipe(duplex=True)  # a Unix socket pair
         context = multiprocessing.get_context("spawn")  # the server has threads: no fork
         process = context.Process(
             target=worker.serve, args=(theirs, self._config), daemon=True, name="pixeldrive-render"
         )
-        # Spawning starts a Python process (fork and exec): not on the event loop.
-        await asyncio.to_thread(process.start)
-        theirs.close()
-        sock = socket.socket(fileno=os.dup(ours.fileno()))
-        ours.close()
-        reader, writer = await asyncio.open_connection(sock=sock)
-        spawned = _Worker(process, reader, writer)
         try:
-            ready = await spawned.receive()
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            spawned.kill()
-            code = await spawned.exit_code()
-            raise RenderFailed(f"a render worker failed to start (exit code {code})") from exc
-        if ready != ("ready", process.pid):
-            spawned.kill()
-            raise RenderFailed(f"a render worker answered {ready!r} instead of being ready")
+            # Spawning starts a Python process (fork and exec): not on the event loop.
+            await asyncio.to_thread(process.start)
+        except Exception as exc:
+            ours.close()
+            raise RenderFailed(f"a render worker could not be started: {exc}") from exc
+        finally:
+            theirs.close()
+        try:
+            sock = socket.socket(fileno=os.dup(ours.fileno()))
+        finally:
+            ours.close()
+        spawned: _Worker | None = None
+        try:
+            reader, writer = await asyncio.open_connection(sock=sock)
+            spawned = _Worker(process, reader, writer)
+            async with asyncio.timeout(START_SECONDS):
+                ready = await spawned.receive()
+            if ready != ("ready", process.pid):
+                raise RenderFailed(f"a render worker answered {ready!r} instead of being ready")
+        except BaseException as exc:
+            if spawned is not None:
+                spawned.kill()
+            else:
+                sock.close()
+                process.kill()
+            await asyncio.to_thread(process.join, STOP_SECONDS)
+            if isinstance(exc, RenderFailed | asyncio.CancelledError):
+                raise
+            raise RenderFailed(
+                f"a render worker failed to start (exit code {process.exitcode})"
+            ) from exc
         return spawned
 
     async def close(self) -> None:
@@ -187,9 +213,9 @@ class RenderPool:
         workers, self._workers = list(self._workers.values()), {}
         await asyncio.gather(*(w.stop() for w in workers), *self._stopping)
         while not self._queue.empty():  # admitted but never started (close timed out)
-            task = self._queue.get_nowait()
-            if not task.done.done():
-                task.done.set_exception(RenderFailed("the render pool was stopped"))
+            _fail(self._queue.get_nowait(), RenderFailed("the render pool was stopped"))
+            self._in_flight -= 1
+            self._queue.task_done()
 
     def alive(self) -> bool:
         return self._running and bool(self._workers)
@@ -226,24 +252,39 @@ class RenderPool:
         return await asyncio.shield(task.done)
 
     async def _serve(self, slot: int) -> None:
-        """One worker slot: take the next task, run it, replace the worker when it dies,
-        times out or has done its share."""
+        """One worker slot: take the next task, run it, then replace the worker if it
+        died, timed out or has done its share. A task always gets its answer, and the
+        slot outlives any error."""
         while True:
             task = await self._queue.get()
+            then: str | None = None
             try:
-                await self._one(slot, task)
+                then = await self._one(slot, task)
+            except asyncio.CancelledError:
+                _fail(task, RenderFailed("the render pool was stopped"))
+                raise
+            except Exception as exc:
+                log.exception("render worker slot %d failed", slot)
+                _fail(task, RenderFailed(f"the render failed: {type(exc).__name__}"))
+                then = "replace"
             finally:
+                # Counted out before any replacement starts: a new worker takes a second
+                # to be ready, and the admission bound must not count finished renders.
                 self._in_flight -= 1
                 self._queue.task_done()
+            if then is not None:
+                await self._replace(slot, gracefully=then == "retire")
 
-    async def _one(self, slot: int, task: _Task) -> None:
+    async def _one(self, slot: int, task: _Task) -> str | None:
+        """Run one task on the slot's worker; say what should happen to the worker next:
+        None (keep it), "replace" (it is dead or killed) or "retire" (recycle it)."""
         current = self._workers.get(slot)
         if current is None:  # its last replacement failed to start: try again now
             try:
                 current = self._workers[slot] = await self._spawn()
             except RenderFailed as exc:
-                task.done.set_exception(exc)
-                return
+                _fail(task, exc)
+                return None
         try:
             async with asyncio.timeout(self.limits.timeout):
                 await current.send((task.name, task.job))
@@ -251,47 +292,39 @@ class RenderPool:
         except TimeoutError:
             self.restarts += 1
             current.kill()
-            await self._replace(slot, current)
-            _fail(
-                task,
-                RenderTimeout(
-                    f"the render took longer than {self.limits.timeout:g} s and was stopped"
-                ),
-            )
-            return
+            seconds = f"{self.limits.timeout:g}"
+            _fail(task, RenderTimeout(f"the render took longer than {seconds} s and was stopped"))
+            return "replace"
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             self.restarts += 1
             code = await current.exit_code()
             current.kill()
-            await self._replace(slot, current)
             _fail(task, RenderFailed(f"the render worker died (exit code {code})"))
-            return
+            return "replace"
         current.tasks += 1
         if kind == "ok":
             self.completed += 1
             if not task.done.done():
                 task.done.set_result(value)
         else:
-            error = InvalidInput(value) if kind == "input" else RenderFailed(value)
-            _fail(task, error)
+            _fail(task, InvalidInput(value) if kind == "input" else RenderFailed(value))
         limit = self.limits.max_tasks_per_worker
-        if limit and current.tasks >= limit:
-            await self._replace(slot, current, gracefully=True)
+        return "retire" if limit and current.tasks >= limit else None
 
-    async def _replace(self, slot: int, old: _Worker, *, gracefully: bool = False) -> None:
-        if gracefully:
+    async def _replace(self, slot: int, *, gracefully: bool) -> None:
+        old = self._workers.pop(slot, None)
+        if old is not None and gracefully:
             stopping = asyncio.create_task(old.stop())
             self._stopping.add(stopping)
             stopping.add_done_callback(self._stopping.discard)
-        else:
-            await asyncio.to_thread(old.process.join, 1.0)
+        elif old is not None:
+            old.kill()
+            await asyncio.to_thread(old.process.join, STOP_SECONDS)
         try:
             self._workers[slot] = await self._spawn()
         except RenderFailed:
-            log.exception(
-                "render worker %d could not be replaced; retrying with the next task", slot
-            )
-            self._workers.pop(slot, None)
+            # The slot stays empty; its next task tries to start a worker again.
+            log.exception("render worker slot %d could not be replaced", slot)
 
     def _retry_after(self) -> int:
         """Seconds until the queue ahead has drained: its renders, spread over the workers."""

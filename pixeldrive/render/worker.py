@@ -90,8 +90,10 @@ HEADER = struct.Struct("!Q")  # the length of the pickle that follows (see rende
 def serve(conn: Connection, config: WorkerConfig) -> None:
     """A render process: initialise, say so, then answer one job at a time until the
     server says stop (None) or goes away (end of file)."""
-    # Ctrl-C in a terminal reaches the whole process group: the server stops us itself.
+    # Ctrl-C in a terminal, or a service manager's SIGTERM, reaches the whole process
+    # group: the server lets admitted renders finish, then stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     channel = socket.socket(fileno=os.dup(conn.fileno()))
     conn.close()
     init_worker(config)
@@ -99,12 +101,12 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
     while True:
         try:
             message = _receive(channel)
-        except EOFError:
+            if message is None:
+                return
+            name, job = message
+            _send(channel, answer(name, job))
+        except (EOFError, OSError):  # the server is gone
             return
-        if message is None:
-            return
-        name, job = message
-        _send(channel, answer(name, job))
 
 
 def answer(name: str, job: RenderJob) -> tuple[str, Any]:

@@ -280,3 +280,54 @@ async def test_close_lets_admitted_renders_finish(make_pool: PoolFactory, jobs: 
         assert (output.width, output.height) == (240, 120)
     assert not pool.alive()
     assert pool.pids() == []
+
+
+async def test_a_pool_whose_workers_cannot_start_fails_to_start_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    bad = WorkerConfig(fontconfig_file=str(tmp_path / "missing-fonts.conf"))
+    pool = RenderPool(PoolLimits(2, 0, 5.0, 0), bad)
+    before = set(worker_pids_of_this_process())
+    with pytest.raises(RenderFailed, match="failed to start"):
+        await pool.start()
+    assert not pool.alive()
+    assert set(worker_pids_of_this_process()) <= before, "no worker left running"
+
+
+async def test_an_unexpected_error_fails_that_render_and_keeps_the_slot(
+    make_pool: PoolFactory, jobs: Jobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixeldrive.render import pool as pool_module
+
+    pool = await make_pool()
+    real = pool_module._Worker.send
+    calls = 0
+
+    async def send_once_broken(self: Any, message: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("not picklable, say")
+        await real(self, message)
+
+    monkeypatch.setattr(pool_module._Worker, "send", send_once_broken)
+    with pytest.raises(RenderFailed, match="ValueError"):
+        await pool.render(jobs.normal)
+    assert pool.in_flight == 0
+    await render_normal(pool, jobs, within=30.0)  # on a fresh worker
+    assert pool.alive()
+
+
+def worker_pids_of_this_process() -> list[int]:
+    """Live (not zombie) children of this process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            rest = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[1]) == os.getpid() and rest[0] != "Z":
+            found.append(int(entry.name))
+    return found
