@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,8 @@ from pixeldrive.templates.style import parse_style
 from pixeldrive.text.svgtext import PD_NS
 
 VARYING_KINDS = frozenset({"text", "qr"})
-NON_RENDERING = frozenset(
+# CairoSVG draws neither these nor anything inside them.
+SKIPPED = frozenset(
     {
         "defs",
         "clipPath",
@@ -48,6 +50,11 @@ NON_RENDERING = frozenset(
         "radialGradient",
         "filter",
         "symbol",
+    }
+)
+# These paint nothing themselves, but CairoSVG walks into them like into a group.
+QUIET = frozenset(
+    {
         "style",
         "metadata",
         "title",
@@ -60,6 +67,9 @@ NON_RENDERING = frozenset(
         "view",
     }
 )
+# Elements others refer to by id: they must be in both halves.
+DEFINES = (SKIPPED - {"defs"}) | {"font", "font-face", "color-profile", "cursor", "view"}
+URL_REF = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)")
 HREFS = (f"{{{XLINK_NS}}}href", "href")
 
 
@@ -102,9 +112,22 @@ def plan(root: etree._Element, fields: tuple[FieldSpec, ...]) -> Cut | None:
         hot.update(index[id(e)] for e in chain if e is not root)
     if not hot:
         return Cut((), keyed)
+    walked = _walk(root, hot, varying, index)
+    if walked is None or not _definitions_kept(elements, walked[1]):
+        return None
+    return Cut(tuple(walked[0]), keyed)
+
+
+def _walk(
+    root: etree._Element, hot: set[int], varying: set[int], index: dict[int, int]
+) -> tuple[list[int], list[etree._Element]] | None:
+    """Down from the root to the first element that holds a varying field, through
+    splittable containers: (its path of child positions, the containers passed), or None
+    when nothing is painted before it (a backdrop would hold nothing)."""
     path: list[int] = []
     painted = False
     node = root
+    containers = [root]
     while True:
         found = None
         for child in node.iterchildren(etree.Element):
@@ -116,13 +139,11 @@ def plan(root: etree._Element, fields: tuple[FieldSpec, ...]) -> Cut | None:
             painted = True
         if found is None:
             return None
-        i = index[id(found)]
         path.append(list(node).index(found))
-        if i in varying or not _splittable(found):
-            break
+        if index[id(found)] in varying or not _splittable(found):
+            return (path, containers) if painted else None
         node = found
-    # Nothing painted before the first varying element: a backdrop would hold nothing.
-    return Cut(tuple(path), keyed) if painted else None
+        containers.append(found)
 
 
 def _local(element: etree._Element) -> tuple[str, str]:
@@ -134,11 +155,45 @@ def _local(element: etree._Element) -> tuple[str, str]:
 
 
 def _shared(element: etree._Element) -> bool:
-    """Paints nothing by itself (kept on both sides of the cut)."""
+    """Paints nothing (kept on both sides of the cut). CairoSVG skips definitions whole;
+    metadata, titles and foreign elements (inkscape:, sodipodi:) paint nothing unless an
+    SVG element inside them does, since CairoSVG walks into them."""
     ns, local = _local(element)
     if ns in (SVG_NS, ""):
-        return local in NON_RENDERING
-    return ns != PD_NS  # inkscape:, sodipodi: and other foreign elements are ignored
+        if local in SKIPPED:
+            return True
+        if local not in QUIET:
+            return False
+    elif ns == PD_NS:
+        return False
+    return not any(_local(e)[0] in (SVG_NS, "", PD_NS) for e in element.iterdescendants())
+
+
+def _definitions_kept(elements: list[etree._Element], containers: list[etree._Element]) -> bool:
+    """Every definition (gradient, clip path, symbol …) and every element referred to by
+    id sits in something kept on both sides: a non-painting child of the root or of a
+    container the cut runs through. CairoSVG finds definitions anywhere in a document,
+    and one inside a group that a half drops would be missing from that half."""
+    ids = [e.get("id") for e in elements if e.get("id")]
+    if len(ids) != len(set(ids)):
+        return False  # which of two equal ids a reference finds may differ per half
+    referred: set[str] = set()
+    for element in elements:
+        for raw_name, raw_value in element.attrib.items():
+            name, value = str(raw_name), str(raw_value)
+            if name in HREFS and value.startswith("#"):
+                referred.add(value[1:])
+            else:
+                referred.update(URL_REF.findall(value))
+    kept = {id(c) for node in containers for c in node.iterchildren(etree.Element) if _shared(c)}
+    for element in elements:
+        ns, local = _local(element)
+        defines = ns in (SVG_NS, "") and local in DEFINES
+        if (defines or element.get("id") in referred) and not any(
+            id(e) in kept for e in (element, *element.iterancestors())
+        ):
+            return False
+    return True
 
 
 def _splittable(element: etree._Element) -> bool:

@@ -87,6 +87,10 @@ CASES: dict[str, bytes] = {
     "nothing varies but colours": doc(
         BACKGROUND + '<text x="10" y="70" style="font-family:Inter;font-size:28px">Static</text>'
     ),
+    "a foreign element holding a drawing": doc(
+        BACKGROUND + '<x:note xmlns:x="urn:example"><rect x="60" y="0" width="40" height="120"'
+        ' fill="#0f0" fill-opacity="0.5"/></x:note>' + TITLE
+    ),
     "text in a placeholder": doc(
         BACKGROUND + '<text x="10" y="70" style="font-family:Inter;font-size:20px">'
         "Hello {{who}}!</text>"
@@ -207,6 +211,26 @@ def test_where_the_cut_falls() -> None:
             ),
         ),
         ("nothing before the first text", doc(TITLE + BACKGROUND)),
+        (
+            "a gradient inside a painted group, used after the cut",
+            doc(
+                f'{BACKGROUND}<g><linearGradient id="in"><stop offset="0" stop-color="#f00"/>'
+                '</linearGradient><rect width="9" height="9" fill="url(#in)"/></g>'
+                '<text data-pd-field="title" y="50" fill="url(#in)">x</text>'
+            ),
+        ),
+        (
+            "a clip path inside the overlay, used before the cut",
+            doc(
+                f'{BACKGROUND}<rect width="90" height="90" clip-path="url(#late)"/>'
+                f'<g>{TITLE}<g><clipPath id="late"><circle r="40" cx="45" cy="45"/></clipPath>'
+                "</g></g>"
+            ),
+        ),
+        (
+            "two elements with one id",
+            doc(f'{BACKGROUND}<rect id="twice" width="9" height="9"/>{TITLE}<circle id="twice"/>'),
+        ),
     ],
 )
 def test_no_cut_where_one_could_change_pixels(why: str, svg: bytes) -> None:
