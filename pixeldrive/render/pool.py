@@ -119,7 +119,6 @@ class RenderPool:
         self._queue: asyncio.Queue[_Task] = asyncio.Queue()
         self._runners: list[asyncio.Task[None]] = []
         self._workers: dict[int, _Worker] = {}  # by slot
-        self._stopping: set[asyncio.Task[None]] = set()  # recycled workers on their way out
         self._running = False
         self._in_flight = 0
         self.restarts = 0
@@ -211,7 +210,7 @@ class RenderPool:
         await asyncio.gather(*self._runners, return_exceptions=True)
         self._runners = []
         workers, self._workers = list(self._workers.values()), {}
-        await asyncio.gather(*(w.stop() for w in workers), *self._stopping)
+        await asyncio.gather(*(w.stop() for w in workers))
         while not self._queue.empty():  # admitted but never started (close timed out)
             _fail(self._queue.get_nowait(), RenderFailed("the render pool was stopped"))
             self._in_flight -= 1
@@ -312,11 +311,11 @@ class RenderPool:
         return "retire" if limit and current.tasks >= limit else None
 
     async def _replace(self, slot: int, *, gracefully: bool) -> None:
+        # The old worker is gone before the new one starts: never three processes' worth
+        # of memory for two slots.
         old = self._workers.pop(slot, None)
         if old is not None and gracefully:
-            stopping = asyncio.create_task(old.stop())
-            self._stopping.add(stopping)
-            stopping.add_done_callback(self._stopping.discard)
+            await old.stop()
         elif old is not None:
             old.kill()
             await asyncio.to_thread(old.process.join, STOP_SECONDS)
