@@ -50,6 +50,7 @@ from common import (
 BEGIN, END = "<!-- memory:begin -->", "<!-- memory:end -->"
 WORKERS = 2
 CLIENTS = 4
+SETTLE_SECONDS = 3.0
 WIDTH = 300
 MEMORY_BYTES = 4 * 2**20
 MAX_TASKS = 1000
@@ -181,6 +182,10 @@ def run(total: int, memory_bytes: int, max_tasks: int) -> Results:
         progress(f"{total:,} renders, {WIDTH} px wide, {CLIENTS} clients, {WORKERS} workers")
         with Sampler(server.proc.pid, counter) as sampler:
             seconds, failures = asyncio.run(drive(server.base, total, counter))
+            # The end is read once a worker recycled by the last renders is up again: at
+            # the moment of recycling the tree holds one worker fewer, which is not a
+            # change in what the server keeps.
+            time.sleep(SETTLE_SECONDS)
         metrics = asyncio.run(scrape(server.base))
     return Results(
         counter[0],
