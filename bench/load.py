@@ -140,7 +140,9 @@ class Sampler:
         pids = process_tree(self.pid, procs)
         for pid in pids:
             stat = procs[pid]
-            self._ticks[pid] = stat.cpu + (stat.reaped if pid == self.pid else 0)
+            # Per process, its last-seen ticks: a recycled worker keeps what it used until
+            # its last sample (adding the server's cutime as well would count it twice).
+            self._ticks[pid] = stat.cpu
         self._main = (
             self._main[0] if self._main[0] >= 0 else procs[self.pid].cpu,
             procs[self.pid].cpu,

@@ -63,7 +63,7 @@ class RenderSettings(_Section):
     timeout: float = Field(10.0, gt=0, description="seconds before a render is killed")
     max_pixels: int = Field(25_000_000, ge=1)
     max_side: int = Field(10_000, ge=1)
-    max_tasks_per_worker: int = Field(2000, ge=0, description="recycle a worker after N; 0 never")
+    max_tasks_per_worker: int = Field(10_000, ge=0, description="recycle a worker after N; 0 never")
     max_data_uri_bytes: int = Field(5 * 2**20, ge=0)
     max_image_pixels: int = Field(40_000_000, ge=1)
     worker_nice: int = Field(10, ge=0, le=19, description="render workers' niceness")

@@ -66,6 +66,7 @@ class _Worker:
         self.reader = reader
         self.writer = writer
         self.tasks = 0
+        self.first = False  # the first worker of its slot (see RenderPool._share)
 
     @property
     def pid(self) -> int:
@@ -148,6 +149,8 @@ class RenderPool:
             await asyncio.gather(*(w.stop() for w in workers))
             raise failed[0]
         self._workers = dict(enumerate(workers))
+        for first in workers:
+            first.first = True
         self._running = True
         self._runners = [
             asyncio.create_task(self._serve(slot), name=f"render-worker-{slot}")
@@ -307,8 +310,18 @@ class RenderPool:
                 task.done.set_result(value)
         else:
             _fail(task, InvalidInput(value) if kind == "input" else RenderFailed(value))
+        return "retire" if current.tasks >= self._share(slot, current) else None
+
+    def _share(self, slot: int, current: _Worker) -> float:
+        """Renders before `current` is recycled. A slot's first worker retires early in
+        proportion to the slot's number, so that the workers are never all being
+        replaced at once (each replacement takes a slot away while it starts)."""
         limit = self.limits.max_tasks_per_worker
-        return "retire" if limit and current.tasks >= limit else None
+        if not limit:
+            return math.inf
+        if current.first:
+            return max(1, limit - slot * limit // max(1, self.limits.workers))
+        return limit
 
     async def _replace(self, slot: int, *, gracefully: bool) -> None:
         # The old worker is gone before the new one starts: never three processes' worth
