@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 from pixeldrive.text.report import TextReport
+
+FRAME = struct.Struct("!Q")
+"""Each message between the server and a worker: its pickle's length, then the pickle."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 Each worker is a spawned process joined to the server by one socket pair. The event loop
 writes a job (a pickle with a length in front) and reads the answer as a stream, so a
-render costs the server two socket writes and two reads, with no thread in between: a
+render costs the server two socket writes and two reads, with no thread in between. A
 pool with threads (pebble, concurrent.futures) hands every job and result through two or
-three threads and the GIL, about a millisecond of the server's CPU per render.
+three threads and the GIL: pebble cost the server 0.53 ms of CPU per render, this pool
+0.33 ms (2 workers driven in-process).
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ import multiprocessing
 import os
 import pickle
 import socket
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
 from pixeldrive.render import worker
-from pixeldrive.render.job import RenderJob, RenderOutput, WorkerConfig
+from pixeldrive.render.job import FRAME, RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.text.report import TextReport
 
 log = logging.getLogger("pixeldrive.render.pool")
-HEADER = struct.Struct("!Q")
 STOP_SECONDS = 5.0  # a worker asked to stop has this long before it is killed
 START_SECONDS = 60.0  # a new worker must be ready (fonts, CairoSVG, a first draw) by then
 
@@ -38,10 +37,6 @@ class PoolLimits:
     queue_depth: int
     timeout: float
     max_tasks_per_worker: int
-
-
-def _future() -> asyncio.Future[Any]:
-    return asyncio.get_running_loop().create_future()
 
 
 @dataclass(slots=True)
@@ -74,11 +69,11 @@ class _Worker:
 
     async def send(self, message: object) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(HEADER.pack(len(data)) + data)
+        self.writer.write(FRAME.pack(len(data)) + data)
         await self.writer.drain()
 
     async def receive(self) -> Any:
-        (size,) = HEADER.unpack(await self.reader.readexactly(HEADER.size))
+        (size,) = FRAME.unpack(await self.reader.readexactly(FRAME.size))
         # Only our own worker writes to this socket pair: nothing untrusted is unpickled.
         return pickle.loads(await self.reader.readexactly(size))  # noqa: S301
 

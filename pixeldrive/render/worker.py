@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import socket
-import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,7 +21,14 @@ from pixeldrive.errors import TemplateInvalid
 from pixeldrive.render import backdrop
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
-from pixeldrive.render.job import JobError, JobFailed, RenderJob, RenderOutput, WorkerConfig
+from pixeldrive.render.job import (
+    FRAME,
+    JobError,
+    JobFailed,
+    RenderJob,
+    RenderOutput,
+    WorkerConfig,
+)
 from pixeldrive.render.rasterize import rasterize, rasterize_layers, rasterize_over, to_pdf
 from pixeldrive.render.substitute import fill_tree
 from pixeldrive.templates.fields import FieldSpec, discover_fields
@@ -84,9 +91,6 @@ def init_worker(config: WorkerConfig) -> None:
     draw.forget_prefix("r")
 
 
-HEADER = struct.Struct("!Q")  # the length of the pickle that follows (see render/pool.py)
-
-
 def serve(conn: Connection, config: WorkerConfig) -> None:
     """A render process: initialise, say so, then answer one job at a time until the
     server says stop (None) or goes away (end of file)."""
@@ -122,16 +126,12 @@ def answer(name: str, job: RenderJob) -> tuple[str, Any]:
 
 
 def _send(channel: socket.socket, message: object) -> None:
-    import pickle
-
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    channel.sendall(HEADER.pack(len(data)) + data)
+    channel.sendall(FRAME.pack(len(data)) + data)
 
 
 def _receive(channel: socket.socket) -> Any:
-    import pickle
-
-    (size,) = HEADER.unpack(_exactly(channel, HEADER.size))
+    (size,) = FRAME.unpack(_exactly(channel, FRAME.size))
     # Only the server writes to this socket pair: nothing untrusted is unpickled.
     return pickle.loads(_exactly(channel, size))  # noqa: S301
 
@@ -192,14 +192,18 @@ def _raster(prepared: _Prepared, tree: etree._Element, job: RenderJob, fetcher: 
         job.version, job.width, job.height, cut, prepared.fields, job.fields
     )
     pixels = backdrops.get(key)
-    if pixels is None:
-        under = etree.tostring(backdrop.backdrop_of(tree, cut))
-        over = None if not cut.path else etree.tostring(backdrop.overlay_of(tree, cut))
-        image, pixels = rasterize_layers(under, over, job.width, job.height, fetcher)
-        backdrops.put(key, pixels)
-        return image
-    over = None if not cut.path else etree.tostring(backdrop.overlay_of(tree, cut))
-    return rasterize_over(pixels, over, job.width, job.height, fetcher)
+    if pixels is not None:
+        return rasterize_over(pixels, _overlay(tree, cut), job.width, job.height, fetcher)
+    # The backdrop is copied out first: the overlay is the tree itself, cut in place.
+    under = etree.tostring(backdrop.backdrop_of(tree, cut))
+    image, pixels = rasterize_layers(under, _overlay(tree, cut), job.width, job.height, fetcher)
+    backdrops.put(key, pixels)
+    return image
+
+
+def _overlay(tree: etree._Element, cut: backdrop.Cut) -> bytes | None:
+    """The overlay document, or None when the whole template is backdrop."""
+    return etree.tostring(backdrop.overlay_of(tree, cut)) if cut.path else None
 
 
 def layout(job: RenderJob) -> dict[str, TextReport]:
