@@ -16,8 +16,9 @@ one by one, so only a plain ``<g>`` qualifies (opacity, a mask or a filter compo
 group as a whole). Elements that paint nothing themselves (defs, gradients, clip paths,
 metadata) stay on both sides. A template is drawn whole, without a backdrop, where a cut
 could change its pixels: a ``<style>`` sheet (its selectors may count siblings), an
-``href="#…"`` to an element that paints, or a text or QR field inside something that
-paints nothing (a pattern, a marker).
+``href="#…"`` to an element that paints, a text or QR field inside something that paints
+nothing (a pattern, a marker), a definition or referenced element that one half would
+drop (a gradient inside a painted group), or two elements with the same id.
 """
 
 from __future__ import annotations
