@@ -14,6 +14,7 @@ import pytest
 
 from pixeldrive.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
+from tests.procs import worker_pids
 
 CIRCLES = 40_000  # CairoSVG walks these in Python: seconds of work for one render
 
@@ -29,23 +30,6 @@ def write_templates(target: Path) -> Path:
         f'<text data-pd-field="label" x="10" y="20">slow</text>{dots}</svg>'
     )
     return target
-
-
-def worker_pids() -> list[int]:
-    """Render workers are spawned children of this process (spawn context)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        if ppid == os.getpid() and b"spawn_main" in cmdline:
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.render.rasterize import rasterize
 from pixeldrive.templates.model import template_version
+from tests.procs import worker_pids
 
 CONFIG = WorkerConfig(fontconfig_file=str(PROJECT_ROOT / "conf" / "fonts.conf"))
 SLOW_SECONDS = 3.0  # what the slow template should take in one worker
@@ -287,11 +288,11 @@ async def test_a_pool_whose_workers_cannot_start_fails_to_start_and_leaves_nothi
 ) -> None:
     bad = WorkerConfig(fontconfig_file=str(tmp_path / "missing-fonts.conf"))
     pool = RenderPool(PoolLimits(2, 0, 5.0, 0), bad)
-    before = set(worker_pids_of_this_process())
+    before = set(worker_pids(live=True))
     with pytest.raises(RenderFailed, match="failed to start"):
         await pool.start()
     assert not pool.alive()
-    assert set(worker_pids_of_this_process()) <= before, "no worker left running"
+    assert set(worker_pids(live=True)) <= before, "no worker left running"
 
 
 async def test_an_unexpected_error_fails_that_render_and_keeps_the_slot(
@@ -316,32 +317,3 @@ async def test_an_unexpected_error_fails_that_render_and_keeps_the_slot(
     assert pool.in_flight == 0
     await render_normal(pool, jobs, within=30.0)  # on a fresh worker
     assert pool.alive()
-
-
-def worker_pids_of_this_process() -> list[int]:
-    """Live (not zombie) children of this process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            rest = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(rest[1]) == os.getpid() and rest[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def test_the_workers_first_recycles_are_spread_out() -> None:
-    from types import SimpleNamespace
-
-    pool = RenderPool(
-        PoolLimits(workers=4, queue_depth=0, timeout=1.0, max_tasks_per_worker=1000), CONFIG
-    )
-    first, later = SimpleNamespace(first=True), SimpleNamespace(first=False)
-    shares = [pool._share(slot, first) for slot in range(4)]  # type: ignore[arg-type]
-    assert shares == [1000, 750, 500, 250]
-    assert {pool._share(slot, later) for slot in range(4)} == {1000}  # type: ignore[arg-type]
-    never = RenderPool(PoolLimits(2, 0, 1.0, 0), CONFIG)
-    assert never._share(1, first) == math.inf  # type: ignore[arg-type]
