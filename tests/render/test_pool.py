@@ -317,3 +317,17 @@ async def test_an_unexpected_error_fails_that_render_and_keeps_the_slot(
     assert pool.in_flight == 0
     await render_normal(pool, jobs, within=30.0)  # on a fresh worker
     assert pool.alive()
+
+
+def test_the_workers_first_recycles_are_spread_out() -> None:
+    from types import SimpleNamespace
+
+    pool = RenderPool(
+        PoolLimits(workers=4, queue_depth=0, timeout=1.0, max_tasks_per_worker=1000), CONFIG
+    )
+    first, later = SimpleNamespace(first=True), SimpleNamespace(first=False)
+    shares = [pool._share(slot, first) for slot in range(4)]  # type: ignore[arg-type]
+    assert shares == [1000, 750, 500, 250]
+    assert {pool._share(slot, later) for slot in range(4)} == {1000}  # type: ignore[arg-type]
+    never = RenderPool(PoolLimits(2, 0, 1.0, 0), CONFIG)
+    assert never._share(1, first) == math.inf  # type: ignore[arg-type]
