@@ -20,7 +20,7 @@ from pixeldrive.images.fetch import ImageFetcher, to_data_uri
 from pixeldrive.images.policy import ImageRefused
 from pixeldrive.models import RenderRequest
 from pixeldrive.render.formats import ImageFormat
-from pixeldrive.render.job import RenderJob, RenderOutput
+from pixeldrive.render.job import RenderJob, RenderOutput, Store
 from pixeldrive.render.sizing import output_size
 from pixeldrive.storage.specs import SpecStore
 from pixeldrive.templates.model import Template
@@ -231,7 +231,7 @@ class RenderService:
         """A dry run: the spec's text laid out in a worker, nothing drawn, cached or billed."""
         return await self.pool.layout(self._job(spec, "png"))
 
-    def _job(self, spec: RenderSpec, fmt: str) -> RenderJob:
+    def _job(self, spec: RenderSpec, fmt: str, store: Store | None = None) -> RenderJob:
         return RenderJob(
             version=spec.version,
             source=str(self.templates.source_path(spec.version)),
@@ -240,13 +240,17 @@ class RenderService:
             height=spec.height,
             format=fmt,
             quality=spec.quality,
+            store=store,
         )
 
     async def _draw(
         self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
     ) -> RenderOutput:
-        output = await self.pool.render(self._job(spec, fmt.name))
-        await self.cache.put_behind(variant, output.data)
+        # The worker writes the disk tier's file itself: no copy of the bytes is written,
+        # hashed or handed to a thread in this process, which serves every worker.
+        job = self._job(spec, fmt.name, self.cache.writer(variant))
+        output = await self.pool.render(job)
+        await self.cache.put_behind(variant, output.data, written=output.stored)
         await self.meter.render(
             principal,
             variant,

@@ -12,6 +12,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pixeldrive.cache.tier import TierStats, is_valid_variant
@@ -30,7 +31,8 @@ class _Outcome(enum.Enum):
     CORRUPT = enum.auto()
 
 
-# Blocking helpers below run only in worker threads and never touch DiskTier state.
+# Blocking helpers below run only in worker threads (but `_on_disk`) and never touch
+# DiskTier state.
 
 
 def _decode(raw: bytes) -> bytes | None:
@@ -55,6 +57,16 @@ def _read_entry(path: Path) -> bytes | _Outcome:
     with contextlib.suppress(OSError):
         os.utime(path)
     return payload
+
+
+def _on_disk(path: Path) -> bool:
+    """Whether a file is at `path`, by one stat: the one filesystem call made on the
+    event loop (DiskTier.get), since a thread hop costs fifty times more."""
+    try:
+        path.stat()
+    except OSError:  # missing, or unreadable: either way, read nothing
+        return False
+    return True
 
 
 def _write_entry(path: Path, data: bytes) -> int:
@@ -110,6 +122,26 @@ def _scan(root: Path) -> list[tuple[str, int, float]]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class DiskWrite:
+    """One entry written by another process that has the bytes first (a render worker):
+    atomically, in the tier's format, at the path the tier will look for it. The tier's
+    index is then told (`DiskTier.adopt`) on the event loop."""
+
+    path: str
+    max_bytes: int
+
+    def write(self, data: bytes) -> int | None:
+        """The file's size, or None when the entry is too big for the tier or the write
+        failed; then the tier's own `put` stores (or declines) it and reports any error."""
+        if HEADER_SIZE + len(data) > self.max_bytes:
+            return None
+        try:
+            return _write_entry(Path(self.path), data)
+        except OSError:
+            return None
+
+
 class DiskTier:
     """Cache tier storing each variant as ``root/<first 2 chars>/<variant>``.
 
@@ -118,11 +150,15 @@ class DiskTier:
     count whole files. A file larger than ``max_bytes`` is not stored; once a put pushes
     the total over ``max_bytes``, LRU files are evicted down to 90 % of it. Await
     ``open()`` at start-up to index existing files; files written by another process
-    under the same root are adopted when first read.
+    under the same root are adopted when first read. A render worker writes the file of
+    the image it drew itself (``writer``), and the tier only indexes it (``adopt``).
 
-    Ownership rule: every filesystem call runs in a worker thread (``asyncio.to_thread``);
-    the index, byte total and counters are touched only on the event-loop thread, before
-    or after the awaited call, so no locks are needed. Use one instance per event loop.
+    Ownership rule: every filesystem call runs in a worker thread (``asyncio.to_thread``),
+    but one: ``get`` of a variant the index does not hold first checks with a stat on the
+    event loop that no other process wrote it (a local directory answers that in
+    microseconds, much less than a thread hop costs). The index, byte total and counters
+    are touched only on the event-loop thread, before or after the awaited call, so no
+    locks are needed. Use one instance per event loop.
 
     ``OSError`` never escapes get/put/delete/open: it is counted in ``errors``, logged
     (at most once per errno per minute) and treated as a miss or a skipped write.
@@ -165,6 +201,8 @@ class DiskTier:
     async def get(self, variant: str) -> bytes | None:
         """See ``CacheTier.get``; corrupt files are deleted and counted in ``corrupt``."""
         path = self.path_for(variant)
+        if variant not in self._index and not _on_disk(path):
+            return None  # the usual miss: one stat, no thread
         try:
             result = await asyncio.to_thread(_read_entry, path)
         except OSError as exc:
@@ -193,6 +231,19 @@ class DiskTier:
             return
         self._remember(variant, size)
         await self._evict_if_over(keep=variant)
+
+    def writer(self, variant: str) -> DiskWrite:
+        """See ``Adopting.writer``: the file for ``variant``, within this tier's bound."""
+        return DiskWrite(str(self.path_for(variant)), self._max_bytes)
+
+    def adopt(self, variant: str, size: int) -> bool:
+        """See ``Adopting.adopt``: index a file ``writer(variant)`` wrote."""
+        self._remember(variant, size)
+        return self._total > self._max_bytes
+
+    async def trim(self, keep: str | None) -> None:
+        """See ``Adopting.trim``."""
+        await self._evict_if_over(keep=keep)
 
     async def delete(self, variant: str) -> None:
         """See ``CacheTier.delete``."""

@@ -65,3 +65,31 @@ class Peekable(Protocol):
     def peek(self, variant: str) -> bytes | None:
         """Return cached bytes (refreshing recency) or ``None``; never raises for misses."""
         ...
+
+
+class EntryWriter(Protocol):
+    """Writes one tier entry from another process (a render worker): picklable."""
+
+    def write(self, data: bytes) -> int | None:
+        """Store `data`; the bytes the entry takes, or None when declined or failed."""
+        ...
+
+
+@runtime_checkable
+class Adopting(Protocol):
+    """A tier whose entries another process can write (`writer`), the tier then only
+    indexing them (`adopt`): the disk tier, written by the render worker that has the
+    bytes first."""
+
+    def writer(self, variant: str) -> EntryWriter:
+        """What writes `variant`'s entry where this tier will look for it."""
+        ...
+
+    def adopt(self, variant: str, size: int) -> bool:
+        """Index an entry of `size` bytes that `writer(variant)` wrote; True when the tier
+        is now over its bound and `trim(variant)` is due. No I/O."""
+        ...
+
+    async def trim(self, keep: str | None) -> None:
+        """Evict down below the bound, sparing `keep`."""
+        ...

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from pixeldrive.cache.tier import CacheTier, Peekable, TierStats
+from pixeldrive.cache.tier import Adopting, CacheTier, EntryWriter, Peekable, TierStats
 
 LookupObserver = Callable[[str, bool], None]
 """Told `(tier name, hit)` for each tier consulted; must not raise or block."""
@@ -37,6 +37,9 @@ class TieredCache:
         self._peek: Callable[[str], bytes | None] | None = (
             first.peek if isinstance(first, Peekable) else None
         )
+        # The slower tier (if any) whose entries a render worker may write itself.
+        adopting = [(at, t) for at, t in enumerate(self._tiers) if at and isinstance(t, Adopting)]
+        self._adopting: tuple[int, Adopting] | None = adopting[0] if adopting else None
 
     @property
     def tiers(self) -> tuple[CacheTier, ...]:
@@ -72,15 +75,28 @@ class TieredCache:
         """Store ``data`` in every tier concurrently (each tier is best effort)."""
         await asyncio.gather(*(tier.put(variant, data) for tier in self._tiers))
 
-    async def put_behind(self, variant: str, data: bytes) -> None:
+    def writer(self, variant: str) -> EntryWriter | None:
+        """What lets another process (the render worker that draws `variant`) write its
+        entry of the slower tier that takes such entries (the disk); None when no tier
+        does. Pass what it stored to `put_behind(..., written=)`."""
+        return self._adopting[1].writer(variant) if self._adopting is not None else None
+
+    async def put_behind(self, variant: str, data: bytes, *, written: int | None = None) -> None:
         """Store in the first tier now and in the slower tiers in the background: the
-        caller already holds the bytes, so nothing needs to wait for the disk. `drain()`
-        waits for what is still being written."""
+        caller already holds the bytes, so nothing needs to wait for the disk. `written`:
+        the size of the entry `writer(variant)` wrote, which that tier then only indexes.
+        `drain()` waits for what is still being written."""
         await self._tiers[0].put(variant, data)
-        if len(self._tiers) > 1:
-            task = asyncio.ensure_future(
-                asyncio.gather(*(tier.put(variant, data) for tier in self._tiers[1:]))
-            )
+        adopted = self._adopting if written is not None else None
+        behind: list[Awaitable[None]] = [
+            tier.put(variant, data)
+            for at, tier in enumerate(self._tiers)
+            if at and (adopted is None or at != adopted[0])
+        ]
+        if adopted is not None and written is not None and adopted[1].adopt(variant, written):
+            behind.append(adopted[1].trim(keep=variant))
+        if behind:
+            task = asyncio.ensure_future(asyncio.gather(*behind))
             self._behind.add(task)  # type: ignore[arg-type]
             task.add_done_callback(self._behind.discard)
 

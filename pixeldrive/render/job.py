@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pixeldrive.text.report import TextReport
 
@@ -39,10 +39,21 @@ class WorkerConfig:
     backdrop_bytes: int = 32 * 2**20  # pixels of backdrops kept per worker; 0: none
 
 
+class Store(Protocol):
+    """Where the worker keeps the bytes it encoded, as well as answering them: the disk
+    cache's file for the image, written in the worker so that the server's process only
+    has to index it. Picklable; called in the worker."""
+
+    def write(self, data: bytes) -> int | None:
+        """Store `data`; the bytes it took, or None when it declined or could not (the
+        server then stores them itself, and reports any error). Never raises OSError."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class RenderJob:
     """One render: a template version (by the path of its bytes), validated field values,
-    the output pixel size and encoding."""
+    the output pixel size and encoding; and optionally where the worker stores the bytes."""
 
     version: str
     source: str
@@ -51,6 +62,7 @@ class RenderJob:
     height: int
     format: str
     quality: int | None = None
+    store: Store | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,7 @@ class RenderOutput:
     encode_ms: float
     text: dict[str, TextReport] = field(default_factory=dict)
     text_ms: float = 0.0
+    stored: int | None = None  # what the job's store took (None: not stored)
 
 
 class JobError(Exception):

@@ -9,7 +9,7 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -147,7 +147,15 @@ def _exactly(channel: socket.socket, size: int) -> bytes:
 
 
 def run(job: RenderJob) -> RenderOutput:
-    """Fill, draw and encode one job. Raises JobError (the input's fault) or JobFailed."""
+    """Fill, draw and encode one job, then hand the bytes to its store, if it has one.
+    Raises JobError (the input's fault) or JobFailed."""
+    output = _drawn(job)
+    if job.store is None:
+        return output
+    return replace(output, stored=job.store.write(output.data))
+
+
+def _drawn(job: RenderJob) -> RenderOutput:
     if _State.config is None or _State.fetcher is None:
         raise JobFailed("worker not initialised")
     prepared = _prepared(job)

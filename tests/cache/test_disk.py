@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import logging
 import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from blockbuster import blockbuster_ctx
 
-from pixeldrive.cache.disk import HEADER_SIZE, MAGIC, DiskTier
+from pixeldrive.cache.disk import HEADER_SIZE, MAGIC, DiskTier, DiskWrite
 
 ENTRY = 100  # payload bytes per test entry
 FILE = ENTRY + HEADER_SIZE
@@ -254,10 +256,75 @@ async def test_item_near_budget_evicts_others_but_itself_stays(tmp_path: Path) -
 
 
 async def test_no_blocking_io_on_the_event_loop(tmp_path: Path) -> None:
-    with blockbuster_ctx("pixeldrive"):
+    with blockbuster_ctx("pixeldrive") as blocking:
+        # The one call allowed: a stat for a variant the index does not hold.
+        blocking.functions["os.stat"].can_block_in("pixeldrive/cache/disk.py", "_on_disk")
         tier = await opened(tmp_path, max_bytes=3 * FILE)
         for i in range(5):
             await tier.put(variant(i), payload(i))
         assert await tier.get(variant(4)) == payload(4)
+        assert await tier.get(variant(9)) is None
         await tier.delete(variant(4))
         await opened(tmp_path)
+
+
+async def test_a_miss_the_index_cannot_answer_costs_a_stat_not_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tier = await opened(tmp_path)
+    await tier.put(variant(1), payload(1))
+    hops: list[object] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(fn: Callable[..., object], *args: object) -> object:
+        hops.append(fn)
+        return await to_thread(fn, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    assert await tier.get(variant(2)) is None
+    assert hops == []
+    assert await tier.get(variant(1)) == payload(1)  # indexed: read in a thread
+    assert len(hops) == 1
+
+
+async def test_an_entry_written_by_another_process_is_indexed_not_rewritten(
+    tmp_path: Path,
+) -> None:
+    tier = await opened(tmp_path)
+    writer = pickle.loads(pickle.dumps(tier.writer(variant(1))))  # crosses to a worker
+    assert isinstance(writer, DiskWrite)
+    assert await asyncio.to_thread(writer.write, payload(1)) == FILE
+    path = tier.path_for(variant(1))
+    assert path.read_bytes() == MAGIC + hashlib.sha256(payload(1)).digest() + payload(1)
+    assert files_under(tmp_path) == [variant(1)]  # no temp file left
+    inode = path.stat().st_ino
+    assert tier.adopt(variant(1), FILE) is False  # indexed, within the bound
+    assert tier.stats().entries == 1
+    assert tier.stats().bytes == FILE
+    assert await tier.get(variant(1)) == payload(1)
+    assert path.stat().st_ino == inode
+
+
+async def test_the_writer_declines_what_the_tier_would_not_keep(tmp_path: Path) -> None:
+    tier = await opened(tmp_path, max_bytes=2 * FILE)
+    too_big = payload(1, size=2 * FILE)
+    assert await asyncio.to_thread(tier.writer(variant(1)).write, too_big) is None
+    assert files_under(tmp_path) == []
+    root = tmp_path / "not-a-dir"
+    root.write_bytes(b"")
+    unusable = DiskTier(root, 10 * FILE)
+    # The OSError stays inside: the tier's own put then reports it.
+    assert await asyncio.to_thread(unusable.writer(variant(1)).write, payload(1)) is None
+
+
+async def test_adopting_past_the_bound_asks_for_a_trim(tmp_path: Path) -> None:
+    tier = await opened(tmp_path, max_bytes=3 * FILE)
+    for i in range(4):
+        size = await asyncio.to_thread(tier.writer(variant(i)).write, payload(i))
+        assert size == FILE
+        over = tier.adopt(variant(i), size)
+        assert over is (i == 3)
+    await tier.trim(keep=variant(3))
+    assert tier.stats().bytes <= 0.9 * 3 * FILE
+    assert not tier.path_for(variant(0)).exists()  # least recent first
+    assert await tier.get(variant(3)) == payload(3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,3 +264,34 @@ async def test_on_lookup_hears_every_tier_consulted_once() -> None:
         ("disk", False),
         ("memory", True),
     ]
+
+
+async def test_put_behind_indexes_the_entry_a_worker_wrote(tmp_path: Path) -> None:
+    disk = DiskTier(tmp_path, MAX_BYTES)
+    await disk.open()
+    lower = DictTier("redis")
+    cache = TieredCache([MemoryTier(MAX_BYTES), disk, lower])
+    writer = cache.writer(variant(1))
+    assert writer is not None
+    written = await asyncio.to_thread(writer.write, payload(1))
+    path = disk.path_for(variant(1))
+    inode = path.stat().st_ino
+    await cache.put_behind(variant(1), payload(1), written=written)
+    await cache.drain()
+    assert cache.peek_memory(variant(1)) == payload(1)
+    assert disk.stats() == TierStats(1, PAYLOAD + HEADER_SIZE)
+    assert path.stat().st_ino == inode  # indexed, not written again
+    assert lower.data[variant(1)] == payload(1)  # the other slower tiers still get a copy
+
+
+async def test_put_behind_writes_itself_when_the_worker_did_not(tmp_path: Path) -> None:
+    disk = DiskTier(tmp_path, MAX_BYTES)
+    await disk.open()
+    cache = TieredCache([MemoryTier(MAX_BYTES), disk])
+    await cache.put_behind(variant(1), payload(1), written=None)
+    await cache.drain()
+    assert await disk.get(variant(1)) == payload(1)
+
+
+def test_no_writer_without_a_tier_that_adopts() -> None:
+    assert TieredCache([MemoryTier(MAX_BYTES), DictTier("disk")]).writer(variant(1)) is None

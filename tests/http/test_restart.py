@@ -7,6 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pixeldrive.cache.disk import DiskTier
 from pixeldrive.config import Settings
 from pixeldrive.http.app import create_app
 from pixeldrive.http.keys import SERVICE
@@ -84,3 +87,28 @@ async def test_unusable_disk_tier_does_not_fail_renders(
     fetched = await client.get(created["url"])
     assert fetched.status == 200
     assert fetched.headers["X-Cache"] == "hit"  # from memory
+
+
+async def test_the_render_worker_writes_the_disk_file(
+    aiohttp_client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's process only indexes the file: it writes no image bytes itself."""
+    puts: list[str] = []
+    put = DiskTier.put
+
+    async def counted(self: DiskTier, variant: str, data: bytes) -> None:
+        puts.append(variant)
+        await put(self, variant, data)
+
+    monkeypatch.setattr(DiskTier, "put", counted)
+    client = await aiohttp_client(create_app(settings))
+    created = await (await client.post("/v1/renders", json=BODY)).json()
+    service = client.app[SERVICE]
+    await service.cache.drain()
+    disk = service.cache.tiers[1]
+    assert isinstance(disk, DiskTier)
+    variant = f"{created['key']}.png"
+    assert puts == []
+    assert disk.stats().entries == 1
+    assert disk.path_for(variant).is_file()
+    assert disk.errors == 0
