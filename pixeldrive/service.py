@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,8 +58,9 @@ class Rendered:
 
 
 class RenderService:
-    """Orchestrates a render as a checklist: validate → key → spec saved → cache → quota
-    → draw → meter. Callers authorise between `prepare` and `render`."""
+    """Orchestrates a render as a checklist: validate → key → cache → quota → draw →
+    meter and spec saved (or, for a cached image, spec saved). Callers authorise between
+    `prepare` and `render`."""
 
     def __init__(
         self,
@@ -138,11 +140,12 @@ class RenderService:
     async def render(
         self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
     ) -> Rendered:
-        """Render (or find) a prepared spec, then store the spec durably before answering,
+        """Render (or find) a prepared spec, and store the spec durably before answering,
         so the key stays renderable after its bytes are evicted. A refused render (503,
         429) stores nothing."""
         rendered = await self.produce(key, spec, fmt, principal)
-        await self.specs.save(key, spec)
+        if rendered.cached:  # else `_draw` stored it, beside the ledger row
+            await self.specs.save(key, spec)
         return rendered
 
     async def template_of(self, key: str) -> str:
@@ -251,14 +254,18 @@ class RenderService:
         job = self._job(spec, fmt.name, self.cache.writer(variant))
         output = await self.pool.render(job)
         await self.cache.put_behind(variant, output.data, written=output.stored)
-        await self.meter.render(
-            principal,
-            variant,
-            spec.template,
-            fmt.name,
-            pixels=output.width * output.height,
-            ms=output.draw_ms + output.encode_ms,
-            size=len(output.data),
+        # The ledger row and the spec, in one trip to the database when both live there.
+        await asyncio.gather(
+            self.meter.render(
+                principal,
+                variant,
+                spec.template,
+                fmt.name,
+                pixels=output.width * output.height,
+                ms=output.draw_ms + output.encode_ms,
+                size=len(output.data),
+            ),
+            self.specs.save(variant.partition(".")[0], spec),
         )
         return output
 

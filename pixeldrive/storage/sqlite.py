@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -45,22 +46,54 @@ def _wal(db: sqlite3.Connection, attempts: int = 200) -> None:
             time.sleep(0.05)
 
 
+_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
 class Database:
     """The SQLite file behind an async interface. One dedicated thread owns the
     connection, so the event loop never waits on disk and SQLite never sees two threads;
-    every call is a short function run there, in order."""
+    every call is a short function run there, in order.
+
+    Calls made in the same turn of the event loop cross to the thread together, and their
+    outcomes come back together: a render's spec and ledger rows take one trip (a trip
+    costs the server's process more CPU than the SQL does). Each call still runs on its
+    own and gets its own result or exception."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
+        self._queued: list[_Call] = []
 
     async def open(self) -> None:
         self._db = await self._submit(connect, self.path)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in the database thread."""
-        return await self._submit(self._with_connection, fn, *args)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._send, loop)
+        self._queued.append((fn, args, future))
+        return await future
+
+    def _send(self, loop: asyncio.AbstractEventLoop) -> None:
+        calls, self._queued = self._queued, []
+        try:
+            self._thread.submit(self._run_all, loop, calls)
+        except RuntimeError as exc:  # closed meanwhile
+            _deliver([(future, None, exc) for _, _, future in calls])
+
+    def _run_all(self, loop: asyncio.AbstractEventLoop, calls: list[_Call]) -> None:
+        outcomes: list[_Outcome] = []
+        for fn, args, future in calls:
+            try:
+                outcomes.append((future, self._with_connection(fn, *args), None))
+            except BaseException as exc:  # handed to its caller
+                outcomes.append((future, None, exc))
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+            loop.call_soon_threadsafe(_deliver, outcomes)
 
     def _with_connection(self, fn: Callable[..., T], *args: Any) -> T:
         if self._db is None:
@@ -82,3 +115,13 @@ class Database:
             db, self._db = self._db, None
             await self._submit(db.close)
         await asyncio.to_thread(self._thread.shutdown, wait=True)
+
+
+def _deliver(outcomes: list[_Outcome]) -> None:
+    for future, result, exc in outcomes:
+        if future.done():  # its caller was cancelled
+            continue
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)

@@ -14,6 +14,7 @@ from pixeldrive.auth.keys import NewKey
 from pixeldrive.config import Settings
 from pixeldrive.http.keys import SERVICE, SETTINGS
 from pixeldrive.signing import sign_url
+from pixeldrive.storage.sqlite import Database
 from tests.auth.conftest import Client, MakeKey, bearer, expect_problem, query_db, render
 
 
@@ -181,3 +182,23 @@ async def test_a_key_at_its_quota_still_gets_its_own_evicted_image(
     response = await client.get(first["url"], headers=bearer(quota_two.key))
     assert response.status == 200, await response.text()
     assert (await usage(client, quota_two.key))["totals"]["renders"] == 2
+
+
+async def test_the_ledger_row_and_the_spec_take_one_trip(
+    client: Client, key: NewKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new render's two writes reach the database thread together (SPEC §4: both before
+    the answer), and the key renders again from its stored spec."""
+    trips: list[list[str]] = []
+    run_all = Database._run_all
+
+    def counted(self: Database, loop: Any, calls: list[Any]) -> None:
+        trips.append([fn.__name__ for fn, _, _ in calls])
+        run_all(self, loop, calls)
+
+    monkeypatch.setattr(Database, "_run_all", counted)
+    made = await render(client, key.key, width=320)
+    assert sorted(["_insert", "record_render"]) in [sorted(trip) for trip in trips]
+    assert len(await rows(client, key.record.id)) == 1
+    service = client.app[SERVICE]
+    assert await service.specs.load(made["key"]) is not None
