@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 KEY_LENGTH = 32  # hex digits of sha256: 128 bits
@@ -28,8 +28,11 @@ class RenderSpec:
 
     def canonical(self) -> bytes:
         """Sorted keys, no whitespace, UTF-8: equal specs give equal bytes."""
+        # Not dataclasses.asdict: it deep-copies the values, which are already plain JSON
+        # types (validated field values); this runs once per request.
+        fields = {name: getattr(self, name) for name in self.__slots__}
         return json.dumps(
-            asdict(self),
+            fields,
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
