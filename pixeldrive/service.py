@@ -183,7 +183,7 @@ class RenderService:
             raise NotFound(f"no image with key {key!r}")
         # Drawing a variant nobody has yet is a render like any other: its size counts.
         principal.require("render", pixels=spec.width * spec.height)
-        return await self._draw_missing(key, spec, fmt, principal)
+        return await self._draw_missing(key, spec, fmt, principal, stored=True)
 
     async def produce(
         self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
@@ -196,13 +196,20 @@ class RenderService:
         return await self._draw_missing(key, spec, fmt, principal)
 
     async def _draw_missing(
-        self, key: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+        self,
+        key: str,
+        spec: RenderSpec,
+        fmt: ImageFormat,
+        principal: Principal,
+        *,
+        stored: bool = False,
     ) -> Rendered:
-        """Draw a variant the cache was just found not to hold (no second lookup)."""
+        """Draw a variant the cache was just found not to hold (no second lookup); the
+        spec is saved with the ledger row unless it was `stored` already."""
         variant = f"{key}.{fmt.ext}"
         async with self.meter.admission(principal, variant):
             (output, by_peer), shared = await self._flight.do(
-                variant, lambda: self._draw_once(variant, spec, fmt, principal)
+                variant, lambda: self._draw_once(variant, spec, fmt, principal, stored)
             )
         if shared or by_peer:  # drawn for another caller at the same moment: free here
             self.meter.hit(principal, spec.template, len(output.data))
@@ -215,14 +222,14 @@ class RenderService:
         )
 
     async def _draw_once(
-        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal, stored: bool
     ) -> tuple[RenderOutput, bool]:
         """Draw here, or (cluster mode) take the bytes another node is drawing."""
         if self.cluster is None:
-            return await self._draw(variant, spec, fmt, principal), False
+            return await self._draw(variant, spec, fmt, principal, stored), False
         output, by_peer = await self.cluster.do(
             variant,
-            lambda: self._draw(variant, spec, fmt, principal),
+            lambda: self._draw(variant, spec, fmt, principal, stored),
             publish=lambda out: out.data,
             found=lambda data: RenderOutput(data, spec.width, spec.height, 0.0, 0.0),
         )
@@ -247,26 +254,26 @@ class RenderService:
         )
 
     async def _draw(
-        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal
+        self, variant: str, spec: RenderSpec, fmt: ImageFormat, principal: Principal, stored: bool
     ) -> RenderOutput:
         # The worker writes the disk tier's file itself: no copy of the bytes is written,
         # hashed or handed to a thread in this process, which serves every worker.
         job = self._job(spec, fmt.name, self.cache.writer(variant))
         output = await self.pool.render(job)
         await self.cache.put_behind(variant, output.data, written=output.stored)
-        # The ledger row and the spec, in one trip to the database when both live there.
-        await asyncio.gather(
-            self.meter.render(
-                principal,
-                variant,
-                spec.template,
-                fmt.name,
-                pixels=output.width * output.height,
-                ms=output.draw_ms + output.encode_ms,
-                size=len(output.data),
-            ),
-            self.specs.save(variant.partition(".")[0], spec),
+        billed = self.meter.render(
+            principal,
+            variant,
+            spec.template,
+            fmt.name,
+            pixels=output.width * output.height,
+            ms=output.draw_ms + output.encode_ms,
+            size=len(output.data),
         )
+        if stored:
+            await billed
+        else:  # the ledger row and the spec: one trip to the database when both live there
+            await asyncio.gather(billed, self.specs.save(variant.partition(".")[0], spec))
         return output
 
 

@@ -60,12 +60,15 @@ def _read_entry(path: Path) -> bytes | _Outcome:
 
 
 def _on_disk(path: Path) -> bool:
-    """Whether a file is at `path`, by one stat: the one filesystem call made on the
-    event loop (DiskTier.get), since a thread hop costs fifty times more."""
+    """Whether a file may be at `path`, by one stat: the one filesystem call made on the
+    event loop (DiskTier.get), since a thread hop costs fifty times more. Only "not
+    there" is False: any other error is left to the read, which reports it."""
     try:
         path.stat()
-    except OSError:  # missing, or unreadable: either way, read nothing
+    except FileNotFoundError:
         return False
+    except OSError:
+        return True
     return True
 
 
@@ -232,8 +235,11 @@ class DiskTier:
         self._remember(variant, size)
         await self._evict_if_over(keep=variant)
 
-    def writer(self, variant: str) -> DiskWrite:
-        """See ``Adopting.writer``: the file for ``variant``, within this tier's bound."""
+    def writer(self, variant: str) -> DiskWrite | None:
+        """See ``Adopting.writer``: the file for ``variant``, within this tier's bound;
+        None when the tier keeps nothing (``max_bytes`` 0)."""
+        if not self._max_bytes:
+            return None
         return DiskWrite(str(self.path_for(variant)), self._max_bytes)
 
     def adopt(self, variant: str, size: int) -> bool:

@@ -81,8 +81,9 @@ class Adopting(Protocol):
     indexing them (`adopt`): the disk tier, written by the render worker that has the
     bytes first."""
 
-    def writer(self, variant: str) -> EntryWriter:
-        """What writes `variant`'s entry where this tier will look for it."""
+    def writer(self, variant: str) -> EntryWriter | None:
+        """What writes `variant`'s entry where this tier will look for it; None when the
+        tier would keep nothing."""
         ...
 
     def adopt(self, variant: str, size: int) -> bool:

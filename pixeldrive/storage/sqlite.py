@@ -65,6 +65,7 @@ class Database:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
         self._queued: list[_Call] = []
+        self._sending: asyncio.AbstractEventLoop | None = None  # a send is scheduled there
 
     async def open(self) -> None:
         self._db = await self._submit(connect, self.path)
@@ -73,13 +74,14 @@ class Database:
         """`fn(connection, *args)` in the database thread."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if not self._queued:
+        if self._sending is not loop:  # (a loop that stopped first leaves no send behind)
+            self._sending = loop
             loop.call_soon(self._send, loop)
         self._queued.append((fn, args, future))
         return await future
 
     def _send(self, loop: asyncio.AbstractEventLoop) -> None:
-        calls, self._queued = self._queued, []
+        calls, self._queued, self._sending = self._queued, [], None
         try:
             self._thread.submit(self._run_all, loop, calls)
         except RuntimeError as exc:  # closed meanwhile
@@ -88,6 +90,8 @@ class Database:
     def _run_all(self, loop: asyncio.AbstractEventLoop, calls: list[_Call]) -> None:
         outcomes: list[_Outcome] = []
         for fn, args, future in calls:
+            if future.cancelled():  # its caller gave up before it started: skip it, as
+                continue  # an executor drops a cancelled job it has not begun
             try:
                 outcomes.append((future, self._with_connection(fn, *args), None))
             except BaseException as exc:  # handed to its caller
@@ -121,7 +125,8 @@ def _deliver(outcomes: list[_Outcome]) -> None:
     for future, result, exc in outcomes:
         if future.done():  # its caller was cancelled
             continue
-        if exc is None:
-            future.set_result(result)
-        else:
-            future.set_exception(exc)
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
+            if exc is None:
+                future.set_result(result)
+            else:
+                future.set_exception(exc)

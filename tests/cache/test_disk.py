@@ -186,7 +186,9 @@ async def test_root_that_is_a_file_degrades_to_misses(tmp_path: Path) -> None:
     root.write_bytes(b"")
     tier = await opened(root)
     await tier.put(variant(1), payload(1))
+    errors = tier.errors
     assert await tier.get(variant(1)) is None
+    assert tier.errors == errors + 1  # not a plain miss: the stat's ENOTDIR is reported
     await tier.delete(variant(1))
     assert tier.errors >= 3
     assert tier.stats().entries == 0
@@ -307,6 +309,7 @@ async def test_an_entry_written_by_another_process_is_indexed_not_rewritten(
 
 async def test_the_writer_declines_what_the_tier_would_not_keep(tmp_path: Path) -> None:
     tier = await opened(tmp_path, max_bytes=2 * FILE)
+    assert DiskTier(tmp_path, 0).writer(variant(1)) is None  # a tier that keeps nothing
     too_big = payload(1, size=2 * FILE)
     assert await asyncio.to_thread(tier.writer(variant(1)).write, too_big) is None
     assert files_under(tmp_path) == []

@@ -295,3 +295,23 @@ async def test_put_behind_writes_itself_when_the_worker_did_not(tmp_path: Path) 
 
 def test_no_writer_without_a_tier_that_adopts() -> None:
     assert TieredCache([MemoryTier(MAX_BYTES), DictTier("disk")]).writer(variant(1)) is None
+
+
+async def test_put_behind_trims_when_an_adopted_entry_passes_the_bound(tmp_path: Path) -> None:
+    disk = DiskTier(tmp_path, 2 * (PAYLOAD + HEADER_SIZE))
+    await disk.open()
+    cache = TieredCache([MemoryTier(MAX_BYTES), disk])
+    for i in range(3):
+        writer = cache.writer(variant(i))
+        assert writer is not None
+        written = await asyncio.to_thread(writer.write, payload(i))
+        await cache.put_behind(variant(i), payload(i), written=written)
+        await cache.drain()
+    assert disk.stats().entries == 1  # trimmed to 90 % of two entries: the newest stays
+    assert not disk.path_for(variant(0)).exists()
+    assert await disk.get(variant(2)) == payload(2)
+
+
+def test_no_writer_when_the_disk_tier_keeps_nothing(tmp_path: Path) -> None:
+    cache = TieredCache([MemoryTier(MAX_BYTES), DiskTier(tmp_path, 0)])
+    assert cache.writer(variant(1)) is None

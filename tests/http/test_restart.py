@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from pixeldrive.cache.disk import DiskTier
+from pixeldrive.cache.keys import RenderSpec
 from pixeldrive.config import Settings
 from pixeldrive.http.app import create_app
 from pixeldrive.http.keys import SERVICE
+from pixeldrive.storage.specs import SQLiteSpecStore
 
 BODY = {"template": "quote", "fields": {"quote": "Keep it.", "author": "Persistent"}}
 
@@ -112,3 +114,26 @@ async def test_the_render_worker_writes_the_disk_file(
     assert disk.stats().entries == 1
     assert disk.path_for(variant).is_file()
     assert disk.errors == 0
+
+
+async def test_a_re_render_from_a_stored_spec_does_not_store_it_again(
+    aiohttp_client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data = await first_render(aiohttp_client, settings)
+    shutil.rmtree(settings.disk_cache_dir)
+    saves: list[str] = []
+    save = SQLiteSpecStore.save
+
+    async def counted(self: SQLiteSpecStore, key: str, spec: RenderSpec) -> None:
+        saves.append(key)
+        await save(self, key, spec)
+
+    monkeypatch.setattr(SQLiteSpecStore, "save", counted)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get(url)
+    assert response.headers["X-Cache"] == "miss"
+    assert await response.read() == data
+    assert saves == []  # drawn from the stored spec: nothing to store, one trip fewer
+    again = await client.post("/v1/renders", json=BODY)
+    assert (await again.json())["cached"] is True
+    assert len(saves) == 1  # a POST always makes sure of its spec

@@ -66,13 +66,27 @@ async def test_each_call_keeps_its_own_outcome(db: Database) -> None:
 async def test_a_cancelled_caller_leaves_the_others_their_answers(db: Database) -> None:
     first = asyncio.ensure_future(db.run(insert, "a", 1))
     second = asyncio.ensure_future(db.run(insert, "b", 2))
-    await asyncio.sleep(0)  # both queued, in one trip
+    await asyncio.sleep(0)  # both queued for one trip, which has not left yet
     first.cancel()
     assert await second == 1
     with pytest.raises(asyncio.CancelledError):
         await first
-    # Like any thread call, a cancelled one still ran: SQLite has no half statement.
-    assert await db.run(values) == [("a", 1), ("b", 2)]
+    # As an executor drops a cancelled job it has not begun, the trip skips it.
+    assert await db.run(values) == [("b", 2)]
+
+
+class Stop(BaseException):
+    """Not an Exception: it must still reach its own caller, and only it."""
+
+
+def stop(conn: sqlite3.Connection) -> None:
+    raise Stop
+
+
+async def test_a_base_exception_reaches_its_caller_only(db: Database) -> None:
+    results = await asyncio.gather(db.run(stop), db.run(insert, "after", 1), return_exceptions=True)
+    assert isinstance(results[0], Stop)
+    assert results[1] == 1
 
 
 async def test_calls_after_close_fail_cleanly(tmp_path: Path) -> None:
