@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from pixeldrive.cache.disk import DiskTier
-from pixeldrive.cache.keys import RenderSpec
 from pixeldrive.config import Settings
 from pixeldrive.http.app import create_app
 from pixeldrive.http.keys import SERVICE
@@ -25,6 +24,19 @@ async def first_render(aiohttp_client: Any, settings: Settings) -> tuple[str, by
     data = await (await client.get(created["url"])).read()
     await client.close()
     return created["url"], data
+
+
+def calls_to(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> list[object]:
+    """The first argument of every call to the async method `cls.name` from now on."""
+    seen: list[object] = []
+    method = getattr(cls, name)
+
+    async def counted(self: object, first: object, *rest: object) -> object:
+        seen.append(first)
+        return await method(self, first, *rest)
+
+    monkeypatch.setattr(cls, name, counted)
+    return seen
 
 
 def flip_a_byte(directory: Path) -> int:
@@ -95,14 +107,7 @@ async def test_the_render_worker_writes_the_disk_file(
     aiohttp_client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server's process only indexes the file: it writes no image bytes itself."""
-    puts: list[str] = []
-    put = DiskTier.put
-
-    async def counted(self: DiskTier, variant: str, data: bytes) -> None:
-        puts.append(variant)
-        await put(self, variant, data)
-
-    monkeypatch.setattr(DiskTier, "put", counted)
+    puts = calls_to(monkeypatch, DiskTier, "put")
     client = await aiohttp_client(create_app(settings))
     created = await (await client.post("/v1/renders", json=BODY)).json()
     service = client.app[SERVICE]
@@ -121,14 +126,7 @@ async def test_a_re_render_from_a_stored_spec_does_not_store_it_again(
 ) -> None:
     url, data = await first_render(aiohttp_client, settings)
     shutil.rmtree(settings.disk_cache_dir)
-    saves: list[str] = []
-    save = SQLiteSpecStore.save
-
-    async def counted(self: SQLiteSpecStore, key: str, spec: RenderSpec) -> None:
-        saves.append(key)
-        await save(self, key, spec)
-
-    monkeypatch.setattr(SQLiteSpecStore, "save", counted)
+    saves = calls_to(monkeypatch, SQLiteSpecStore, "save")
     client = await aiohttp_client(create_app(settings))
     response = await client.get(url)
     assert response.headers["X-Cache"] == "miss"
