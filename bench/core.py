@@ -92,9 +92,9 @@ def draw_only(svg: bytes) -> None:
 
 def pillow_encoders() -> Callable[[Image.Image, str], bytes]:
     """PixelDrive's own encoder per format, with the configured settings."""
-    from pixeldrive.config import load_settings
-    from pixeldrive.factory import encode_options
+    from pixeldrive.core.config import load_settings
     from pixeldrive.render.encode import encode
+    from pixeldrive.wiring import encode_options
 
     options = encode_options(load_settings())
     return lambda image, fmt: encode(image, fmt, None, options)

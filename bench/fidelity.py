@@ -51,11 +51,11 @@ import pebble  # noqa: E402
 from lxml import etree  # noqa: E402
 from PIL import Image, ImageChops, ImageDraw  # noqa: E402
 
-from pixeldrive.errors import TemplateInvalid  # noqa: E402
+from pixeldrive.core.errors import TemplateInvalid  # noqa: E402
+from pixeldrive.lint.linter import lint  # noqa: E402
 from pixeldrive.render import worker  # noqa: E402
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, WorkerConfig  # noqa: E402
-from pixeldrive.render.substitute import fill  # noqa: E402
-from pixeldrive.templates.lint import lint  # noqa: E402
+from pixeldrive.render.substitute import fill_tree  # noqa: E402
 from pixeldrive.templates.model import Template, compile_template  # noqa: E402
 from pixeldrive.templates.parser import local_name, parse_svg  # noqa: E402
 from pixeldrive.templates.sanitize import sanitize  # noqa: E402
@@ -277,7 +277,7 @@ def collect(workdir: Path) -> tuple[list[Entry], list[Skipped]]:
         template = compile_template(path.stem, data, max_image_bytes=MAX_IMAGE_BYTES)
         values = template.model.model_validate(template.preview_values()).model_dump()
         filled = workdir / f"filled-{path.name}"
-        filled.write_bytes(fill(template.root, template.fields, values))
+        filled.write_bytes(etree.tostring(fill_tree(template.root, template.fields, values)[0]))
         width = export_width(template)
         entries.append(Entry(f"svg_templates/{path.name}", path, True, filled, width))
     for folder in INKSCAPE_DIRS:

@@ -37,12 +37,12 @@ def measure_pool(workers: int, seconds: float, clients: int = 4) -> PoolRun:
 
 
 async def _measure(workers: int, seconds: float, clients: int) -> PoolRun:
-    from pixeldrive.config import PROJECT_ROOT, load_settings
-    from pixeldrive.factory import worker_config
+    from pixeldrive.core.config import PROJECT_ROOT, load_settings
     from pixeldrive.render.job import RenderJob
     from pixeldrive.render.pool import PoolLimits, RenderPool
-    from pixeldrive.service import validate_fields
+    from pixeldrive.service.pipeline import validate_fields
     from pixeldrive.templates.model import compile_template
+    from pixeldrive.wiring import worker_config
 
     source = PROJECT_ROOT / "svg_templates" / "og-card.svg"
     template = compile_template("og-card", source.read_bytes(), max_image_bytes=5 * 2**20)

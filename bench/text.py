@@ -134,16 +134,16 @@ def og_card(runs: int) -> dict[str, float]:
     """The og-card filled with its preview values, drawn (no encode): ms, before/after."""
     from lxml import etree
 
-    from pixeldrive.config import load_settings
-    from pixeldrive.factory import worker_config
+    from pixeldrive.core.config import load_settings
     from pixeldrive.render import worker
     from pixeldrive.render.job import RenderJob
     from pixeldrive.render.rasterize import rasterize
-    from pixeldrive.render.substitute import fill
+    from pixeldrive.render.substitute import fill_tree
     from pixeldrive.templates.fields import discover_fields
     from pixeldrive.templates.model import compile_template
     from pixeldrive.templates.normalize import normalize
     from pixeldrive.templates.parser import parse_svg
+    from pixeldrive.wiring import worker_config
 
     settings = load_settings()
     source = settings.templates_dir / "og-card.svg"
@@ -159,7 +159,7 @@ def og_card(runs: int) -> dict[str, float]:
     width, height = template.width, template.height
 
     def before() -> None:
-        rasterize(fill(root, fields, values), width, height, fetcher)
+        rasterize(etree.tostring(fill_tree(root, fields, values)[0]), width, height, fetcher)
 
     job = RenderJob(template.version, str(source), values, width, height, "png")
     prepared = worker._prepared(job)

@@ -12,7 +12,7 @@ from blockbuster import BlockBuster, blockbuster_ctx
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from pixeldrive.config import PROJECT_ROOT, Settings, load_settings
+from pixeldrive.core.config import PROJECT_ROOT, Settings, load_settings
 from pixeldrive.http.app import create_app
 
 TEMPLATES_DIR = PROJECT_ROOT / "svg_templates"

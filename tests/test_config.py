@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pixeldrive.config import load_settings
+from pixeldrive.core.config import load_settings
 
 
 def test_spec_environment_names_reach_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:

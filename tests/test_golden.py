@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.render import worker
 from pixeldrive.render.job import RenderJob, WorkerConfig
-from pixeldrive.service import validate_fields
 from pixeldrive.templates.model import compile_template
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -101,7 +100,7 @@ def draw() -> Any:
     def run(template_id: str, fields: dict[str, Any]) -> Image.Image:
         source = PROJECT_ROOT / "svg_templates" / f"{template_id}.svg"
         template = compile_template(template_id, source.read_bytes(), max_image_bytes=2**22)
-        values = validate_fields(template, fields or template.preview_values())
+        values = template.validate(fields or template.preview_values())
         job = RenderJob(
             template.version, str(source), values, template.width, template.height, "png"
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pixeldrive import signing
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.auth import url_signature
+from pixeldrive.core.config import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 VECTOR_FIELDS = [
@@ -40,5 +40,5 @@ def test_the_readme_snippet_computes_the_published_vector() -> None:
 
 def test_the_library_agrees_with_the_published_vector() -> None:
     path = "/v1/t/og-card.png"
-    assert signing.canonical(path, VECTOR_FIELDS) == published("canonical")
-    assert signing.signature("pd-test-secret", path, VECTOR_FIELDS) == published("sig")
+    assert url_signature.canonical(path, VECTOR_FIELDS) == published("canonical")
+    assert url_signature.signature("pd-test-secret", path, VECTOR_FIELDS) == published("sig")

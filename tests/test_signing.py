@@ -13,7 +13,7 @@ import yarl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pixeldrive.signing import (
+from pixeldrive.auth.url_signature import (
     Expired,
     Malformed,
     SignatureError,

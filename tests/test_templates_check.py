@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pixeldrive.cli import main
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 
 
 def test_the_bundled_templates_are_servable(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from pixeldrive.auth.keys import scopes_of, secret_matches, split_key
+from pixeldrive.auth import url_signature
+from pixeldrive.auth.api_keys import scopes_of, secret_matches, split_key
 from pixeldrive.auth.principal import Principal
 from pixeldrive.auth.tokens import TokenError, TokenIssuer, looks_like_jwt
-from pixeldrive.errors import DatabaseUnavailable, Unauthorized
+from pixeldrive.core.errors import DatabaseUnavailable, Forbidden, PixelDriveError, Unauthorized
 from pixeldrive.storage.database import Database
-from pixeldrive.storage.keys import KeyRecord, find_key
+from pixeldrive.storage.key_records import KeyRecord, find_key
 
 TOKEN_PROBLEMS = {
     "expired": ("the token has expired", "expired-token"),
@@ -18,6 +19,15 @@ TOKEN_PROBLEMS = {
     "bad-signature": ("the token's signature does not match: it was altered", "invalid-token"),
     "wrong-type": ("this is not an access token", "invalid-token"),
     "malformed": ("the token is malformed", "invalid-token"),
+}
+
+# How each refusal of a signed URL is answered; the detail is the error's own message.
+SIGNATURE_PROBLEMS: dict[type[url_signature.SignatureError], tuple[type[PixelDriveError], str]] = {
+    url_signature.Unsigned: (Unauthorized, "signature-missing"),
+    url_signature.Malformed: (Forbidden, "signature-malformed"),
+    url_signature.UnknownKey: (Forbidden, "signature-unknown-key"),
+    url_signature.Tampered: (Forbidden, "signature-tampered"),
+    url_signature.Expired: (Forbidden, "signature-expired"),
 }
 
 
@@ -105,3 +115,23 @@ class Authenticator:
         return Principal(
             record.id, claims.scopes, "token", quota=record.quota, expires_at=claims.expires_at
         )
+
+    async def signed_url(self, path: str, query: list[tuple[str, str]]) -> Principal:
+        """The key that signed a URL (`kid`, `exp`, `sig` in its query), with its own scopes;
+        Unauthorized or Forbidden naming why the signature is refused."""
+        kid = next((value for name, value in query if name == url_signature.KID), "")
+        record = await self.active(kid) if kid else None
+
+        def secret_for(key_id: str) -> str | None:
+            return record.signing_secret if record is not None and key_id == record.id else None
+
+        try:
+            url_signature.verify(path, query, secret_for)
+        except url_signature.SignatureError as exc:
+            error, slug = SIGNATURE_PROBLEMS[type(exc)]
+            detail = (
+                f"{exc.message}: {exc}" if isinstance(exc, url_signature.Malformed) else exc.message
+            )
+            raise error(detail, slug=slug) from exc
+        assert record is not None  # verify() found its secret
+        return Principal(record.id, scopes_of(record), "signed-url", quota=record.quota)

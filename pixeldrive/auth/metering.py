@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pixeldrive.auth.principal import Principal
-from pixeldrive.errors import DatabaseUnavailable, QuotaExceeded
+from pixeldrive.core.errors import DatabaseUnavailable, QuotaExceeded
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.ledger import (
     HitCount,

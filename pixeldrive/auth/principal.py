@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pixeldrive.auth.scopes import ScopeError, Scopes
-from pixeldrive.errors import Forbidden
+from pixeldrive.core.errors import Forbidden
 
 Via = Literal["key", "token", "signed-url", "anonymous"]
 

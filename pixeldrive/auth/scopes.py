@@ -7,18 +7,20 @@ scopes of a token minted by a credential, which may only ever be narrower than i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PositiveInt, ValidationError
 
+from pixeldrive.core.formats import FORMATS as ALL_FORMATS
+from pixeldrive.core.formats import format_name
+
 OPERATIONS = ("render", "batch", "templates:write", "usage:read", "tokens")
-FORMATS = ("png", "jpeg", "webp", "avif", "pdf", "svg")
+FORMATS = tuple(ALL_FORMATS)
 
 # Template ids are `^[a-z0-9][a-z0-9_-]{0,63}$`; a glob may also use "*" (and only "*").
 GLOB_RE = re.compile(r"[a-z0-9*][a-z0-9_*-]{0,63}")
-_FORMAT_ALIASES = {"jpg": "jpeg"}
 
 
 class ScopeError(Exception):
@@ -56,14 +58,14 @@ def _check_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _subset_of(
-    kind: str, known: tuple[str, ...], aliases: Mapping[str, str] | None = None
+    kind: str, known: tuple[str, ...], alias: Callable[[str], str] = str
 ) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
     """A validator: values must be known; the result is deduplicated, in `known` order."""
 
     def check(values: tuple[str, ...]) -> tuple[str, ...]:
         if not values:
             raise ValueError(f"at least one {kind} is needed")
-        values = tuple((aliases or {}).get(v, v) for v in values)
+        values = tuple(alias(v) for v in values)
         for value in values:
             if value not in known:
                 raise ValueError(f"unknown {kind} {value!r} (known: {_joined(known)})")
@@ -73,7 +75,7 @@ def _subset_of(
 
 
 TemplateGlobs = Annotated[tuple[str, ...], AfterValidator(_check_globs)]
-Formats = Annotated[tuple[str, ...], AfterValidator(_subset_of("format", FORMATS, _FORMAT_ALIASES))]
+Formats = Annotated[tuple[str, ...], AfterValidator(_subset_of("format", FORMATS, format_name))]
 Operations = Annotated[tuple[str, ...], AfterValidator(_subset_of("operation", OPERATIONS))]
 
 
@@ -120,7 +122,7 @@ class Scopes(BaseModel):
                 f"{_joined(self.templates)}",
                 part="template",
             )
-        if format is not None and _FORMAT_ALIASES.get(format, format) not in self.formats:
+        if format is not None and format_name(format) not in self.formats:
             raise ScopeError(
                 f"format {format!r} is not allowed (allowed: {_joined(self.formats)})",
                 part="format",

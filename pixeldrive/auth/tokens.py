@@ -21,7 +21,9 @@ import jwt
 from jwt.types import Options
 from pydantic import ValidationError
 
-from pixeldrive.auth.scopes import Scopes
+from pixeldrive.auth.principal import Principal
+from pixeldrive.auth.scopes import RequestedScopes, Scopes, WideningError
+from pixeldrive.core.errors import FieldProblem, Forbidden, InvalidInput
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"  # the "pd" claim: tells our access tokens from any future kind
@@ -277,3 +279,23 @@ def looks_like_jwt(credential: str) -> bool:
     `pd_<id>_<secret>` and never contain dots.
     """
     return _JWT_RE.fullmatch(credential) is not None
+
+
+def mint_for(
+    issuer: TokenIssuer, principal: Principal, requested: RequestedScopes, ttl: int
+) -> tuple[str, int, Scopes]:
+    """A token for `principal` whose scopes narrow its own: (token, exp, scopes).
+    Forbidden (scope-widening) names the part asked wider; InvalidInput a bad ttl."""
+    try:
+        scopes = principal.scopes.narrow(requested)
+    except WideningError as exc:
+        raise Forbidden(
+            f"a token can only narrow its creator's scopes: {exc}", slug="scope-widening"
+        ) from exc
+    try:
+        token, expires_at = issuer.mint(
+            principal.key_id, scopes, ttl, parent_expires_at=principal.expires_at
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc), errors=(FieldProblem("ttl", str(exc)),)) from exc
+    return token, expires_at, scopes

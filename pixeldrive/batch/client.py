@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pixeldrive.errors import BadRequest
+from pixeldrive.core.errors import BadRequest
 
 POLL_SECONDS = 0.5
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from pixeldrive.batch.queue import Batch, Delivery, Progress
-from pixeldrive.redis_link import RedisLink
+from pixeldrive.storage.redis_link import RedisLink
 
 STREAM = "pd:batches"
 GROUP = "pd-workers"

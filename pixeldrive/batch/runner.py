@@ -1,5 +1,5 @@
 """The batch consumer: takes items from the queue, renders each through the render
-service (quota, ledger and cache exactly as a single render), records its result."""
+pipeline (quota, ledger and cache exactly as a single render), records its result."""
 
 from __future__ import annotations
 
@@ -7,33 +7,24 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cachetools import LRUCache
 
 from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
-from pixeldrive.errors import InvalidInput, Overloaded, PixelDriveError
-from pixeldrive.models import RenderRequest
-from pixeldrive.redis_link import SharedStoreDown
-from pixeldrive.render.formats import FORMATS
-from pixeldrive.service import RenderService
+from pixeldrive.core.errors import InvalidInput, NotFound, Overloaded, PixelDriveError
+from pixeldrive.storage.redis_link import SharedStoreDown
 
 log = logging.getLogger("pixeldrive.batch")
 IDLE_SECONDS = 0.5  # between attempts while the queue is unreachable
 OVERLOAD_BACKOFF = (0.05, 2.0)
 
 
-def problem_of(exc: PixelDriveError) -> dict[str, Any]:
-    """The problem document a single render would have answered with."""
-    problem: dict[str, Any] = {
-        "type": f"/problems/{exc.slug}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-    }
-    if exc.errors:
-        problem["errors"] = [{"field": p.field, "message": p.message} for p in exc.errors]
-    return problem
+ItemRenderer = Callable[[Batch, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Renders one item of a batch as a single render would: `{url, key, bytes, cached}`.
+Raises what a single render raises (a PixelDriveError, or ValueError for an item that is
+not a valid render request)."""
 
 
 class BatchRunner:
@@ -46,13 +37,13 @@ class BatchRunner:
     def __init__(
         self,
         queue: BatchQueue,
-        service: RenderService,
+        render: ItemRenderer,
         *,
         concurrency: int,
         retry_seconds: float = 60.0,
     ) -> None:
         self._queue = queue
-        self._service = service
+        self._render_item = render
         self._concurrency = concurrency
         self._retry_seconds = retry_seconds
         self._active: set[asyncio.Task[None]] = set()
@@ -95,9 +86,10 @@ class BatchRunner:
         try:
             batch = await self._batch(delivery.batch_id)
             if batch is None:
-                result: dict[str, Any] = {"error": _gone(delivery.batch_id)}
+                gone = NotFound(f"batch {delivery.batch_id!r} is no longer known")
+                result: dict[str, Any] = {"error": gone.problem()}
             else:
-                result = await self.render_item(batch, delivery.fields)
+                result = await self._result(batch, delivery.fields)
             await self._queue.finish(delivery, result)
         except SharedStoreDown:
             log.warning(
@@ -116,48 +108,20 @@ class BatchRunner:
                 self._batches[batch_id] = batch
         return batch
 
-    async def render_item(self, batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
+    async def _result(self, batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
         """One item rendered (or found) as POST /v1/renders would: `{url, key, bytes,
         cached}`, or `{error: problem}`. Overload is waited out, not recorded."""
         delay, deadline = OVERLOAD_BACKOFF[0], time.monotonic() + self._retry_seconds
         while True:
             try:
-                return await self._render(batch, fields)
+                return await self._render_item(batch, fields)
             except Overloaded as exc:
                 if time.monotonic() + delay > deadline:
-                    return {"error": problem_of(exc)}
+                    return {"error": exc.problem()}
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, OVERLOAD_BACKOFF[1])
             except PixelDriveError as exc:
-                return {"error": problem_of(exc)}
+                return {"error": exc.problem()}
             except ValueError as exc:  # the item is not a valid render request
-                return {"error": problem_of(_invalid(exc))}
-
-    async def _render(self, batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
-        service, principal = self._service, batch.principal
-        fmt = FORMATS[batch.format]
-        principal.require("batch", template=batch.template, format=fmt.name)
-        request = RenderRequest(template=batch.template, fields=fields, **batch.options)
-        request = await service.fetch_images(request)
-        key, spec = service.prepare(request)
-        principal.require("batch", pixels=spec.width * spec.height)
-        rendered = await service.render(key, spec, fmt, principal)
-        return {
-            "url": f"/v1/images/{key}.{fmt.ext}",
-            "key": key,
-            "bytes": len(rendered.data),
-            "cached": rendered.cached,
-        }
-
-
-def _gone(batch_id: str) -> dict[str, Any]:
-    return {
-        "type": "/problems/not-found",
-        "title": "Not found",
-        "status": 404,
-        "detail": f"batch {batch_id!r} is no longer known",
-    }
-
-
-def _invalid(exc: ValueError) -> PixelDriveError:
-    return InvalidInput(f"the item is not a valid render request: {exc}")
+                invalid = InvalidInput(f"the item is not a valid render request: {exc}")
+                return {"error": invalid.problem()}

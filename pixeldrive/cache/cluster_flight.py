@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from redis.asyncio import Redis
 
 from pixeldrive.cache.redis import RedisTier
-from pixeldrive.redis_link import RedisLink, SharedStoreDown
+from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 
 T = TypeVar("T")
 LOCK_PREFIX = "pd:lock:"

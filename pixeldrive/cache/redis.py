@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from pixeldrive.cache.tier import TierStats
-from pixeldrive.redis_link import RedisLink, SharedStoreDown
+from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 
 MAGIC = b"PDR1"
 HEADER_SIZE = len(MAGIC) + hashlib.sha256().digest_size

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from pixeldrive.core.entry_writer import EntryWriter
+
 VARIANT_RE = re.compile(r"^[a-z0-9]{8,64}\.[a-z0-9]{2,5}$")
 
 
@@ -64,14 +66,6 @@ class Peekable(Protocol):
 
     def peek(self, variant: str) -> bytes | None:
         """Return cached bytes (refreshing recency) or ``None``; never raises for misses."""
-        ...
-
-
-class EntryWriter(Protocol):
-    """Writes one tier entry from another process (a render worker): picklable."""
-
-    def write(self, data: bytes) -> int | None:
-        """Store `data`; the bytes the entry takes, or None when declined or failed."""
         ...
 
 

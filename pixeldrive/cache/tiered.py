@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
-from pixeldrive.cache.tier import Adopting, CacheTier, EntryWriter, Peekable, TierStats
+from pixeldrive.cache.tier import Adopting, CacheTier, Peekable, TierStats
+from pixeldrive.core.entry_writer import Drawn, EntryWriter
+
+D = TypeVar("D", bound=Drawn)
 
 LookupObserver = Callable[[str, bool], None]
 """Told `(tier name, hit)` for each tier consulted; must not raise or block."""
@@ -74,6 +78,15 @@ class TieredCache:
     async def put(self, variant: str, data: bytes) -> None:
         """Store ``data`` in every tier concurrently (each tier is best effort)."""
         await asyncio.gather(*(tier.put(variant, data) for tier in self._tiers))
+
+    async def fill(self, variant: str, draw: Callable[[EntryWriter | None], Awaitable[D]]) -> D:
+        """Draw `variant` and keep its bytes: in the first tier at once, in the slower ones
+        in the background. Where a tier lets the drawing process write its entry itself
+        (the disk tier, to a render worker), `draw` is handed that writer and the tier only
+        indexes what was written; otherwise `draw` gets None."""
+        drawn = await draw(self.writer(variant))
+        await self.put_behind(variant, drawn.data, written=drawn.stored)
+        return drawn
 
     def writer(self, variant: str) -> EntryWriter | None:
         """What lets another process (the render worker that draws `variant`) write its

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.batch.models import BatchCreated, BatchRequest, BatchStatus
-from pixeldrive.batch.queue import Batch
-from pixeldrive.errors import FieldProblem, InvalidInput, NotFound
+from pixeldrive.http.api_models import BatchCreated, BatchRequest, BatchStatus
+from pixeldrive.http.app_keys import BATCHES, PRINCIPAL, SETTINGS
 from pixeldrive.http.bodies import read_json
-from pixeldrive.http.keys import BATCHES, PRINCIPAL, SERVICE, SETTINGS
-
-OPTIONS = ("width", "height", "scale", "quality")
 
 
 async def create_batch(request: web.Request) -> web.Response:
     """Checked (template, scopes, size), queued, answered 202 at once: the workers of
     every node render the items; GET the `url` for progress and results."""
     body = await read_json(request, BatchRequest)
-    settings, principal = request.app[SETTINGS], request[PRINCIPAL]
-    fmt = body.format or settings.encode.default_format
-    principal.require("batch", template=body.template, format=fmt)
-    request.app[SERVICE].templates.get(body.template)  # 404 for an unknown template
-    limit = settings.batch.max_items
-    if len(body.items) > limit:
-        raise InvalidInput(
-            f"a batch holds at most {limit} items; this one has {len(body.items)}",
-            errors=(FieldProblem("items", f"at most {limit} items"),),
-        )
-    options = {name: getattr(body, name) for name in OPTIONS if getattr(body, name) is not None}
-    batch = Batch(Batch.new_id(), body.template, fmt, options, principal, len(body.items))
-    await request.app[BATCHES].submit(batch, body.items)
+    fmt = body.format or request.app[SETTINGS].encode.default_format
+    batch = await request.app[BATCHES].submit(request[PRINCIPAL], body, body.items, fmt)
     url = f"/v1/batches/{batch.id}"
     created = BatchCreated(id=batch.id, url=url, status="queued", total=batch.total)
     return web.json_response(created.model_dump(), status=202, headers={"Location": url})
@@ -39,9 +24,7 @@ async def get_batch(request: web.Request) -> web.Response:
     """Progress and, per item in order, its URL or its problem (null while pending).
     A batch is visible to the key that submitted it only."""
     batch_id = request.match_info["id"]
-    progress = await request.app[BATCHES].progress(batch_id)
-    if progress is None or progress.batch.principal.key_id != request[PRINCIPAL].key_id:
-        raise NotFound(f"no batch {batch_id!r}")
+    progress = await request.app[BATCHES].progress(request[PRINCIPAL], batch_id)
     status = BatchStatus(
         id=batch_id,
         status=progress.status,

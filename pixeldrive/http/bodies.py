@@ -8,7 +8,8 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from pixeldrive.errors import BadRequest, FieldProblem, InvalidInput, TooLarge
+from pixeldrive.core.errors import BadRequest, FieldProblem, InvalidInput, TooLarge
+from pixeldrive.http.app_keys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 PARSE_IN_THREAD = 64 * 1024  # bigger bodies are parsed off the event loop
@@ -17,7 +18,7 @@ _ROOT_TYPES = {"model_type", "model_attributes_type", "dict_type"}
 
 async def read_body(request: web.Request) -> bytes:
     """The raw body; 413 over the size limit (checked before reading when announced)."""
-    limit = request.app._client_max_size
+    limit = request.app[SETTINGS].server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
     try:

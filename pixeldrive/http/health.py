@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.http.auth import public
-from pixeldrive.http.keys import DATABASE, POOL, REDIS, TEMPLATES
-from pixeldrive.models import Health, Readiness
+from pixeldrive.http.api_models import Health, Readiness
+from pixeldrive.http.app_keys import DATABASE, POOL, REDIS, TEMPLATES
 
 
-@public
 async def healthz(request: web.Request) -> web.Response:
     """The process answers: nothing more is checked."""
     return web.json_response(Health(status="ok").model_dump())
 
 
-@public
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the render pool is up and the database (and Redis, in cluster mode)
     answer; 503 names what is not. A Redis that comes back is ready again by itself."""

@@ -6,8 +6,9 @@ import re
 
 from aiohttp import web
 
-from pixeldrive.errors import NotFound
-from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS
+from pixeldrive.core.errors import NotFound
+from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
+from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS
 from pixeldrive.http.respond import (
     hit_headers,
     image_response,
@@ -15,14 +16,14 @@ from pixeldrive.http.respond import (
     not_modified,
     validator_headers,
 )
-from pixeldrive.render.formats import BY_EXT, ImageFormat
+from pixeldrive.service.pipeline import Order
 
-NAME_RE = re.compile(r"^(?P<key>[0-9a-f]{32})(?:\.(?P<ext>[a-z]{3,4}))?$")
+NAME_RE = re.compile(r"(?P<key>[0-9a-f]{32})(?:\.(?P<ext>[a-z]{3,4}))?")
 
 
 def parse_name(request: web.Request, name: str) -> tuple[str, ImageFormat, bool]:
     """(key, format, negotiated) of `KEY` or `KEY.EXT`; NotFound for anything else."""
-    match = NAME_RE.match(name)
+    match = NAME_RE.fullmatch(name)
     if match is None:
         raise NotFound(
             "no image by that name: a key is 32 hex digits, then .png/.jpg/.webp/.avif/.pdf/.svg"
@@ -33,16 +34,14 @@ def parse_name(request: web.Request, name: str) -> tuple[str, ImageFormat, bool]
         return key, negotiate_format(request, preference), True
     fmt = BY_EXT.get(ext)
     if fmt is None:
-        raise NotFound(f"no format with extension .{ext}; use png, jpg, webp, avif, pdf or svg")
+        raise NotFound(f"no format with extension .{ext}; use {EXTENSIONS}")
     return key, fmt, False
 
 
 async def get_image(request: web.Request) -> web.StreamResponse:
     key, fmt, negotiated = parse_name(request, request.match_info["name"])
-    service, principal = request.app[SERVICE], request[PRINCIPAL]
-    template = await service.template_of(key)
-    principal.require("render", template=template, format=fmt.name)
-    data = service.peek(key, fmt, principal, template)
+    pipeline, principal = request.app[PIPELINE], request[PRINCIPAL]
+    data = pipeline.peek(principal, key, fmt)
     if data is not None:
         # The hot path: a memory hit is answered without touching anything else.
         headers = hit_headers(key, fmt.ext, negotiated)
@@ -51,5 +50,5 @@ async def get_image(request: web.Request) -> web.StreamResponse:
                 status=304, headers=validator_headers(key, fmt, negotiated=negotiated)
             )
         return web.Response(body=data, headers=headers)
-    rendered = await service.image(key, fmt, principal)
+    rendered = await pipeline.image(Order(principal, fmt, key=key))
     return image_response(request, rendered, negotiated=negotiated)

@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
-from pixeldrive.http.auth import public
-from pixeldrive.http.keys import METRICS
+from pixeldrive.http.app_keys import METRICS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
@@ -48,7 +47,6 @@ def _count(request: web.Request, status: int, started: float) -> None:
     request.app[METRICS].response(route_of(request), method_of(request), status, elapsed)
 
 
-@public
 async def get_metrics(request: web.Request) -> web.Response:
     """The application's metrics in the Prometheus text format."""
     metrics = request.app[METRICS]

@@ -10,24 +10,22 @@ import inspect
 import json
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cached_property
 from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import pixeldrive
-from pixeldrive.http.auth import public
+from pixeldrive.http.api_models import FieldError, Problem
+from pixeldrive.http.endpoints import Answer, Endpoint
 from pixeldrive.http.problems import PROBLEM_TYPE
 from pixeldrive.http.respond import not_modified
-from pixeldrive.http.signed import OPTIONS, RESERVED
-from pixeldrive.models import FieldError, Problem, RenderRequest
-
-if TYPE_CHECKING:  # routes.py imports this module for its handlers
-    from pixeldrive.http.routes import Answer, Endpoint
+from pixeldrive.http.signed_urls import OPTIONS, RESERVED
+from pixeldrive.service.render_request import RenderRequest
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -202,7 +200,7 @@ def _operation(endpoint: Endpoint, refs: dict[Key, Any]) -> dict[str, Any]:
             "content": {endpoint.raw_body: {"schema": {"type": "string", "format": "binary"}}},
         }
     operation["responses"] = _responses(endpoint, refs)
-    if endpoint.public:
+    if endpoint.access != "credential":  # public, or a signed URL's query
         operation["security"] = []
     if endpoint.operation is not None:
         operation["x-pixeldrive-operation"] = endpoint.operation
@@ -217,7 +215,7 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query)
-    if endpoint.handler.__name__ == "signed_render":
+    if endpoint.access == "signed-url":
         parameters += _signed_parameters()
     if 304 in endpoint.answers:
         parameters.append(
@@ -345,21 +343,26 @@ def _problem(status: int, refs: dict[Key, Any]) -> dict[str, Any]:
     }
 
 
-@cache
-def _served() -> tuple[bytes, str]:
-    """The document as served, and its ETag. Built on first use, once per process: the table
-    and the models cannot change while it runs."""
-    from pixeldrive.http.routes import ENDPOINTS  # routes imports this module
+class ServedDocument:
+    """The document of an app's endpoints as served, and its ETag: built on first use (the
+    table and the models cannot change while the app runs)."""
 
-    document = build_openapi(ENDPOINTS, version=pixeldrive.__version__)
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    def __init__(self, endpoints: Sequence[Endpoint]) -> None:
+        self._endpoints = endpoints
+
+    @cached_property
+    def body_and_etag(self) -> tuple[bytes, str]:
+        document = build_openapi(self._endpoints, version=pixeldrive.__version__)
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-@public
+OPENAPI = web.AppKey("openapi", ServedDocument)
+
+
 async def openapi_json(request: web.Request) -> web.Response:
     """This API's OpenAPI 3.1 document; revalidate it with If-None-Match."""
-    body, etag = _served()
+    body, etag = request.app[OPENAPI].body_and_etag
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if not_modified(request, etag):
         return web.Response(status=304, headers=headers)
@@ -393,7 +396,6 @@ DOCS_HTML = resources.files(pixeldrive).joinpath("web/docs.html").read_text(enco
 DOCS_HEADERS = _page_security(DOCS_HTML)
 
 
-@public
 async def docs_page(request: web.Request) -> web.Response:
     """A readable page of this API, rendered in the browser from /openapi.json."""
     return web.Response(

@@ -9,7 +9,6 @@ from importlib import resources
 from aiohttp import web
 
 import pixeldrive
-from pixeldrive.http.auth import public
 from pixeldrive.http.respond import not_modified
 
 # The page may run and style only its own files, fetch only this origin, and show images
@@ -48,20 +47,17 @@ SCRIPT = Asset("playground.js", "text/javascript")
 STYLE = Asset("playground.css", "text/css")
 
 
-@public
 async def playground_page(request: web.Request) -> web.Response:
     """The playground: pick a template, fill its form, watch the preview, copy a signed
     URL. A key may be handed in the fragment: `/#key=pd_…`."""
     return PAGE.response(request)
 
 
-@public
 async def playground_script(request: web.Request) -> web.Response:
     """The playground's script."""
     return SCRIPT.response(request)
 
 
-@public
 async def playground_style(request: web.Request) -> web.Response:
     """The playground's style sheet."""
     return STYLE.response(request)

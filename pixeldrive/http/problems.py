@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pixeldrive.errors import PixelDriveError
+from pixeldrive.core.errors import PixelDriveError, problem_body
 from pixeldrive.observe.logs import current_request_id
 
 log = logging.getLogger("pixeldrive.http")
@@ -29,42 +29,15 @@ HTTP_DETAILS = {
 
 
 def problem_response(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    slug: str,
-    request_id: str,
-    errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
 ) -> web.Response:
-    """A problem+json response; `type` is a relative URI naming the problem kind."""
-    body: dict[str, Any] = {
-        "type": f"/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "request_id": request_id,
-    }
-    if errors:
-        body["errors"] = errors
+    """A problem document (`problem_body`) answered with its request id."""
+    body["request_id"] = request_id
     return web.Response(
-        status=status,
+        status=body["status"],
         body=json.dumps(body, ensure_ascii=False).encode(),
         content_type=PROBLEM_TYPE,
         headers={**(headers or {}), "X-Request-Id": request_id},
-    )
-
-
-def from_error(exc: PixelDriveError, request_id: str) -> web.Response:
-    return problem_response(
-        exc.status,
-        exc.title,
-        exc.detail,
-        slug=exc.slug,
-        request_id=request_id,
-        errors=[{"field": p.field, "message": p.message} for p in exc.errors] or None,
-        headers=exc.headers,
     )
 
 
@@ -99,28 +72,18 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
                 exc.detail,
                 request_id,
             )
-        return from_error(exc, request_id)
+        return problem_response(exc.problem(), request_id, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         detail = HTTP_DETAILS.get(exc.status, exc.reason)
         allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return problem_response(
-            exc.status,
-            exc.reason,
-            detail,
-            slug=f"http-{exc.status}",
-            request_id=request_id,
-            headers=allow,
+            problem_body(exc.status, exc.reason, detail, f"http-{exc.status}"), request_id, allow
         )
     except Exception:
         log.exception("unhandled error on %s %s [%s]", request.method, request.path, request_id)
-        return problem_response(
-            500,
-            "Internal error",
-            "the server failed; the request id names it in the logs",
-            slug="internal",
-            request_id=request_id,
-        )
+        failed = "the server failed; the request id names it in the logs"
+        return problem_response(problem_body(500, "Internal error", failed, "internal"), request_id)
     response.headers["X-Request-Id"] = request_id
     return response

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.errors import NotAcceptable
+from pixeldrive.core.errors import NotAcceptable
+from pixeldrive.core.formats import BY_MIME, FORMATS, ImageFormat
+from pixeldrive.http.api_models import RenderChecked, RenderCreated, TextLayout
+from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS
 from pixeldrive.http.bodies import read_json
-from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS
 from pixeldrive.http.negotiate import negotiate
 from pixeldrive.http.respond import image_offers, image_response
-from pixeldrive.models import RenderChecked, RenderCreated, RenderRequest, TextLayout
-from pixeldrive.render.formats import BY_MIME, FORMATS, ImageFormat
-from pixeldrive.service import Rendered
+from pixeldrive.service.pipeline import Order, Rendered
+from pixeldrive.service.render_request import RenderRequest
 from pixeldrive.text.report import TextReport
 
 JSON = "application/json"
@@ -38,32 +39,33 @@ async def create_render(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, RenderRequest)
     answer = _answer_type(request)
     fmt = _format(request, body, answer)
-    service, principal = request.app[SERVICE], request[PRINCIPAL]
-    key, spec = await service.prepare_for(principal, body, fmt)
-    url = f"/v1/images/{key}.{fmt.ext}"
+    order, pipeline = Order(request[PRINCIPAL], fmt, body), request.app[PIPELINE]
     if body.dry_run:
-        reports = await service.layout(spec)
+        await pipeline.lay_out(order)
+        width, height = order.size
         checked = RenderChecked(
-            url=url,
-            key=key,
+            url=f"/v1/images/{order.key}.{fmt.ext}",
+            key=order.key,
             format=fmt.name,
-            width=spec.width,
-            height=spec.height,
-            text=_layouts(reports),
+            width=width,
+            height=height,
+            text=_layouts(order.layout),
         )
         return web.json_response(checked.model_dump(), status=200)
-    rendered = await service.render(key, spec, fmt, principal)
+    rendered = await pipeline.render(order)
+    url = f"/v1/images/{rendered.key}.{fmt.ext}"
     if answer != JSON:
         response = image_response(request, rendered, negotiated=body.format is None)
         response.headers["Content-Location"] = url
         add_server_timing(response, rendered)
         return response
+    width, height = order.size
     created = RenderCreated(
         url=url,
         key=rendered.key,
         format=fmt.name,
-        width=spec.width,
-        height=spec.height,
+        width=width,
+        height=height,
         bytes=len(rendered.data),
         cached=rendered.cached,
         text=_layouts(rendered.text) if rendered.timing is not None else None,

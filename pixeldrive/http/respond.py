@@ -7,10 +7,10 @@ from functools import lru_cache
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from pixeldrive.errors import NotAcceptable
+from pixeldrive.core.errors import NotAcceptable
+from pixeldrive.core.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
 from pixeldrive.http.negotiate import negotiate
-from pixeldrive.render.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
-from pixeldrive.service import Rendered
+from pixeldrive.service.pipeline import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=60, must-revalidate"

@@ -3,13 +3,8 @@ document, so the documentation cannot drift from what is served."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-
 from aiohttp import web
-from pydantic import BaseModel
 
-from pixeldrive.batch.models import BatchCreated, BatchRequest, BatchStatus
 from pixeldrive.http import (
     batches,
     health,
@@ -17,20 +12,20 @@ from pixeldrive.http import (
     openapi,
     playground,
     renders,
-    sign,
-    signed,
+    signed_urls,
     templates,
     tokens,
     usage,
 )
-from pixeldrive.http.metrics import get_metrics
-from pixeldrive.models import (
+from pixeldrive.http.api_models import (
+    BatchCreated,
+    BatchRequest,
+    BatchStatus,
     Health,
     PreviewQuery,
     Readiness,
     RenderChecked,
     RenderCreated,
-    RenderRequest,
     SignedUrl,
     SignRequest,
     TemplateDescription,
@@ -40,37 +35,12 @@ from pixeldrive.models import (
     TokenRequest,
     Usage,
 )
+from pixeldrive.http.app_keys import ROUTES
+from pixeldrive.http.endpoints import Answer, Endpoint
+from pixeldrive.http.metrics import get_metrics
+from pixeldrive.service.render_request import RenderRequest
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IMAGES = ("image/png", "image/jpeg", "image/webp", "image/avif")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One documented answer: a JSON model, or image bytes."""
-
-    description: str
-    model: type[BaseModel] | None = None
-    media: tuple[str, ...] = ()
-    headers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    tag: str
-    operation: str | None = None  # the scope operation it needs; None: credentials only
-    public: bool = False  # no credentials (signed URLs carry their own)
-    body: type[BaseModel] | None = None
-    raw_body: str | None = None  # a non-JSON body's media type (template uploads: SVG)
-    query: type[BaseModel] | None = None
-    answers: dict[int, Answer] = field(default_factory=dict)
-    errors: tuple[int, ...] = ()
-
-
 IMAGE_HEADERS = ("ETag", "Cache-Control", "X-Cache", "Vary")
 
 # GET / and its assets: public, read once at import (pixeldrive/web).
@@ -81,7 +51,7 @@ PLAYGROUND: tuple[Endpoint, ...] = (
         playground.playground_page,
         "The playground: gallery, form, live preview, signed URL",
         "playground",
-        public=True,
+        access="public",
         answers={
             200: Answer("the page", media=("text/html",), headers=("ETag",)),
             304: Answer("not modified (If-None-Match)", headers=("ETag",)),
@@ -93,7 +63,7 @@ PLAYGROUND: tuple[Endpoint, ...] = (
         playground.playground_script,
         "The playground's script",
         "playground",
-        public=True,
+        access="public",
         answers={
             200: Answer("the script", media=("text/javascript",), headers=("ETag",)),
             304: Answer("not modified (If-None-Match)", headers=("ETag",)),
@@ -105,7 +75,7 @@ PLAYGROUND: tuple[Endpoint, ...] = (
         playground.playground_style,
         "The playground's style sheet",
         "playground",
-        public=True,
+        access="public",
         answers={
             200: Answer("the style sheet", media=("text/css",), headers=("ETag",)),
             304: Answer("not modified (If-None-Match)", headers=("ETag",)),
@@ -120,7 +90,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         health.healthz,
         "Liveness",
         "operations",
-        public=True,
+        access="public",
         answers={200: Answer("the process answers", Health)},
     ),
     Endpoint(
@@ -129,7 +99,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         health.readyz,
         "Readiness: pool, database, templates",
         "operations",
-        public=True,
+        access="public",
         answers={200: Answer("ready", Readiness), 503: Answer("not ready", Readiness)},
     ),
     Endpoint(
@@ -148,6 +118,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "A template's fields, kinds, defaults, constraints, size and version",
         "templates",
         operation="render",
+        template_param="id",
         answers={200: Answer("the template", TemplateDescription)},
         errors=(401, 403, 404),
     ),
@@ -158,6 +129,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "The template drawn with its defaults",
         "templates",
         operation="render",
+        template_param="id",
         query=PreviewQuery,
         answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},
         errors=(400, 401, 403, 404, 406, 422, 429, 503, 504),
@@ -169,6 +141,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Upload or replace a template (an SVG body); 422 lists every problem",
         "templates",
         operation="templates:write",
+        template_param="id",
         raw_body="image/svg+xml",
         answers={
             201: Answer("uploaded", TemplateUploaded),
@@ -183,6 +156,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Remove an uploaded template",
         "templates",
         operation="templates:write",
+        template_param="id",
         answers={204: Answer("removed")},
         errors=(401, 403, 404),
     ),
@@ -221,17 +195,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/v1/t/{name}",
-        signed.signed_render,
+        signed_urls.signed_render,
         "Signed on-the-fly render for <img> tags: fields, kid, exp and sig in the query",
         "renders",
-        public=True,
+        access="signed-url",
+        operation="render",
         answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},
         errors=(400, 401, 403, 404, 406, 422, 429, 503, 504),
     ),
     Endpoint(
         "POST",
         "/v1/sign",
-        sign.sign,
+        signed_urls.sign,
         "Sign a GET /v1/t/ URL with your API key's signing secret (API keys only)",
         "renders",
         operation="render",
@@ -287,7 +262,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         openapi.openapi_json,
         "This API as an OpenAPI 3.1 document, generated from the code",
         "operations",
-        public=True,
+        access="public",
         answers={
             200: Answer("the document", media=("application/json",), headers=("ETag",)),
             304: Answer("not modified (If-None-Match)", headers=("ETag",)),
@@ -299,7 +274,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         openapi.docs_page,
         "This documentation, rendered from /openapi.json",
         "operations",
-        public=True,
+        access="public",
         answers={200: Answer("the page", media=("text/html",))},
     ),
     Endpoint(
@@ -308,7 +283,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         get_metrics,
         "Metrics for Prometheus: renders, cache, pool and responses",
         "operations",
-        public=True,
+        access="public",
         answers={200: Answer("Prometheus text format", media=("text/plain",))},
     ),
     *PLAYGROUND,
@@ -316,9 +291,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 
 def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> None:
-    """Register every endpoint; each GET also answers HEAD (headers only)."""
+    """Register every endpoint (each GET also answers HEAD, headers only), and what each
+    route needs of its caller, for the access middleware."""
+    routes = app[ROUTES] = {}
     for endpoint in endpoints:
-        if endpoint.method == "GET":
-            app.router.add_get(endpoint.path, endpoint.handler, allow_head=True)
-        else:
-            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        resource = app.router.add_resource(endpoint.path)
+        methods = ("GET", "HEAD") if endpoint.method == "GET" else (endpoint.method,)
+        for method in methods:
+            routes[resource.add_route(method, endpoint.handler)] = endpoint

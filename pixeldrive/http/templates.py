@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.errors import BadRequest
-from pixeldrive.http.bodies import read_body
-from pixeldrive.http.keys import PRINCIPAL, SERVICE, SETTINGS, TEMPLATES, UPLOADS
-from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
-from pixeldrive.models import (
+from pixeldrive.core.errors import BadRequest
+from pixeldrive.core.formats import FORMATS
+from pixeldrive.http.api_models import (
     PreviewQuery,
-    RenderRequest,
     TemplateDescription,
     TemplateFinding,
     TemplateList,
     TemplateSummary,
     TemplateUploaded,
 )
-from pixeldrive.render.formats import FORMATS
+from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS, TEMPLATES, UPLOADS
+from pixeldrive.http.bodies import read_body
+from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
+from pixeldrive.service.pipeline import Order
+from pixeldrive.service.render_request import RenderRequest
 
 
 def _visible(request: web.Request, template_id: str) -> bool:
@@ -44,7 +45,6 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def get_template(request: web.Request) -> web.Response:
     template = request.app[TEMPLATES].get(request.match_info["id"])
-    request[PRINCIPAL].require("render", template=template.id)
     described = TemplateDescription.model_validate(template.describe())
     return web.json_response(described.model_dump(exclude_none=True))
 
@@ -58,18 +58,16 @@ async def preview(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         raise BadRequest("preview takes ?width=, ?height= and ?format= only") from exc
     if query.format is not None:
-        fmt = FORMATS["jpeg" if query.format == "jpg" else query.format]
+        fmt = FORMATS[query.format]
     else:
         fmt = negotiate_format(request, request.app[SETTINGS].encode.preference)
-    order = RenderRequest(
+    defaults = RenderRequest(
         template=template.id,
         fields=template.preview_values(),
         width=query.width,
         height=query.height,
     )
-    service, principal = request.app[SERVICE], request[PRINCIPAL]
-    key, spec = await service.prepare_for(principal, order, fmt)
-    rendered = await service.render(key, spec, fmt, principal)
+    rendered = await request.app[PIPELINE].render(Order(request[PRINCIPAL], fmt, defaults))
     return image_response(
         request, rendered, negotiated=query.format is None, cache_control=REVALIDATE
     )
@@ -77,10 +75,8 @@ async def preview(request: web.Request) -> web.StreamResponse:
 
 async def put_template(request: web.Request) -> web.Response:
     """Upload or replace a template (SVG body); 422 lists every problem found."""
-    template_id = request.match_info["id"]
-    request[PRINCIPAL].require("templates:write", template=template_id)
     data = await read_body(request)
-    uploaded = await request.app[UPLOADS].put(template_id, data)
+    uploaded = await request.app[UPLOADS].put(request.match_info["id"], data)
     answer = TemplateUploaded(
         template=TemplateDescription.model_validate(uploaded.template.describe()),
         findings=[
@@ -98,7 +94,5 @@ async def put_template(request: web.Request) -> web.Response:
 
 async def delete_template(request: web.Request) -> web.Response:
     """Remove an uploaded template (a bundled one of the same id serves again)."""
-    template_id = request.match_info["id"]
-    request[PRINCIPAL].require("templates:write", template=template_id)
-    await request.app[UPLOADS].delete(template_id)
+    await request.app[UPLOADS].delete(request.match_info["id"])
     return web.Response(status=204)

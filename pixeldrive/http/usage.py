@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.http.keys import METER, PRINCIPAL
-from pixeldrive.models import Usage
+from pixeldrive.http.api_models import Usage
+from pixeldrive.http.app_keys import METER, PRINCIPAL
 
 
 async def get_usage(request: web.Request) -> web.Response:
-    principal = request[PRINCIPAL]
-    principal.require("usage:read")
-    usage = Usage.model_validate(await request.app[METER].usage(principal.key_id))
+    usage = Usage.model_validate(await request.app[METER].usage(request[PRINCIPAL].key_id))
     return web.json_response(usage.model_dump())

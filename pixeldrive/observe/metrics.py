@@ -19,7 +19,7 @@ from prometheus_client.metrics_core import (
 )
 
 from pixeldrive.cache.tiered import TieredCache
-from pixeldrive.errors import InvalidInput, Overloaded, RenderTimeout
+from pixeldrive.core.errors import InvalidInput, Overloaded, RenderTimeout
 from pixeldrive.render.job import RenderJob, RenderOutput
 from pixeldrive.render.pool import RenderPool
 from pixeldrive.text.report import TextReport

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
+from pixeldrive.core.entry_writer import EntryWriter
+from pixeldrive.core.render_spec import RenderSpec
 from pixeldrive.text.report import TextReport
 
 FRAME = struct.Struct("!Q")
@@ -39,17 +42,6 @@ class WorkerConfig:
     backdrop_bytes: int = 32 * 2**20  # pixels of backdrops kept per worker; 0: none
 
 
-class Store(Protocol):
-    """Where the worker keeps the bytes it encoded, as well as answering them: the disk
-    cache's file for the image, written in the worker so that the server's process only
-    has to index it. Picklable; called in the worker."""
-
-    def write(self, data: bytes) -> int | None:
-        """Store `data`; the bytes it took, or None when it declined or could not (the
-        server then stores them itself, and reports any error). Never raises OSError."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class RenderJob:
     """One render: a template version (by the path of its bytes), validated field values,
@@ -62,7 +54,23 @@ class RenderJob:
     height: int
     format: str
     quality: int | None = None
-    store: Store | None = None
+    store: EntryWriter | None = None
+
+    @classmethod
+    def of(
+        cls, spec: RenderSpec, source: Path, format: str, store: EntryWriter | None = None
+    ) -> RenderJob:
+        """The job that draws `spec` from the template bytes at `source`."""
+        return cls(
+            spec.version,
+            str(source),
+            spec.fields,
+            spec.width,
+            spec.height,
+            format,
+            spec.quality,
+            store,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
+from pixeldrive.core.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
 from pixeldrive.render import worker
 from pixeldrive.render.job import FRAME, RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.text.report import TextReport

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pixeldrive.errors import FieldProblem, InvalidInput
+from pixeldrive.core.errors import FieldProblem, InvalidInput
 
 
 def output_size(

@@ -20,11 +20,6 @@ IMAGE_FITS = {"cover": "xMidYMid slice", "contain": "xMidYMid meet", "fill": "no
 XLINK_HREF = f"{{{XLINK_NS}}}href"
 
 
-def fill(root: etree._Element, fields: tuple[FieldSpec, ...], values: Mapping[str, Any]) -> bytes:
-    """The filled document as bytes (see fill_tree)."""
-    return etree.tostring(fill_tree(root, fields, values)[0])
-
-
 def fill_tree(
     root: etree._Element,
     fields: tuple[FieldSpec, ...],

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from lxml import etree
 from PIL.Image import Image
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.render import backdrop
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from pixeldrive.errors import DatabaseUnavailable
+from pixeldrive.core.errors import DatabaseUnavailable
 from pixeldrive.storage import sqlite
 from pixeldrive.storage.sql import Connection
 
@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 class Database(Protocol):
-    """A database behind an async interface (`sqlite.Database`, `postgres.PostgresDatabase`).
+    """A database behind an async interface (`sqlite.SQLiteDatabase`, `postgres.PostgresDatabase`).
     The owner calls `open()` (connects, migrates) and `close()`; in between, `run`
     calls `fn(connection, *args)` off the event loop, the connection satisfying
     `storage.sql.Connection`. PostgreSQL raises DatabaseUnavailable (503) when it cannot

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from pixeldrive.errors import DatabaseUnavailable
+from pixeldrive.core.errors import DatabaseUnavailable
 from pixeldrive.storage.schema import migrate
 
 T = TypeVar("T")

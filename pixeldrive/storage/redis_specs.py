@@ -6,8 +6,8 @@ import logging
 
 from redis.exceptions import RedisError
 
-from pixeldrive.cache.keys import RenderSpec
-from pixeldrive.redis_link import RedisLink, SharedStoreDown
+from pixeldrive.core.render_spec import RenderSpec
+from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 from pixeldrive.storage.specs import SpecStore
 
 PREFIX = "pd:spec:"

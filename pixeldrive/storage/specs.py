@@ -8,8 +8,8 @@ from typing import Protocol
 
 from cachetools import LRUCache
 
-from pixeldrive.cache.keys import RenderSpec
-from pixeldrive.storage.sqlite import Database
+from pixeldrive.core.render_spec import RenderSpec
+from pixeldrive.storage.sqlite import SQLiteDatabase
 
 
 class SpecStore(Protocol):
@@ -26,7 +26,7 @@ class SQLiteSpecStore:
     """Specs in the embedded database; keys known to be saved are remembered, so a
     repeated payload costs no write."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
         self._known: LRUCache[str, bool] = LRUCache(maxsize=100_000)
 

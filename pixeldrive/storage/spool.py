@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pixeldrive.errors import DatabaseUnavailable
+from pixeldrive.core.errors import DatabaseUnavailable
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.ledger import (
     HitCount,

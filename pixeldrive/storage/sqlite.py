@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pixeldrive.storage.schema import migrate
 from pixeldrive.storage.sql import transaction
 
-__all__ = ["Database", "connect", "transaction"]
+__all__ = ["SQLiteDatabase", "connect", "transaction"]
 
 T = TypeVar("T")
 
@@ -50,7 +50,7 @@ _Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]"]
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
-class Database:
+class SQLiteDatabase:
     """The SQLite file behind an async interface. One dedicated thread owns the
     connection, so the event loop never waits on disk and SQLite never sees two threads;
     every call is a short function run there, in order.

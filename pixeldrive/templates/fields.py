@@ -8,7 +8,7 @@ from typing import Literal, get_args
 
 from lxml import etree
 
-from pixeldrive.errors import FieldProblem, TemplateInvalid
+from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates import options as opts
 from pixeldrive.templates.parser import INKSCAPE_NS, SODIPODI_NS, local_name
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
+from pydantic import ValidationError
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.schema import FieldsModel, build_model, normalise_defaults
@@ -35,6 +36,26 @@ class Template:
     fields: tuple[FieldSpec, ...]
     model: type[FieldsModel]
     root: etree._Element
+
+    def validate(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Every field's value after validation, defaults filled; InvalidInput names each
+        problem as `fields.<name>`."""
+        try:
+            return self.model.model_validate(fields).model_dump()
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"the fields do not fit template {self.id!r}",
+                errors=tuple(self._problem(e) for e in exc.errors()),
+            ) from exc
+
+    def _problem(self, error: Any) -> FieldProblem:
+        path = "fields." + ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(f.name for f in self.fields) or "none"
+            return FieldProblem(path, f"unknown field; this template has: {known}")
+        if error["type"] == "missing":
+            return FieldProblem(path, "required field is missing")
+        return FieldProblem(path, str(error["msg"]).removeprefix("Value error, "))
 
     def preview_values(self) -> dict[str, Any]:
         """Values for a preview: every default; a required field without one shows its

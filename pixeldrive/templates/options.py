@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from pixeldrive.errors import FieldProblem
+from pixeldrive.core.errors import FieldProblem
 from pixeldrive.templates.colors import ColorError, parse_color
 from pixeldrive.templates.parser import SODIPODI_NS, XLINK_NS, local_name, text_of
 from pixeldrive.templates.style import parse_style

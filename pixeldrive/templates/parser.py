@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from pixeldrive.errors import FieldProblem, TemplateInvalid
+from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"

@@ -14,7 +14,7 @@ from urllib.parse import unquote_to_bytes
 
 from lxml import etree
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.templates.options import href_of
 from pixeldrive.templates.parser import SODIPODI_NS, local_name, parse_svg, text_of
 from pixeldrive.templates.style import format_style, parse_style
@@ -85,11 +85,6 @@ def finding(element: etree._Element, severity: Severity, what: str, why: str) ->
         why,
         local_name(element),
     )
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    """Whether any finding refuses the template."""
-    return any(f.severity == "error" for f in findings)
 
 
 def sanitize(root: etree._Element) -> tuple[etree._Element, list[Finding]]:

@@ -19,7 +19,7 @@ from pydantic import (
     create_model,
 )
 
-from pixeldrive.errors import FieldProblem, TemplateInvalid
+from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec
 from pixeldrive.templates.values import clean_color, clean_text, decode_data_uri
 

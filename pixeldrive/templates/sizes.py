@@ -7,7 +7,7 @@ import re
 
 from lxml import etree
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import TemplateInvalid
 
 # CSS absolute units at 96 px per inch, as Inkscape and CairoSVG both assume.
 UNITS = {

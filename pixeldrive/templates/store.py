@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixeldrive.errors import NotFound, PixelDriveError
+from pixeldrive.core.errors import NotFound, PixelDriveError
 from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
 
 log = logging.getLogger("pixeldrive.templates")

@@ -16,7 +16,7 @@ import uharfbuzz as hb
 from fontTools.ttLib import TTCollection, TTFont
 from lxml import etree
 
-from pixeldrive.errors import PixelDriveError
+from pixeldrive.core.errors import PixelDriveError
 from pixeldrive.text.glyphs import GlyphPath, glyph_path
 
 DEFAULT_FALLBACK: tuple[str, ...] = (

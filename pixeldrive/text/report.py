@@ -15,11 +15,3 @@ class TextReport:
     truncated: bool
     fallbacks: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "size": self.size,
-            "lines": self.lines,
-            "truncated": self.truncated,
-            "fallbacks": list(self.fallbacks),
-        }

@@ -14,10 +14,10 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from pixeldrive import admin
-from pixeldrive.auth.keys import NewKey
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.scopes import parse_scopes_option
-from pixeldrive.config import PROJECT_ROOT, Settings
+from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.storage.database import connection
 
 Client = TestClient[Any, Any]
@@ -44,7 +44,7 @@ def make_key(settings: Settings) -> MakeKey:
 
     def make(scopes: str | None = None, quota: int | None = None, name: str = "test") -> NewKey:
         parsed = parse_scopes_option(scopes) if scopes else None
-        return admin.create_key(settings, name, parsed, quota)
+        return key_admin.create_key(settings, name, parsed, quota)
 
     return make
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from tests.auth.conftest import Client, bearer, expect_problem, run_cli
 
 SCOPES = "render,usage:read,templates=og-*|quote,formats=png|webp,max_pixels=2000000"

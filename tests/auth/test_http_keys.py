@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pixeldrive import admin
-from pixeldrive.auth.keys import NewKey
-from pixeldrive.config import PROJECT_ROOT, Settings, load_settings
-from pixeldrive.http.keys import SETTINGS
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.api_keys import NewKey
+from pixeldrive.core.config import PROJECT_ROOT, Settings, load_settings
+from pixeldrive.http.app_keys import SETTINGS
 from tests.auth.conftest import (
     FIELDS,
     Client,
@@ -69,7 +69,7 @@ async def test_a_valid_key_is_accepted(client: Client, key: NewKey) -> None:
 
 async def test_a_revoked_key_is_401_revoked_key(client: Client, key: NewKey) -> None:
     assert (await client.get("/v1/templates", headers=bearer(key.key))).status == 200
-    assert await asyncio.to_thread(admin.revoke, client.app[SETTINGS], key.record.id)
+    assert await asyncio.to_thread(key_admin.revoke, client.app[SETTINGS], key.record.id)
     response = await client.get("/v1/templates", headers=bearer(key.key))
     await expect_problem(response, 401, "revoked-key", "the API key has been revoked")
     # A revoked key with a wrong secret says nothing about the key's state.

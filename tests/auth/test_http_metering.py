@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.auth.keys import NewKey
-from pixeldrive.config import Settings
-from pixeldrive.http.keys import SERVICE, SETTINGS
-from pixeldrive.signing import sign_url
-from pixeldrive.storage.sqlite import Database
+from pixeldrive.auth.api_keys import NewKey
+from pixeldrive.auth.url_signature import sign_url
+from pixeldrive.core.config import Settings
+from pixeldrive.http.app_keys import PIPELINE, SETTINGS
+from pixeldrive.storage.sqlite import SQLiteDatabase
 from tests.auth.conftest import Client, MakeKey, bearer, expect_problem, query_db, render
 
 
@@ -60,7 +60,7 @@ async def test_each_render_is_recorded_before_the_answer(client: Client, key: Ne
 async def test_a_rerender_after_eviction_is_not_billed_twice(client: Client, key: NewKey) -> None:
     made = await render(client, key.key, width=300)
     original = await (await client.get(made["url"], headers=bearer(key.key))).read()
-    cache = client.app[SERVICE].cache
+    cache = client.app[PIPELINE].cache
     await cache.drain()
     await cache.delete(f"{made['key']}.png")
     response = await client.get(made["url"], headers=bearer(key.key))
@@ -176,7 +176,7 @@ async def test_a_key_at_its_quota_still_gets_its_own_evicted_image(
 ) -> None:
     first = await render(client, quota_two.key, width=300, fields={"title": "one"})
     await render(client, quota_two.key, width=300, fields={"title": "two"})
-    cache = client.app[SERVICE].cache
+    cache = client.app[PIPELINE].cache
     await cache.drain()
     await cache.delete(f"{first['key']}.png")
     response = await client.get(first["url"], headers=bearer(quota_two.key))
@@ -190,15 +190,15 @@ async def test_the_ledger_row_and_the_spec_take_one_trip(
     """A new render's two writes reach the database thread together (SPEC §4: both before
     the answer), and the key renders again from its stored spec."""
     trips: list[list[str]] = []
-    run_all = Database._run_all
+    run_all = SQLiteDatabase._run_all
 
-    def counted(self: Database, loop: Any, calls: list[Any]) -> None:
+    def counted(self: SQLiteDatabase, loop: Any, calls: list[Any]) -> None:
         trips.append([fn.__name__ for fn, _, _ in calls])
         run_all(self, loop, calls)
 
-    monkeypatch.setattr(Database, "_run_all", counted)
+    monkeypatch.setattr(SQLiteDatabase, "_run_all", counted)
     made = await render(client, key.key, width=320)
     assert sorted(["_insert", "record_render"]) in [sorted(trip) for trip in trips]
     assert len(await rows(client, key.record.id)) == 1
-    service = client.app[SERVICE]
+    service = client.app[PIPELINE]
     assert await service.specs.load(made["key"]) is not None

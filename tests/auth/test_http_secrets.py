@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from pixeldrive import admin
-from pixeldrive.config import PROJECT_ROOT, Settings
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.url_signature import sign_url
+from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import SERVICE
-from pixeldrive.signing import sign_url
+from pixeldrive.http.app_keys import PIPELINE
 from tests.auth.conftest import FIELDS, Client, bearer, cli_env, run_cli
 
 RENDER = {"template": "og-card", "fields": FIELDS["og-card"], "width": 300}
@@ -76,9 +76,9 @@ async def test_keys_from_the_admin_api_and_the_cli_leave_no_trace(
     aiohttp_client: Any, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    first = await asyncio.to_thread(admin.first_admin_key, settings)
+    first = await asyncio.to_thread(key_admin.first_admin_key, settings)
     assert first is not None
-    assert await asyncio.to_thread(admin.first_admin_key, settings) is None  # fresh state only
+    assert await asyncio.to_thread(key_admin.first_admin_key, settings) is None  # fresh state only
     done = await asyncio.to_thread(
         run_cli, settings.state_dir, "keys", "create", "--name", "cli", "--json"
     )
@@ -86,7 +86,7 @@ async def test_keys_from_the_admin_api_and_the_cli_leave_no_trace(
     client = await aiohttp_client(create_app(settings))
     await exercise(client, first.key, first.signing_secret, first.record.id)
     await exercise(client, cli["key"], cli["signing_secret"], cli["id"])
-    await client.app[SERVICE].cache.drain()
+    await client.app[PIPELINE].cache.drain()
     keys = [first.key, cli["key"]]
     assert await asyncio.to_thread(leaks, settings.state_dir, keys) == []  # WAL still open
     # The search can see: what must be stored (the URL signing secret) is found.

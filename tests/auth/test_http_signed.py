@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from PIL import Image
 
-from pixeldrive import admin
-from pixeldrive.auth.keys import NewKey
-from pixeldrive.http.keys import SETTINGS
-from pixeldrive.signing import sign_url
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.api_keys import NewKey
+from pixeldrive.auth.url_signature import sign_url
+from pixeldrive.http.app_keys import SETTINGS
 from tests.auth.conftest import CHROMIUM_IMG, Client, MakeKey, bearer, expect_problem
 
 PATH = "/v1/t/og-card.png"
@@ -212,7 +212,7 @@ async def test_the_signing_keys_scopes_apply(client: Client, make_key: MakeKey) 
 async def test_a_revoked_keys_urls_are_403_unknown_key(client: Client, key: NewKey) -> None:
     url = sign(key)
     assert (await client.get(url)).status == 200
-    assert await asyncio.to_thread(admin.revoke, client.app[SETTINGS], key.record.id)
+    assert await asyncio.to_thread(key_admin.revoke, client.app[SETTINGS], key.record.id)
     response = await client.get(url)
     await expect_problem(
         response, 403, "signature-unknown-key", "signed with an unknown or revoked key"

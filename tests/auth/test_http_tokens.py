@@ -10,13 +10,13 @@ from typing import Any
 import jwt
 import pytest
 
-from pixeldrive import admin
-from pixeldrive.auth.keys import NewKey
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.scopes import Scopes
 from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import SETTINGS
+from pixeldrive.http.app_keys import SETTINGS
 from tests.auth.conftest import FIELDS, Client, MakeKey, bearer, expect_problem, render
 
 NARROW = {"templates": ["og-*"], "formats": ["png"], "operations": ["render", "tokens"]}
@@ -139,7 +139,7 @@ async def test_ttl_over_the_maximum_is_422_naming_ttl(
     settings = await asyncio.to_thread(
         make_settings, server={"auth": "on"}, access={"token_max_ttl": 3600}
     )
-    made = await asyncio.to_thread(admin.create_key, settings, "ttl")
+    made = await asyncio.to_thread(key_admin.create_key, settings, "ttl")
     client = await aiohttp_client(create_app(settings))
     response = await client.post("/v1/tokens", json={"ttl": 3601}, headers=bearer(made.key))
     problem = await expect_problem(response, 422, "invalid-input", "ttl must be 1..3600 seconds")
@@ -203,7 +203,7 @@ async def test_a_token_signed_by_another_server_is_401(client: Client, key: NewK
 async def test_a_token_of_a_revoked_key_stops_working(client: Client, key: NewKey) -> None:
     token = (await mint(client, key.key))["token"]
     assert (await client.get("/v1/templates", headers=bearer(token))).status == 200
-    assert await asyncio.to_thread(admin.revoke, client.app[SETTINGS], key.record.id)
+    assert await asyncio.to_thread(key_admin.revoke, client.app[SETTINGS], key.record.id)
     response = await client.get("/v1/templates", headers=bearer(token))
     await expect_problem(
         response, 401, "revoked-key", "the key that minted this token has been revoked"

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from pixeldrive import admin
+from pixeldrive.auth import key_admin
 from pixeldrive.auth.scopes import parse_scopes_option
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
 
 Client = TestClient[Any, Any]
@@ -82,7 +82,7 @@ async def test_batches_need_the_batch_scope_and_stay_private(
     settings = await asyncio.to_thread(make_settings, server={"auth": "on"})
 
     def key(scopes: str) -> str:
-        return admin.create_key(settings, scopes, parse_scopes_option(scopes), None).key
+        return key_admin.create_key(settings, scopes, parse_scopes_option(scopes), None).key
 
     owner, other, render_only = await asyncio.gather(
         *(asyncio.to_thread(key, s) for s in ("batch,usage:read", "batch", "render"))

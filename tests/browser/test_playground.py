@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright import sync_api  # the dev extra pins it; Chromium is Debian's
 
-from pixeldrive import admin
-from pixeldrive.config import PROJECT_ROOT, load_settings
+from pixeldrive.auth import key_admin
+from pixeldrive.core.config import PROJECT_ROOT, load_settings
 from tests.http.test_shutdown import free_port, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     state = tmp_path_factory.mktemp("playground") / "state"
     templates = PROJECT_ROOT / "svg_templates"
     settings = load_settings(state_dir=state, templates_dir=templates)
-    made = admin.create_key(settings, "playground")
+    made = key_admin.create_key(settings, "playground")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELDRIVE_")} | {

@@ -3,7 +3,7 @@ releases. The expected values were computed by the release before this code chan
 
 from __future__ import annotations
 
-from pixeldrive.cache.keys import RenderSpec, render_key
+from pixeldrive.core.render_spec import RenderSpec, render_key
 
 SPEC = RenderSpec(
     "og-card",

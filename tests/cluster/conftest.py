@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.config import Settings, load_settings
+from pixeldrive.core.config import Settings, load_settings
 from tests.cluster.redis_server import RedisServer
 from tests.conftest import TEMPLATES_DIR
 

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from playwright import sync_api
 
-from pixeldrive import admin
-from pixeldrive.config import PROJECT_ROOT, load_settings
-from pixeldrive.signing import sign_url
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.url_signature import sign_url
+from pixeldrive.core.config import PROJECT_ROOT, load_settings
 from tests.cluster.postgres import PostgresServer
 from tests.cluster.redis_server import free_port
 from tests.http.test_shutdown import wait_ready
@@ -113,7 +113,7 @@ def front(postgres: PostgresServer) -> Iterator[Front]:
         for node, process in zip(nodes, processes, strict=True):
             wait_ready(node, process)
         settings = load_settings(state_dir=work / "node0", database_url=database_url)
-        made = admin.create_key(settings, "nginx-test")
+        made = key_admin.create_key(settings, "nginx-test")
         port = free_port()
         conf = work / "nginx.conf"
         conf.write_text(

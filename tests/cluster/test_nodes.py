@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import METRICS
+from pixeldrive.http.app_keys import METRICS
 from tests.cluster.redis_server import RedisServer
 
 Client = TestClient[Any, Any]

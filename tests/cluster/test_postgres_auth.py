@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from tests.auth.conftest import key, make_key  # noqa: F401  # fixtures
 from tests.auth.test_http_keys import (  # noqa: F401
     og_png_key,

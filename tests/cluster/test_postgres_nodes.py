@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from pixeldrive import admin
-from pixeldrive.auth.keys import NewKey
-from pixeldrive.config import Settings, load_settings
-from pixeldrive.errors import DatabaseUnavailable
+from pixeldrive.auth import key_admin
+from pixeldrive.auth.api_keys import NewKey
+from pixeldrive.core.config import Settings, load_settings
+from pixeldrive.core.errors import DatabaseUnavailable
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import SETTINGS
+from pixeldrive.http.app_keys import SETTINGS
 from tests.auth.conftest import Client, bearer, expect_problem, query_db, render
 from tests.cluster.postgres import running_postgres
 from tests.conftest import TEMPLATES_DIR
@@ -102,11 +102,11 @@ async def test_a_key_made_through_node_a_works_on_node_b(
     make_node: MakeNode, database_url: str
 ) -> None:
     a, b = await make_node("a", database_url), await make_node("b", database_url)
-    made = await asyncio.to_thread(admin.create_key, settings_of(a), "shared")
+    made = await asyncio.to_thread(key_admin.create_key, settings_of(a), "shared")
     for node in (a, b):
         response = await node.get("/v1/templates", headers=bearer(made.key))
         assert response.status == 200, await response.text()
-    assert await asyncio.to_thread(admin.revoke, settings_of(b), made.record.id)
+    assert await asyncio.to_thread(key_admin.revoke, settings_of(b), made.record.id)
     response = await a.get("/v1/templates", headers=bearer(made.key))
     await expect_problem(response, 401, "revoked-key")
     # Neither node kept a key of its own: both state dirs' SQLite files hold none.
@@ -116,7 +116,7 @@ async def test_a_key_made_through_node_a_works_on_node_b(
 
 async def test_a_render_is_billed_once_across_nodes(make_node: MakeNode, database_url: str) -> None:
     a, b = await make_node("a", database_url), await make_node("b", database_url)
-    made: NewKey = await asyncio.to_thread(admin.create_key, settings_of(a), "billing")
+    made: NewKey = await asyncio.to_thread(key_admin.create_key, settings_of(a), "billing")
     on_a = await render(a, made.key, width=300, fields={"title": "Same"})
     on_b = await render(b, made.key, width=300, fields={"title": "Same"})
     assert on_a["key"] == on_b["key"]
@@ -135,9 +135,9 @@ async def test_postgres_down_renders_go_on_and_both_recover(make_node: MakeNode)
     with running_postgres() as server:
         node = await make_node("solo", await asyncio.to_thread(server.create_database))
         settings = settings_of(node)
-        made = await asyncio.to_thread(admin.create_key, settings, "seen")
-        capped = await asyncio.to_thread(admin.create_key, settings, "capped", None, 10)
-        unseen = await asyncio.to_thread(admin.create_key, settings, "unseen")
+        made = await asyncio.to_thread(key_admin.create_key, settings, "seen")
+        capped = await asyncio.to_thread(key_admin.create_key, settings, "capped", None, 10)
+        unseen = await asyncio.to_thread(key_admin.create_key, settings, "unseen")
         first = await render(node, made.key, width=300, fields={"title": "Before"})
         await render(node, capped.key, width=300, fields={"title": "Capped before"})
         assert (await readiness(node))[0] == 200
@@ -182,7 +182,7 @@ async def test_a_render_spooled_before_a_restart_is_replayed_after_it(
     with running_postgres() as server:
         url = await asyncio.to_thread(server.create_database)
         settings = await asyncio.to_thread(node_settings, tmp_path / "node", url)
-        made = await asyncio.to_thread(admin.create_key, settings, "restart")
+        made = await asyncio.to_thread(key_admin.create_key, settings, "restart")
         node: Client = await aiohttp_client(create_app(settings))
         await render(node, made.key, width=300, fields={"title": "Warm"})
         await asyncio.to_thread(server.stop)

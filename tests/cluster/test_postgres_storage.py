@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.auth.keys import new_key
+from pixeldrive.auth.api_keys import new_key
 from pixeldrive.auth.scopes import Scopes
-from pixeldrive.errors import DatabaseUnavailable
+from pixeldrive.core.errors import DatabaseUnavailable
 from pixeldrive.storage import postgres as pg
 from pixeldrive.storage import sqlite
-from pixeldrive.storage.keys import count_keys, find_key, insert_key, list_keys, revoke_key
+from pixeldrive.storage.key_records import count_keys, find_key, insert_key, list_keys, revoke_key
 from pixeldrive.storage.ledger import (
     HitCount,
     RenderEntry,
@@ -204,7 +204,7 @@ async def test_the_ledger_writer_spools_while_postgres_is_down(tmp_path: Path) -
     with running_postgres() as server:
         url = await asyncio.to_thread(server.create_database)
         primary = pg.PostgresDatabase(url, threads=2)
-        local = sqlite.Database(tmp_path / "node.sqlite3")
+        local = sqlite.SQLiteDatabase(tmp_path / "node.sqlite3")
         await primary.open()
         await local.open()
         try:

@@ -14,7 +14,7 @@ from pixeldrive.auth.principal import LOCAL
 from pixeldrive.batch.local import LocalQueue
 from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
 from pixeldrive.batch.redis import RedisQueue
-from pixeldrive.redis_link import RedisLink
+from pixeldrive.storage.redis_link import RedisLink
 from tests.cluster.redis_server import RedisServer
 
 

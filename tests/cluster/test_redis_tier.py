@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pixeldrive.cache.keys import RenderSpec
 from pixeldrive.cache.redis import HEADER_SIZE, PREFIX, RedisTier
-from pixeldrive.redis_link import RedisLink, SharedStoreDown
+from pixeldrive.core.render_spec import RenderSpec
+from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 from pixeldrive.storage.redis_specs import RedisSpecStore
 from tests.cluster.redis_server import RedisServer
 

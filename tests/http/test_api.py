@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from pixeldrive.http.keys import POOL, SERVICE
+from pixeldrive.http.app_keys import PIPELINE, POOL
 
 CHROMIUM_IMG = "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 Client = TestClient[Any, Any]
@@ -201,7 +201,7 @@ async def test_concurrent_identical_requests_render_once(client: Client) -> None
 async def test_evicted_bytes_are_rendered_again_from_the_stored_spec(client: Client) -> None:
     created = await render(client, fields={"title": "Evict me"})
     original = await (await client.get(created["url"])).read()
-    service = client.app[SERVICE]
+    service = client.app[PIPELINE]
     await service.cache.drain()  # the disk write happens behind the answer
     await service.cache.delete(f"{created['key']}.png")
     response = await client.get(created["url"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
 from tests.procs import worker_pids
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import SERVICE
+from pixeldrive.http.app_keys import PIPELINE
 
 
 def copy_templates(target: Path) -> Path:
@@ -64,8 +64,8 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
     new = await (await client.post("/v1/renders", json=body)).json()
     assert new["key"] != old["key"]  # the version is part of the key
     # The old URL still serves the old pixels, even once its bytes are evicted.
-    await client.app[SERVICE].cache.drain()
-    await client.app[SERVICE].cache.delete(f"{old['key']}.png")
+    await client.app[PIPELINE].cache.drain()
+    await client.app[PIPELINE].cache.delete(f"{old['key']}.png")
     again = await client.get(old["url"])
     assert again.status == 200
     assert await again.read() == old_png

@@ -12,7 +12,7 @@ from aiohttp import web
 from PIL import Image
 
 from pixeldrive.http.app import create_app
-from tests.images.test_fetch import png_claiming
+from tests.remote_images.test_fetch import png_claiming
 
 PROBLEM = "application/problem+json"
 

@@ -22,8 +22,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from pixeldrive import admin
-from pixeldrive.config import load_settings
+from pixeldrive.auth import key_admin
+from pixeldrive.core.config import load_settings
 from tests.http.test_shutdown import free_port, wait_ready
 
 
@@ -36,7 +36,7 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bearer(state: Path) -> dict[str, str]:
     """A real key, so generated requests get past authentication (and schemathesis can
     check that requests with broken credentials do not)."""
-    made = admin.create_key(load_settings(state_dir=state), "schemathesis")
+    made = key_admin.create_key(load_settings(state_dir=state), "schemathesis")
     return {"Authorization": f"Bearer {made.key}"}
 
 

@@ -13,13 +13,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from pixeldrive import admin, signing
-from pixeldrive.auth.keys import NewKey
+from pixeldrive.auth import key_admin, url_signature
+from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.scopes import parse_scopes_option
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
+from pixeldrive.http.api_models import SignRequest
 from pixeldrive.http.app import create_app
-from pixeldrive.http.sign import signed_query
-from pixeldrive.models import SignRequest
+from pixeldrive.http.signed_urls import signed_query
 from tests.auth.conftest import bearer, expect_problem
 
 Client = TestClient[Any, Any]
@@ -32,12 +32,14 @@ def auth_settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def key(auth_settings: Settings) -> NewKey:
-    return admin.create_key(auth_settings, "everything")
+    return key_admin.create_key(auth_settings, "everything")
 
 
 @pytest.fixture
 def og_key(auth_settings: Settings) -> NewKey:
-    return admin.create_key(auth_settings, "og only", parse_scopes_option("render,templates=og-*"))
+    return key_admin.create_key(
+        auth_settings, "og only", parse_scopes_option("render,templates=og-*")
+    )
 
 
 @pytest.fixture
@@ -72,7 +74,9 @@ async def test_a_key_gets_a_url_that_renders(auth_client: Client, key: NewKey) -
     assert pairs["title"] == "Signed by the server"
     assert pairs["_width"] == "300"
     # The signature is the key's, by the published algorithm.
-    kid = signing.verify(urlsplit(url).path, query(url), {key.record.id: key.signing_secret}.get)
+    kid = url_signature.verify(
+        urlsplit(url).path, query(url), {key.record.id: key.signing_secret}.get
+    )
     assert kid == key.record.id
     # No header needed to use it.
     image = await auth_client.get(url)

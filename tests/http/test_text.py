@@ -11,9 +11,9 @@ import cairosvg
 from aiohttp.test_utils import TestClient
 from PIL import Image, ImageChops
 
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.keys import POOL
+from pixeldrive.http.app_keys import POOL
 
 Client = TestClient[Any, Any]
 LONG_TITLE = "WWWWWWW MMMMMMM " * 10  # wide letters: 100 characters need a smaller size

@@ -15,8 +15,8 @@ from aiohttp import web
 from pydantic import ValidationError
 from yarl import URL
 
-from pixeldrive.config import Settings
-from pixeldrive.errors import RenderFailed
+from pixeldrive.core.config import Settings
+from pixeldrive.core.errors import RenderFailed
 from pixeldrive.http.app import create_app
 from pixeldrive.observe.logs import REDACTED, RedactSecrets, configure_logging
 
@@ -48,7 +48,7 @@ def captured() -> Iterator[Captured]:
 
 
 async def logs_deep_inside(request: web.Request) -> web.Response:
-    log = logging.getLogger("pixeldrive.service")
+    log = logging.getLogger("pixeldrive.service.pipeline")
     log.info("drawing for %s", request.path)
     try:
         raise ValueError("a fault far from the handler")
@@ -87,7 +87,7 @@ async def test_every_line_of_a_request_carries_its_id(
     assert drawing == {
         "ts": drawing["ts"],
         "level": "INFO",
-        "logger": "pixeldrive.service",
+        "logger": "pixeldrive.service.pipeline",
         "message": "drawing for /test/log",
         "request_id": request_id,
     }

@@ -14,14 +14,13 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from pixeldrive.config import PROJECT_ROOT, Settings
-from pixeldrive.factory import worker_config
+from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.render import backdrop, worker
 from pixeldrive.render.job import RenderJob
-from pixeldrive.service import validate_fields
 from pixeldrive.templates.fields import discover_fields
 from pixeldrive.templates.model import compile_template
 from pixeldrive.templates.parser import parse_svg
+from pixeldrive.wiring import worker_config
 
 BUNDLED = {"og-card": "title", "product": "name", "certificate": "learner", "quote": "quote"}
 WHOLE, KEPT = 0, 32 * 2**20
@@ -131,7 +130,7 @@ def renders(config: Any, source: Path, values: list[dict[str, Any]], kept: int) 
         job = RenderJob(
             template.version,
             str(source),
-            validate_fields(template, fields),
+            template.validate(fields),
             int(template.width),
             int(template.height),
             "png",

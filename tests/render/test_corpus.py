@@ -23,8 +23,8 @@ import pebble
 import pytest
 from lxml import etree
 
-from pixeldrive.config import PROJECT_ROOT
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.config import PROJECT_ROOT
+from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.render import worker
 from pixeldrive.render.job import JobError, JobFailed, RenderJob, WorkerConfig
 from pixeldrive.templates.model import compile_template
@@ -65,7 +65,7 @@ class Outcome:
     """What uploading one file came to: `kind` is `image`, `refused:<stage>`,
     `timeout`, `worker-died` or `raised:<type>`. A renderer failure (JobFailed) is
     `refused:trial-render`: an upload is drawn once with its defaults before it is stored,
-    and what CairoSVG raises then is answered 422 (pixeldrive/uploads.py)."""
+    and what CairoSVG raises then is answered 422 (pixeldrive/service/uploads.py)."""
 
     kind: str
     detail: str = ""

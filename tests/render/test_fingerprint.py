@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.render.fingerprint import font_dirs, renderer_fingerprint
 from pixeldrive.render.job import EncodeOptions
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.render import worker
 from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.templates.model import compile_template

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pixeldrive.config import PROJECT_ROOT
-from pixeldrive.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
+from pixeldrive.core.config import PROJECT_ROOT
+from pixeldrive.core.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool

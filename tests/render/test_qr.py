@@ -13,9 +13,9 @@ from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import JobError
 from pixeldrive.render.qr import qr_group
 from pixeldrive.render.rasterize import rasterize
-from pixeldrive.render.substitute import fill
 from pixeldrive.templates.fields import discover_fields
 from pixeldrive.templates.parser import parse_svg
+from tests.svgdoc import fill
 
 
 def zbarimg() -> str:

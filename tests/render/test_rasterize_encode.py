@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.render import worker
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import make_fetcher

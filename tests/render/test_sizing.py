@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pixeldrive.errors import InvalidInput
+from pixeldrive.core.errors import InvalidInput
 from pixeldrive.render.sizing import output_size
 
 LIMITS = {"max_side": 10_000, "max_pixels": 25_000_000}

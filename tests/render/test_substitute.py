@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from pixeldrive.render.substitute import fill
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import SODIPODI_NS, SVG_NS, XLINK_NS, parse_svg, text_of
 from pixeldrive.templates.style import parse_style
+from tests.svgdoc import fill
 
 HEAD = (
     '<svg xmlns="http://www.w3.org/2000/svg"'

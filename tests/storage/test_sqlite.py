@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pixeldrive.storage.sqlite import Database
+from pixeldrive.storage.sqlite import SQLiteDatabase
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "test.db")
+async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    database = SQLiteDatabase(tmp_path / "test.db")
     await database.open()
     await database.run(lambda c: c.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)"))
     yield database
@@ -30,7 +30,7 @@ def values(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     return [(str(k), int(v)) for k, v in conn.execute("SELECT k, v FROM t ORDER BY rowid")]
 
 
-def count_trips(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def count_trips(db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many calls each trip to the thread carried."""
     trips: list[int] = []
     run_all = db._run_all
@@ -44,7 +44,7 @@ def count_trips(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 async def test_calls_in_one_turn_share_a_trip_in_order(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trips = count_trips(db, monkeypatch)
     assert await asyncio.gather(*(db.run(insert, f"k{i}", i) for i in range(3))) == [1, 1, 1]
@@ -53,7 +53,7 @@ async def test_calls_in_one_turn_share_a_trip_in_order(
     assert trips == [3, 1]
 
 
-async def test_each_call_keeps_its_own_outcome(db: Database) -> None:
+async def test_each_call_keeps_its_own_outcome(db: SQLiteDatabase) -> None:
     await db.run(insert, "taken", 0)
     results = await asyncio.gather(
         db.run(insert, "taken", 1), db.run(insert, "free", 2), return_exceptions=True
@@ -63,7 +63,7 @@ async def test_each_call_keeps_its_own_outcome(db: Database) -> None:
     assert await db.run(values) == [("taken", 0), ("free", 2)]
 
 
-async def test_a_cancelled_caller_leaves_the_others_their_answers(db: Database) -> None:
+async def test_a_cancelled_caller_leaves_the_others_their_answers(db: SQLiteDatabase) -> None:
     first = asyncio.ensure_future(db.run(insert, "a", 1))
     second = asyncio.ensure_future(db.run(insert, "b", 2))
     await asyncio.sleep(0)  # both queued for one trip, which has not left yet
@@ -83,14 +83,14 @@ def stop(conn: sqlite3.Connection) -> None:
     raise Stop
 
 
-async def test_a_base_exception_reaches_its_caller_only(db: Database) -> None:
+async def test_a_base_exception_reaches_its_caller_only(db: SQLiteDatabase) -> None:
     results = await asyncio.gather(db.run(stop), db.run(insert, "after", 1), return_exceptions=True)
     assert isinstance(results[0], Stop)
     assert results[1] == 1
 
 
 async def test_calls_after_close_fail_cleanly(tmp_path: Path) -> None:
-    database = Database(tmp_path / "closed.db")
+    database = SQLiteDatabase(tmp_path / "closed.db")
     await database.open()
     await database.close()
     with pytest.raises((RuntimeError, sqlite3.ProgrammingError)):

@@ -7,12 +7,11 @@ import copy
 import pytest
 from lxml import etree
 
-from pixeldrive.errors import FieldProblem, TemplateInvalid
-from pixeldrive.render.substitute import fill
+from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import local_name, parse_svg, text_of
 from pixeldrive.templates.schema import normalise_defaults
-from tests.svgdoc import svg_document
+from tests.svgdoc import fill, svg_document
 
 
 def svg(body: str) -> bytes:

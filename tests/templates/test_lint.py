@@ -1,4 +1,4 @@
-"""Tests for the template linter in pixeldrive.templates.lint."""
+"""Tests for the template linter in pixeldrive.lint.linter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pixeldrive.templates.lint import PROJECT_FONTCONFIG, LintReport, fonts, lint
+from pixeldrive.lint.linter import PROJECT_FONTCONFIG, LintReport, fonts, lint
 from pixeldrive.templates.sanitize import Finding
 from tests.conftest import TEMPLATES_DIR
 from tests.svgdoc import svg_document

@@ -15,7 +15,7 @@ from typing import cast
 import pytest
 from lxml import etree
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.templates import parser
 from pixeldrive.templates.parser import (
     INKSCAPE_NS,

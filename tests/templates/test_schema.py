@@ -1,5 +1,5 @@
 """Tests for the per-template payload model (pixeldrive.templates.schema and .model), through
-compile_template and pixeldrive.service.validate_fields."""
+compile_template and Template.validate."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from pixeldrive.errors import FieldProblem, InvalidInput, TemplateInvalid
-from pixeldrive.service import validate_fields
+from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
 from pixeldrive.templates.model import Template, compile_template, template_version
 from pixeldrive.templates.schema import DEFAULT_MAX_TEXT, MAX_QR
 from tests.svgdoc import svg_document
@@ -58,12 +57,12 @@ def card() -> Template:
 
 
 def valid(template: Template, **values: Any) -> dict[str, Any]:
-    return validate_fields(template, {"who": "Ann"} | values)
+    return template.validate({"who": "Ann"} | values)
 
 
 def refused(template: Template, fields: dict[str, Any]) -> tuple[FieldProblem, ...]:
     with pytest.raises(InvalidInput) as caught:
-        validate_fields(template, fields)
+        template.validate(fields)
     assert caught.value.status == 422
     assert "card" in caught.value.detail or "'t'" in caught.value.detail
     return caught.value.errors
@@ -84,7 +83,7 @@ def png_data_uri(size: int) -> str:
 
 
 def test_defaults_fill_every_optional_field(card: Template) -> None:
-    assert validate_fields(card, {"who": "Ann"}) == CARD_DEFAULTS | {"who": "Ann"}
+    assert card.validate({"who": "Ann"}) == CARD_DEFAULTS | {"who": "Ann"}
 
 
 def test_the_model_describes_the_template(card: Template) -> None:
@@ -109,7 +108,7 @@ def test_unknown_field_of_a_template_without_fields() -> None:
     template = compile_body("<rect/>")
     (only,) = refused(template, {"x": 1})
     assert only == FieldProblem("fields.x", "unknown field; this template has: none")
-    assert validate_fields(template, {}) == {}
+    assert template.validate({}) == {}
 
 
 def test_required_field_missing(card: Template) -> None:
@@ -121,7 +120,7 @@ def test_placeholder_without_default_is_required() -> None:
     template = compile_body("<text>Dear {{name}}, from {{city}}</text>")
     problems = refused(template, {"name": "Ann"})
     assert problems == (FieldProblem("fields.city", "required field is missing"),)
-    assert validate_fields(template, {"name": "Ann", "city": "Oslo"}) == {
+    assert template.validate({"name": "Ann", "city": "Oslo"}) == {
         "name": "Ann",
         "city": "Oslo",
     }
@@ -159,14 +158,14 @@ def test_max_length(card: Template) -> None:
 
 def test_default_max_length_applies_without_an_option() -> None:
     template = compile_body('<text data-pd-field="t">x</text>')
-    assert validate_fields(template, {"t": "x" * DEFAULT_MAX_TEXT})["t"] == "x" * DEFAULT_MAX_TEXT
+    assert template.validate({"t": "x" * DEFAULT_MAX_TEXT})["t"] == "x" * DEFAULT_MAX_TEXT
     (only,) = refused(template, {"t": "x" * (DEFAULT_MAX_TEXT + 1)})
     assert only.field == "fields.t"
 
 
 def test_placeholder_max_length() -> None:
     template = compile_body('<text data-pd-max-length-n="3">{{n}}</text>')
-    assert validate_fields(template, {"n": "abc"}) == {"n": "abc"}
+    assert template.validate({"n": "abc"}) == {"n": "abc"}
     (only,) = refused(template, {"n": "abcd"})
     assert only.field == "fields.n"
 
@@ -398,7 +397,7 @@ def test_image_within_the_limit_is_accepted(limit: int, size: int, line_breaks: 
     if line_breaks:
         head, _, payload = uri.partition(",")
         uri = head + "," + "\n".join(payload[i : i + 76] for i in range(0, len(payload), 76))
-    assert validate_fields(template, {"photo": uri}) == {"photo": uri}
+    assert template.validate({"photo": uri}) == {"photo": uri}
 
 
 @pytest.mark.parametrize("value", [1, ["data:"], {"uri": "x"}])
@@ -421,7 +420,7 @@ def test_qr_max_length_option() -> None:
     template = compile_body(
         '<rect data-pd-field="q" data-pd-kind="qr" data-pd-max-length="5" data-pd-default="a"/>'
     )
-    assert validate_fields(template, {"q": "abcde"}) == {"q": "abcde"}
+    assert template.validate({"q": "abcde"}) == {"q": "abcde"}
     (only,) = refused(template, {"q": "abcdef"})
     assert only.field == "fields.q"
 
@@ -430,9 +429,8 @@ def test_qr_max_length_option() -> None:
 
 
 def test_omitted_and_explicit_defaults_dump_equal(card: Template) -> None:
-    omitted = validate_fields(card, {"who": "Ann"})
-    explicit = validate_fields(
-        card,
+    omitted = card.validate({"who": "Ann"})
+    explicit = card.validate(
         {
             "who": "Ann",
             "title": "Hello",
@@ -450,8 +448,8 @@ def test_omitted_and_explicit_defaults_dump_equal(card: Template) -> None:
 
 
 def test_equivalent_spellings_dump_equal(card: Template) -> None:
-    a = validate_fields(card, {"who": "e\u0301", "bg": "red", "pct": 50})
-    b = validate_fields(card, {"pct": 50.0, "bg": "#FF0000", "who": "\u00e9"})
+    a = card.validate({"who": "e\u0301", "bg": "red", "pct": 50})
+    b = card.validate({"pct": 50.0, "bg": "#FF0000", "who": "\u00e9"})
     assert a == b
 
 
@@ -461,20 +459,20 @@ def test_authored_defaults_are_canonical() -> None:
         '<text data-pd-field="t"><tspan sodipodi:role="line">a</tspan>'
         '<tspan sodipodi:role="line">b</tspan></text>'
     )
-    omitted = validate_fields(template, {})
+    omitted = template.validate({})
     assert omitted == {"c": "#aabbcc", "t": "a\nb"}
-    assert validate_fields(template, {"c": "#abc", "t": "a\nb"}) == omitted
+    assert template.validate({"c": "#abc", "t": "a\nb"}) == omitted
 
 
 def test_decomposed_authored_default_dumps_like_the_explicit_value() -> None:
     template = compile_body('<text data-pd-field="name">Cafe\u0301</text>')
-    assert validate_fields(template, {}) == validate_fields(template, {"name": "Cafe\u0301"})
+    assert template.validate({}) == template.validate({"name": "Cafe\u0301"})
 
 
 def test_gradient_colour_default_is_none() -> None:
     template = compile_body('<rect data-pd-field="c" style="fill:url(#g)"/>')
-    assert validate_fields(template, {}) == {"c": None}
-    assert validate_fields(template, {"c": "blue"}) == {"c": "#0000ff"}
+    assert template.validate({}) == {"c": None}
+    assert template.validate({"c": "blue"}) == {"c": "#0000ff"}
 
 
 # --------------------------------------------------------------------------- compiled template

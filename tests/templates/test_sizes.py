@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pixeldrive.errors import TemplateInvalid
+from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.sizes import document_size, parse_length
 from tests.svgdoc import NAMESPACES

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pixeldrive.config import PROJECT_ROOT
-from pixeldrive.errors import NotFound
+from pixeldrive.core.config import PROJECT_ROOT
+from pixeldrive.core.errors import NotFound
 from pixeldrive.templates.model import compile_template, template_version
 from pixeldrive.templates.store import TemplateStore
 from tests.svgdoc import NAMESPACES

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pixeldrive.config import Settings
-from pixeldrive.factory import worker_config
+from pixeldrive.core.config import Settings
 from pixeldrive.render import worker
 from pixeldrive.render.job import RenderJob
 from pixeldrive.templates.model import compile_template
+from pixeldrive.wiring import worker_config
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="600" height="300" viewBox="0 0 600 300">
 <rect width="600" height="300" fill="#fff"/>

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTCollection, TTFont
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.text.fonts import (
     DEFAULT_FALLBACK,
     Face,

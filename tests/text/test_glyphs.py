@@ -15,7 +15,7 @@ from fontTools.pens.transformPen import TransformPen
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 
-from pixeldrive.config import PROJECT_ROOT
+from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.text.glyphs import GlyphPath, append_glyphs, glyph_path
 
 FONTS = PROJECT_ROOT / "svg_templates" / "fonts"

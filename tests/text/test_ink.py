@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from pixeldrive.config import Settings
-from pixeldrive.local import render_file
+from pixeldrive.cli.file_renders import render_file
+from pixeldrive.core.config import Settings
 
 # Antialiasing may put a faint pixel just outside a frame; an ink pixel is one darker than
 # this (of 255) in its darkest channel.

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from pixeldrive.config import Settings
-from pixeldrive.local import render_file
+from pixeldrive.cli.file_renders import render_file
+from pixeldrive.core.config import Settings
 
 HERE = Path(__file__).parent
 CASES = sorted(p.stem for p in (HERE / "cases").glob("*.svg"))

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pixeldrive.auth.keys import NewKey, new_key
+from pixeldrive.auth.api_keys import NewKey, new_key
 from pixeldrive.auth.scopes import Scopes
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
 from pixeldrive.storage.database import connection
-from pixeldrive.storage.keys import (
+from pixeldrive.storage.key_records import (
     KeyRecord,
     count_keys,
     find_key,

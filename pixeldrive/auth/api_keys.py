@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from pixeldrive.auth.scopes import Scopes
-from pixeldrive.storage.keys import KeyRecord
+from pixeldrive.storage.key_records import KeyRecord
 
 PREFIX = "pd"
 KEY_RE = re.compile(r"^pd_(?P<id>[a-z2-7]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")

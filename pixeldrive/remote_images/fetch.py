@@ -32,8 +32,8 @@ from PIL import (  # noqa: F401
 from yarl import URL
 
 from pixeldrive import __version__
-from pixeldrive.config import ImageSettings
-from pixeldrive.images.policy import ImageRefused, check_address, check_url, forbidden
+from pixeldrive.core.config import ImageSettings
+from pixeldrive.remote_images.policy import ImageRefused, check_address, check_url, forbidden
 
 USER_AGENT: Final = f"PixelDrive/{__version__}"
 REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})

@@ -1,7 +1,7 @@
 """Remote images for `image` fields: the policy (URLs, addresses) and the fetcher."""
 
-from pixeldrive.images.fetch import FetchedImage, ImageFetcher, to_data_uri
-from pixeldrive.images.policy import ImageRefused, check_address, check_url
+from pixeldrive.remote_images.fetch import FetchedImage, ImageFetcher, to_data_uri
+from pixeldrive.remote_images.policy import ImageRefused, check_address, check_url
 
 __all__ = [
     "FetchedImage",

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from pixeldrive.errors import PixelDriveError, TemplateInvalid
+from pixeldrive.core.errors import PixelDriveError, TemplateInvalid
 from pixeldrive.templates.fields import TEXT_TAGS, FieldSpec
 from pixeldrive.templates.model import compile_template, describe_field, template_version
 from pixeldrive.templates.normalize import normalize

@@ -66,7 +66,7 @@ class Unsigned(SignatureError):
     """No `sig`, `kid` or `exp` (or only an empty one)."""
 
     reason = "unsigned"
-    message = "the URL is not signed"
+    message = "this URL is not signed: it needs kid, exp and sig"
 
 
 class Expired(SignatureError):
@@ -80,21 +80,21 @@ class Tampered(SignatureError):
     """The signature does not match the path and query: something was changed or added."""
 
     reason = "tampered"
-    message = "the URL signature does not match"
+    message = "the signature does not match: the URL was altered"
 
 
 class UnknownKey(SignatureError):
     """The verifier has no secret for `kid` (never issued, or revoked)."""
 
     reason = "unknown-key"
-    message = "the URL is signed with an unknown key"
+    message = "the URL is signed with an unknown or revoked key"
 
 
 class Malformed(SignatureError):
     """A repeated kid/exp/sig, an exp that is not base-10 digits, a sig that is not base64url."""
 
     reason = "malformed"
-    message = "the URL signature is malformed"
+    message = "the URL's kid, exp or sig is malformed"
 
 
 def quote(value: str) -> str:

@@ -8,7 +8,7 @@ from typing import Final
 
 from yarl import URL
 
-from pixeldrive.errors import InvalidInput
+from pixeldrive.core.errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -1,9 +1,12 @@
-"""The output formats: name, file extension and media type (no encoder imports here)."""
+"""The output formats: name, file extension and media type (no encoder imports here), and
+the one way a request names a format."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
 
 FormatName = Literal["png", "jpeg", "webp", "avif", "pdf", "svg"]
 
@@ -26,5 +29,19 @@ FORMATS: dict[str, ImageFormat] = {
     "svg": ImageFormat("svg", "svg", "image/svg+xml", lossy=False, raster=False),
 }
 NEGOTIABLE: tuple[str, ...] = tuple(name for name, f in FORMATS.items() if f.raster)
+# A format is named by its name or its extension ("jpg" is JPEG's extension).
 BY_EXT: dict[str, ImageFormat] = {f.ext: f for f in FORMATS.values()} | {"jpeg": FORMATS["jpeg"]}
 BY_MIME: dict[str, ImageFormat] = {f.mime: f for f in FORMATS.values()}
+EXTENSIONS = ", ".join(f".{f.ext}" for f in FORMATS.values())
+
+
+def format_name(named: str) -> str:
+    """The format a request names by name or extension ("jpg" → "jpeg"); other text as is."""
+    fmt = BY_EXT.get(named)
+    return fmt.name if fmt is not None else named
+
+
+RequestedFormat = Annotated[
+    Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"], AfterValidator(format_name)
+]
+"""A format in a request body or query: a name or an extension, validated to the name."""

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from pixeldrive.auth.authenticate import Authenticator
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.principal import Principal
-from pixeldrive.batch.queue import BatchQueue
-from pixeldrive.config import Settings
+from pixeldrive.core.config import Settings
+from pixeldrive.http.endpoints import Endpoint
 from pixeldrive.observe.metrics import Metrics
-from pixeldrive.redis_link import RedisLink
 from pixeldrive.render.pool import RenderPool
-from pixeldrive.service import RenderService
+from pixeldrive.service.batches import BatchSubmitter
+from pixeldrive.service.pipeline import RenderPipeline
+from pixeldrive.service.uploads import TemplateUploads
 from pixeldrive.storage.database import Database
+from pixeldrive.storage.redis_link import RedisLink
 from pixeldrive.templates.store import TemplateStore
-from pixeldrive.uploads import TemplateUploads
 
 SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+ROUTES = web.AppKey("routes", dict[AbstractRoute, Endpoint])  # what each route needs
 TEMPLATES = web.AppKey("templates", TemplateStore)
 DATABASE = web.AppKey("database", Database)
 POOL = web.AppKey("pool", RenderPool)
 METER = web.AppKey("meter", Meter)
 AUTH = web.AppKey("authenticator", Authenticator)
-SERVICE = web.AppKey("service", RenderService)
+PIPELINE = web.AppKey("pipeline", RenderPipeline)
 UPLOADS = web.AppKey("uploads", TemplateUploads)
-METRICS = web.AppKey("metrics", Metrics)
-BATCHES = web.AppKey("batches", BatchQueue)
+BATCHES = web.AppKey("batches", BatchSubmitter)
 REDIS = web.AppKey("redis", RedisLink)  # set in cluster mode only
 PRINCIPAL = web.RequestKey("principal", Principal)

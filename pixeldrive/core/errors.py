@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,26 @@ class PixelDriveError(Exception):
         self.headers = headers or {}
         if slug is not None:
             self.slug = slug  # a finer problem type than the class's, e.g. "expired-token"
+
+    def problem(self) -> dict[str, Any]:
+        """This error as an RFC 9457 problem document (an HTTP answer adds its request id;
+        a batch records it as an item's result)."""
+        return problem_body(self.status, self.title, self.detail, self.slug, self.errors)
+
+
+def problem_body(
+    status: int, title: str, detail: str, slug: str, errors: tuple[FieldProblem, ...] = ()
+) -> dict[str, Any]:
+    """The one shape of a problem document: `type` is a relative URI naming its kind."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": p.field, "message": p.message} for p in errors]
+    return body
 
 
 class BadRequest(PixelDriveError):

@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 from yarl import URL
 
-from pixeldrive.config import ImageSettings, load_settings
-from pixeldrive.errors import InvalidInput
-from pixeldrive.images.policy import ImageRefused, check_address, check_url
+from pixeldrive.core.config import ImageSettings, load_settings
+from pixeldrive.core.errors import InvalidInput
+from pixeldrive.remote_images.policy import ImageRefused, check_address, check_url
 
 HTTPS = ("https",)
 

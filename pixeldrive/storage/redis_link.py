@@ -17,7 +17,7 @@ from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from pixeldrive.errors import PixelDriveError
+from pixeldrive.core.errors import PixelDriveError
 
 log = logging.getLogger("pixeldrive.redis")
 

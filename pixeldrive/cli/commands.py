@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pixeldrive import admin, signing
+from pixeldrive.auth import key_admin, url_signature
 from pixeldrive.auth.scopes import parse_scopes_option
-from pixeldrive.config import Settings, load_settings
-from pixeldrive.errors import PixelDriveError
+from pixeldrive.core.config import Settings, load_settings
+from pixeldrive.core.errors import PixelDriveError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
-    if settings.server.auth == "on" and (made := admin.first_admin_key(settings)):
+    if settings.server.auth == "on" and (made := key_admin.first_admin_key(settings)):
         # Printed once to the terminal, never logged: like a notebook server's token.
         print(
             "\nA fresh state: created the first API key (admin, everything allowed).\n"
@@ -182,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from pixeldrive.local import render_file
+    from pixeldrive.cli.file_renders import render_file
 
     settings = _settings(args)
     values = dict(_field_value(item) for item in args.fields)
@@ -203,26 +203,35 @@ def _render(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from pixeldrive.local import RowOutcome
+    from pixeldrive.cli.file_renders import RowOutcome, render_rows
 
     rows, names = _csv_rows(args.csv, args.name)
     size = {"width": args.width, "height": args.height, "scale": args.scale}
     size["quality"] = args.quality
     failed: list[RowOutcome] = []
     with tqdm(total=len(rows), unit="img", desc=args.template) as bar:
-        if args.server:
-            outcomes = _batch_on_server(args, rows, names, size, bar)
-        else:
-            from pixeldrive.local import render_rows
 
-            outcomes = render_rows(
-                _settings(args), args.template, rows, args.out, args.format, names=names, **size
-            )
-        for outcome in outcomes:
+        def done(outcome: RowOutcome) -> None:
             if outcome.error is not None:
                 failed.append(outcome)
             if not args.server:
                 bar.update(1)
+
+        if args.server:
+            for outcome in _batch_on_server(args, rows, names, size, bar):
+                done(outcome)
+        else:
+            settings = _settings(args)
+            render_rows(
+                settings,
+                args.template,
+                rows,
+                args.out,
+                args.format,
+                names=names,
+                on_outcome=done,
+                **size,
+            )
     print(f"{len(rows) - len(failed)} images in {args.out}, {len(failed)} failed")
     for outcome in sorted(failed, key=lambda o: o.row):
         print(f"  row {outcome.row}: {outcome.error}", file=sys.stderr)
@@ -258,7 +267,7 @@ def _batch_on_server(
     bar: Any,
 ) -> Any:
     from pixeldrive.batch.client import BatchClient
-    from pixeldrive.local import RowOutcome
+    from pixeldrive.cli.file_renders import RowOutcome
 
     client = BatchClient(args.server, args.key or os.environ.get("PD_KEY"))
     options = {"format": args.format, **{k: v for k, v in size.items() if v}}
@@ -297,7 +306,7 @@ def _field_value(item: str) -> tuple[str, str]:
 
 def _keys_create(args: argparse.Namespace) -> int:
     scopes = parse_scopes_option(args.scopes) if args.scopes else None
-    made = admin.create_key(_settings(args), args.name, scopes, args.quota)
+    made = key_admin.create_key(_settings(args), args.name, scopes, args.quota)
     if args.json:
         print(
             json.dumps(
@@ -327,7 +336,7 @@ def _keys_list(args: argparse.Namespace) -> int:
             "created": r.created,
             "revoked": r.revoked,
         }
-        for r in admin.all_keys(_settings(args))
+        for r in key_admin.all_keys(_settings(args))
     ]
     if args.json:
         print(json.dumps(rows))
@@ -339,7 +348,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    if admin.revoke(_settings(args), args.id):
+    if key_admin.revoke(_settings(args), args.id):
         print(f"revoked {args.id}")
         return 0
     print(f"pixeldrive: no active key {args.id!r}", file=sys.stderr)
@@ -348,7 +357,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
 
 def _templates_check(args: argparse.Namespace) -> int:
     """Exit 1 when any file cannot be served."""
-    from pixeldrive.templates.lint import lint
+    from pixeldrive.lint.linter import lint
 
     settings = _settings(args)
     files = args.files or sorted(settings.templates_dir.glob("*.svg"))
@@ -374,7 +383,7 @@ def _templates_check(args: argparse.Namespace) -> int:
 def _sign(args: argparse.Namespace) -> int:
     secret = args.secret
     if secret is None:
-        record = admin.key(_settings(args), args.kid)
+        record = key_admin.key(_settings(args), args.kid)
         if record is None or not record.active:
             print(f"pixeldrive: no active key {args.kid!r} in this state", file=sys.stderr)
             return 1
@@ -385,11 +394,7 @@ def _sign(args: argparse.Namespace) -> int:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k not in ("kid", "exp", "sig")
     ]
-    signed = signing.sign_url(parts.path, fields, kid=args.kid, secret=secret, ttl=args.ttl)
+    signed = url_signature.sign_url(parts.path, fields, kid=args.kid, secret=secret, ttl=args.ttl)
     path, _, query = signed.partition("?")
     print(urlunsplit((parts.scheme, parts.netloc, path, query, "")))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

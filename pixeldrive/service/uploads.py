@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixeldrive.errors import (
+from pixeldrive.core.errors import (
     FieldProblem,
     InvalidInput,
     NotFound,
@@ -18,9 +18,10 @@ from pixeldrive.errors import (
     RenderTimeout,
     TemplateInvalid,
 )
+from pixeldrive.core.render_spec import RenderSpec
+from pixeldrive.lint.linter import LintReport, lint
 from pixeldrive.render.job import RenderJob
-from pixeldrive.service import Renderer
-from pixeldrive.templates.lint import LintReport, lint
+from pixeldrive.service.pipeline import Renderer
 from pixeldrive.templates.model import Template, compile_template
 from pixeldrive.templates.sanitize import Finding, sanitize_svg
 from pixeldrive.templates.store import TemplateStore
@@ -105,14 +106,14 @@ class TemplateUploads:
             values = template.model.model_validate(template.preview_values()).model_dump()
         except ValueError as exc:
             raise TemplateInvalid(f"the template's defaults do not validate: {exc}") from exc
-        job = RenderJob(
-            version=template.version,
-            source=str(self.store.source_path(template.version)),
-            fields=values,
+        trial = RenderSpec(
+            template.id,
+            template.version,
+            values,
             width=max(1, round(template.width * scale)),
             height=max(1, round(template.height * scale)),
-            format="png",
         )
+        job = RenderJob.of(trial, self.store.source_path(template.version), "png")
         try:
             await self.pool.render(job)
         except (InvalidInput, RenderFailed, RenderTimeout) as exc:

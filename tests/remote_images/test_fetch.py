@@ -20,8 +20,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
-from pixeldrive.config import ImageSettings
-from pixeldrive.images import FetchedImage, ImageFetcher, ImageRefused, to_data_uri
+from pixeldrive.core.config import ImageSettings
+from pixeldrive.remote_images import FetchedImage, ImageFetcher, ImageRefused, to_data_uri
 from pixeldrive.templates.values import decode_data_uri
 
 LOCAL: dict[str, Any] = {

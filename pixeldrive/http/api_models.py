@@ -1,35 +1,15 @@
-"""The API's request and response bodies: pure pydantic models, no transport."""
+"""The API's request and response bodies (but RenderRequest, which every entry point
+shares): pure pydantic models, no transport."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pixeldrive.auth.scopes import RequestedScopes, Scopes
-from pixeldrive.templates.model import ID_RE
-
-
-class RenderRequest(BaseModel):
-    """Body of POST /v1/renders."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    template: str = Field(max_length=64, pattern=ID_RE.pattern)
-    fields: dict[str, Any] = Field(default_factory=dict)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = None
-    width: int | None = Field(None, ge=1)
-    height: int | None = Field(None, ge=1)
-    scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
-    quality: int | None = Field(None, ge=1, le=100)
-    dry_run: bool = Field(
-        False, description="Validate and lay out the text without drawing, caching or billing."
-    )
-
-    @field_validator("format")
-    @classmethod
-    def _jpg_is_jpeg(cls, value: str | None) -> str | None:
-        return "jpeg" if value == "jpg" else value
+from pixeldrive.core.formats import RequestedFormat
+from pixeldrive.service.render_request import RenderOptions
 
 
 class TextLayout(BaseModel):
@@ -67,26 +47,12 @@ class RenderChecked(BaseModel):
     text: dict[str, TextLayout]
 
 
-class SignRequest(BaseModel):
-    """Body of POST /v1/sign: what the signed GET /v1/t/ URL renders, and for how long."""
+class SignRequest(RenderOptions):
+    """Body of POST /v1/sign: what the signed GET /v1/t/ URL renders, and for how long.
+    `format` is the URL's extension; without it the format follows Accept."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    template: str = Field(max_length=64, pattern=ID_RE.pattern)
     fields: dict[str, str | bool | int | float] = Field(default_factory=dict)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = Field(
-        None, description="the URL's extension; without it the format follows Accept"
-    )
-    width: int | None = Field(None, ge=1)
-    height: int | None = Field(None, ge=1)
-    scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
-    quality: int | None = Field(None, ge=1, le=100)
     ttl: int = Field(3600, ge=1, le=31_536_000, description="seconds until the URL expires")
-
-    @field_validator("format")
-    @classmethod
-    def _jpg_is_jpeg(cls, value: str | None) -> str | None:
-        return "jpeg" if value == "jpg" else value
 
 
 class SignedUrl(BaseModel):
@@ -206,7 +172,7 @@ class PreviewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
-    format: Literal["png", "jpeg", "jpg", "webp", "avif", "pdf", "svg"] | None = None
+    format: RequestedFormat | None = None
 
 
 class TemplateFinding(BaseModel):
@@ -224,3 +190,53 @@ class TemplateUploaded(BaseModel):
     template: TemplateDescription
     findings: list[TemplateFinding]
     replaced: bool
+
+
+class BatchRequest(RenderOptions):
+    """Body of POST /v1/batches: one template, one field set per item; the render options
+    apply to every item."""
+
+    items: list[dict[str, Any]] = Field(min_length=1)
+
+
+class BatchCreated(BaseModel):
+    """Answer of POST /v1/batches (202): where to follow it."""
+
+    id: str
+    url: str
+    status: Literal["queued", "running", "done"]
+    total: int
+
+
+class ItemProblem(BaseModel):
+    """Why one item failed: the problem document a single render would have answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+class ItemResult(BaseModel):
+    """One finished item: its image (`url`, `key`, `bytes`, `cached`) or an `error`."""
+
+    url: str | None = None
+    key: str | None = None
+    bytes: int | None = None
+    cached: bool | None = None
+    error: ItemProblem | None = None
+
+
+class BatchStatus(BaseModel):
+    """Answer of GET /v1/batches/{id}: progress, and one result per item in item order
+    (`null` for an item not finished yet)."""
+
+    id: str
+    status: Literal["queued", "running", "done"]
+    template: str
+    format: str
+    total: int
+    done: int
+    failed: int
+    results: list[ItemResult | None]

@@ -1,0 +1,53 @@
+"""What an endpoint is: its route, its handler, what it needs of the caller, and what it
+answers. The route table (`routes.py`) is a tuple of these; the router, the access
+middleware and the OpenAPI document are all built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Access = Literal["public", "credential", "signed-url"]
+"""public: nobody is asked; credential: an API key or token in `Authorization`;
+signed-url: the kid, exp and sig of the query (`/v1/t/`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One documented answer: a JSON model, or image bytes."""
+
+    description: str
+    model: type[BaseModel] | None = None
+    media: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One route. `access` says who may call it; `operation` is the scope operation the
+    caller needs (checked before the handler runs), and `template_param` names a path
+    parameter holding a template id that must be within the caller's scopes too."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    access: Access = "credential"
+    operation: str | None = None
+    template_param: str | None = None
+    body: type[BaseModel] | None = None
+    raw_body: str | None = None  # a non-JSON body's media type (template uploads: SVG)
+    query: type[BaseModel] | None = None
+    answers: dict[int, Answer] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        """No `Authorization` needed (a signed URL carries its credential in its query)."""
+        return self.access != "credential"

@@ -1,0 +1,138 @@
+"""Signed URLs: GET /v1/t/{template}[.{ext}]?fields…&kid&exp&sig renders on the fly for
+<img> tags, authorised by the signature in its query (SPEC §9); POST /v1/sign makes such a
+URL on the server, so a browser (the playground) never holds a key's signing secret."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from pixeldrive.auth import url_signature
+from pixeldrive.core.errors import (
+    BadRequest,
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    Unauthorized,
+)
+from pixeldrive.core.formats import BY_EXT, EXTENSIONS, FORMATS, ImageFormat
+from pixeldrive.http.api_models import SignedUrl, SignRequest
+from pixeldrive.http.app_keys import AUTH, PIPELINE, PRINCIPAL, SETTINGS
+from pixeldrive.http.bodies import read_json
+from pixeldrive.http.respond import image_response, negotiate_format
+from pixeldrive.service.pipeline import Order
+from pixeldrive.service.render_request import RenderRequest
+
+RESERVED = url_signature.RESERVED
+# Render options ride in the query beside the fields; field names cannot start with "_".
+OPTIONS = {"_width": "width", "_height": "height", "_scale": "scale", "_quality": "quality"}
+
+
+async def signed_render(request: web.Request) -> web.StreamResponse:
+    template_id, dot, ext = request.match_info["name"].partition(".")
+    fmt = _format(request, ext if dot else None)
+    order = Order(request[PRINCIPAL], fmt, _render_request(request, template_id), text_fields=True)
+    rendered = await request.app[PIPELINE].render(order)
+    # Shared caches may keep it until the signature expires (bounded by the setting).
+    max_age = min(
+        int(request.query["exp"]) - int(time.time()),
+        request.app[SETTINGS].access.signed_url_max_age,
+    )
+    response = image_response(
+        request, rendered, negotiated=not dot, cache_control=f"public, max-age={max(0, max_age)}"
+    )
+    response.headers["Content-Location"] = f"/v1/images/{rendered.key}.{fmt.ext}"
+    return response
+
+
+def _render_request(request: web.Request, template_id: str) -> RenderRequest:
+    fields: dict[str, str] = {}
+    options: dict[str, Any] = {}
+    for name, value in request.query.items():
+        if name in RESERVED:
+            continue
+        target = options if name in OPTIONS else fields
+        key = OPTIONS.get(name, name)
+        if key in target:
+            raise BadRequest(f"the query names {name!r} twice")
+        target[key] = value
+    return _as_request(template_id, fields, options)
+
+
+def _as_request(template: str, fields: dict[str, str], options: dict[str, Any]) -> RenderRequest:
+    """What a signed URL's query asks for (its fields as text); a bad render option is a
+    422 naming it (as `_width`, say)."""
+    try:
+        return RenderRequest(template=template, fields=fields, **options)
+    except ValidationError as exc:
+        problems = tuple(
+            FieldProblem("_" + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
+        )
+        raise InvalidInput("the URL's render options are invalid", errors=problems) from exc
+
+
+def _format(request: web.Request, ext: str | None) -> ImageFormat:
+    if ext is None:
+        return negotiate_format(request, request.app[SETTINGS].encode.preference)
+    if ext not in BY_EXT:
+        raise BadRequest(f"no format with extension .{ext}; use {EXTENSIONS}")
+    return BY_EXT[ext]
+
+
+def _text(value: str | bool | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def signed_query(body: SignRequest) -> list[tuple[str, str]]:
+    """The URL's query before kid/exp/sig: the fields as text, then the render options."""
+    pairs = [(name, _text(value)) for name, value in body.fields.items()]
+    options = body.sizing()
+    pairs += [(name, _text(options[o])) for name, o in OPTIONS.items() if o in options]
+    return pairs
+
+
+async def sign(request: web.Request) -> web.Response:
+    """Sign a GET /v1/t/ URL with the calling API key's signing secret. Only API keys may
+    sign (a signed URL is verified against the key's own scopes, which may be wider than a
+    token's): tokens get 403; with authentication off there are no keys, so 409."""
+    principal = request[PRINCIPAL]
+    if principal.via == "anonymous":
+        raise Conflict(
+            "signing needs API keys: this server runs with authentication off "
+            "(server.auth = 'off'); turn it on and sign with a key",
+            slug="signing-needs-keys",
+        )
+    if principal.via != "key":
+        raise Forbidden(
+            "only an API key may sign URLs: a signed URL carries the key's own scopes, "
+            "which may be wider than this token's",
+            slug="signing-needs-a-key",
+        )
+    body = await read_json(request, SignRequest)
+    record = await request.app[AUTH].active(principal.key_id)
+    if record is None:
+        raise Unauthorized("the API key has been revoked", slug="revoked-key")
+    # Checked now exactly as GET /v1/t/ will check it (fields as text, coerced), so the URL
+    # handed out works: a 422 here names the field instead of a broken <img> later.
+    query = signed_query(body)
+    fmt = FORMATS[body.format] if body.format is not None else None
+    options = {OPTIONS[n]: v for n, v in query if n in OPTIONS}
+    fields = {n: v for n, v in query if n not in OPTIONS}
+    order = Order(principal, fmt, _as_request(body.template, fields, options), text_fields=True)
+    await request.app[PIPELINE].check(order)
+    path = f"/v1/t/{body.template}" + (f".{fmt.ext}" if fmt else "")
+    expires_at = int(time.time()) + body.ttl
+    try:
+        url = url_signature.sign_url(
+            path, query, kid=record.id, secret=record.signing_secret, expires_at=expires_at
+        )
+    except ValueError as exc:  # a field named kid, exp or sig
+        raise InvalidInput(str(exc), errors=(FieldProblem("fields", str(exc)),)) from exc
+    signed = SignedUrl(url=url, expires_at=expires_at)
+    return web.json_response(signed.model_dump(), status=201)

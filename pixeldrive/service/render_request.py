@@ -1,0 +1,38 @@
+"""What every entry point asks the pipeline for: a template, its fields, render options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixeldrive.core.formats import RequestedFormat
+from pixeldrive.templates.model import ID_RE
+
+
+class RenderOptions(BaseModel):
+    """A template and how to draw it: the part every render request shares (a POST, a
+    batch, a URL to sign)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str = Field(max_length=64, pattern=ID_RE.pattern)
+    format: RequestedFormat | None = None
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    scale: float | None = Field(None, gt=0, le=16, allow_inf_nan=False)
+    quality: int | None = Field(None, ge=1, le=100)
+
+    def sizing(self) -> dict[str, Any]:
+        """The size and quality options that were given (to pass on to each item)."""
+        return self.model_dump(include={"width", "height", "scale", "quality"}, exclude_none=True)
+
+
+class RenderRequest(RenderOptions):
+    """Body of POST /v1/renders, and what a signed URL, a batch item, a preview and the
+    command line turn into."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+    dry_run: bool = Field(
+        False, description="Validate and lay out the text without drawing, caching or billing."
+    )
