@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pixeldrive.auth.authenticate import Authenticator
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
-from pixeldrive.batch.local import LocalQueue
+from pixeldrive.batch.memory_queue import MemoryQueue
 from pixeldrive.batch.queue import BatchQueue
-from pixeldrive.batch.redis import RedisQueue
+from pixeldrive.batch.redis_queue import RedisQueue
 from pixeldrive.batch.runner import BatchRunner
 from pixeldrive.cache.cluster_flight import ClusterFlight
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.cache.memory import MemoryTier
-from pixeldrive.cache.redis import RedisTier
+from pixeldrive.cache.redis_tier import RedisTier
 from pixeldrive.cache.tier import CacheTier
 from pixeldrive.cache.tiered import LookupObserver, TieredCache
 from pixeldrive.core.config import Settings
@@ -150,7 +150,7 @@ def build_specs(local: SpecStore, link: RedisLink | None) -> SpecStore:
 def build_batch_queue(settings: Settings, link: RedisLink | None) -> BatchQueue:
     """Redis Streams in cluster mode; in this process otherwise."""
     if link is None:
-        return LocalQueue()
+        return MemoryQueue()
     b = settings.batch
     return RedisQueue(link, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
 

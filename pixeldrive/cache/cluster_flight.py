@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 
-from pixeldrive.cache.redis import RedisTier
+from pixeldrive.cache.redis_tier import RedisTier
 from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 
 T = TypeVar("T")

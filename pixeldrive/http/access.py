@@ -13,12 +13,13 @@ from pixeldrive.http.endpoints import Endpoint, Handler
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Sets request[PRINCIPAL], authorised for the route's operation (and the template its
-    path names), or answers 401/403 naming what is missing or wrong."""
+    path names; a route that renders is authorised by the pipeline), or answers 401/403
+    naming what is missing or wrong."""
     endpoint = request.app[ROUTES].get(request.match_info.route)
     if endpoint is None or endpoint.access == "public":  # or no route: 404 and 405
         return await handler(request)
     principal = await _principal(request, endpoint)
-    if endpoint.operation is not None:
+    if endpoint.operation is not None and not endpoint.renders:
         param = endpoint.template_param
         principal.require(endpoint.operation, template=request.match_info[param] if param else None)
     request[PRINCIPAL] = principal

@@ -30,8 +30,10 @@ class Answer:
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """One route. `access` says who may call it; `operation` is the scope operation the
-    caller needs (checked before the handler runs), and `template_param` names a path
-    parameter holding a template id that must be within the caller's scopes too."""
+    caller needs, and `template_param` names a path parameter holding a template id that
+    must be within the caller's scopes too: both checked before the handler runs, unless
+    the route `renders`, when the render pipeline checks the operation with the template,
+    format and size it alone knows (once, in one place)."""
 
     method: str
     path: str
@@ -41,6 +43,7 @@ class Endpoint:
     access: Access = "credential"
     operation: str | None = None
     template_param: str | None = None
+    renders: bool = False
     body: type[BaseModel] | None = None
     raw_body: str | None = None  # a non-JSON body's media type (template uploads: SVG)
     query: type[BaseModel] | None = None

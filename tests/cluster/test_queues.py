@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from pixeldrive.auth.principal import LOCAL
-from pixeldrive.batch.local import LocalQueue
+from pixeldrive.batch.memory_queue import MemoryQueue
 from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
-from pixeldrive.batch.redis import RedisQueue
+from pixeldrive.batch.redis_queue import RedisQueue
 from pixeldrive.storage.redis_link import RedisLink
 from tests.cluster.redis_server import RedisServer
 
@@ -44,7 +44,7 @@ async def queue(
     request: pytest.FixtureRequest, redis_server: RedisServer
 ) -> AsyncIterator[BatchQueue]:
     if request.param == "local":
-        yield LocalQueue()
+        yield MemoryQueue()
         return
     link = RedisLink(redis_server.url)
     await link.open()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pixeldrive.cache.redis import HEADER_SIZE, PREFIX, RedisTier
+from pixeldrive.cache.redis_tier import HEADER_SIZE, PREFIX, RedisTier
 from pixeldrive.core.render_spec import RenderSpec
 from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 from pixeldrive.storage.redis_specs import RedisSpecStore

@@ -19,7 +19,7 @@ HEADER_SIZE = len(MAGIC) + hashlib.sha256().digest_size
 PREFIX = "pd:img:"
 RECENT_SECONDS = 60.0
 
-log = logging.getLogger("pixeldrive.cache.redis")
+log = logging.getLogger("pixeldrive.cache.redis_tier")
 
 
 def frame(data: bytes) -> bytes:

@@ -23,7 +23,7 @@ class _State:
     started: bool = False
 
 
-class LocalQueue:
+class MemoryQueue:
     """A `BatchQueue` in this process: an asyncio queue of items and a dict of batches.
 
     Nothing survives a restart: a node without Redis has nobody to hand its work to.

@@ -22,7 +22,7 @@ STREAM = "pd:batches"
 GROUP = "pd-workers"
 BLOCK_MS = 1000
 
-log = logging.getLogger("pixeldrive.batch.redis")
+log = logging.getLogger("pixeldrive.batch.redis_queue")
 
 # The first result for an item wins (HSETNX), and only it moves the counters: a repeated
 # delivery changes nothing. The last one gives the batch its lifetime (batches in flight
