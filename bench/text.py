@@ -3,8 +3,8 @@
 Three measures, each a ratio taken side by side in one run (the machine is shared):
 
 1. 100 glyphs: a one-line <text> of 100 characters, drawn by CairoSVG's toy text, and
-   set by the engine (shape, lay out, register runs) then drawn through the glyph tag
-   handler. Cold = a fresh process's first time (font tables, glyph outlines); warm =
+   set by the engine (shape, lay out, keep runs in a run table) then drawn through the
+   glyph tag handler. Cold = a fresh process's first time (font tables, glyph outlines); warm =
    glyph cache full. The figure is the time over an empty document's, per glyph.
 2. The og-card template, filled and drawn to pixels (no encode), with CairoSVG's text
    ("before": the filled SVG handed to CairoSVG as is) and with the engine ("after": what
@@ -63,15 +63,15 @@ def glyph_costs(runs: int) -> dict[str, float]:
     from lxml import etree
 
     from pixeldrive.render.rasterize import rasterize
-    from pixeldrive.text import document, draw
+    from pixeldrive.text import document
     from pixeldrive.text.fonts import library_for
+    from pixeldrive.text.runs import GlyphRuns
     from pixeldrive.text.svgtext import TextSetter
 
     def fetch(*_: object, **__: object) -> dict[str, object]:
         raise ValueError("no fetches")
 
-    draw.install()
-    setter = TextSetter(library_for(os.environ["FONTCONFIG_FILE"]), draw.register)
+    library = library_for(os.environ["FONTCONFIG_FILE"])
 
     def toy() -> None:
         rasterize(_doc(TEXT), 1600, 60, fetch)
@@ -80,15 +80,13 @@ def glyph_costs(runs: int) -> dict[str, float]:
         rasterize(_doc(""), 1600, 60, fetch)
 
     def engine() -> None:
-        root = etree.fromstring(_doc(TEXT))
-        document.prepare(root, (), setter)
-        rasterize(etree.tostring(root), 1600, 60, fetch)
-        draw.forget_prefix("r")
+        root, runs = etree.fromstring(_doc(TEXT)), GlyphRuns()
+        document.prepare(root, (), TextSetter(library, runs))
+        rasterize(etree.tostring(root), 1600, 60, fetch, runs)
 
     def engine_set_only() -> None:
         root = etree.fromstring(_doc(TEXT))
-        document.prepare(root, (), setter)
-        draw.forget_prefix("r")
+        document.prepare(root, (), TextSetter(library, GlyphRuns()))
 
     fns = {"empty": empty, "cairosvg": toy, "engine": engine, "engine_set": engine_set_only}
     for warm in fns.values():
@@ -106,17 +104,18 @@ import os, time
 os.environ["FONTCONFIG_FILE"] = {conf!r}
 from lxml import etree
 from pixeldrive.render.rasterize import rasterize
-from pixeldrive.text import document, draw
+from pixeldrive.text import document
 from pixeldrive.text.fonts import library_for
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import TextSetter
 def fetch(*a, **k): raise ValueError
-draw.install()
 rasterize({empty!r}, 1600, 60, fetch)
 start = time.perf_counter()
-setter = TextSetter(library_for(os.environ["FONTCONFIG_FILE"]), draw.register)
+runs = GlyphRuns()
+setter = TextSetter(library_for(os.environ["FONTCONFIG_FILE"]), runs)
 root = etree.fromstring({doc!r})
 document.prepare(root, (), setter)
-rasterize(etree.tostring(root), 1600, 60, fetch)
+rasterize(etree.tostring(root), 1600, 60, fetch, runs)
 print((time.perf_counter() - start) * 1000)
 """
 
@@ -143,6 +142,7 @@ def og_card(runs: int) -> dict[str, float]:
     from pixeldrive.templates.model import compile_template
     from pixeldrive.templates.normalize import normalize
     from pixeldrive.templates.parser import parse_svg
+    from pixeldrive.text.runs import GlyphRuns
     from pixeldrive.wiring import worker_config
 
     settings = load_settings()
@@ -165,9 +165,9 @@ def og_card(runs: int) -> dict[str, float]:
     prepared = worker._prepared(job)
 
     def after() -> None:
-        tree, _ = worker._filled(prepared, job)
-        rasterize(etree.tostring(tree), width, height, fetcher)
-        worker.draw.forget_prefix("r")
+        runs = GlyphRuns(prepared.runs)
+        tree, _ = worker._filled(prepared, job, runs)
+        rasterize(etree.tostring(tree), width, height, fetcher, runs)
 
     before()
     after()

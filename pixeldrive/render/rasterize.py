@@ -8,47 +8,73 @@ from typing import Any
 from PIL import Image
 
 from pixeldrive.render.fetcher import Fetcher
+from pixeldrive.text.runs import GlyphRuns
 
 FIXED_DATE = "2000-01-01T00:00:00Z"
 
 
-def rasterize(svg: bytes, width: int, height: int, fetcher: Fetcher) -> Image.Image:
+def rasterize(
+    svg: bytes, width: int, height: int, fetcher: Fetcher, runs: GlyphRuns | None = None
+) -> Image.Image:
     """Draw `svg` at exactly width×height px (the root's preserveAspectRatio decides how
-    a different aspect fits) and return an RGBA image.
+    a different aspect fits) and return an RGBA image; its glyph elements refer to `runs`
+    (none: a document without any).
 
     CairoSVG only ever sees `bytestring` and our `fetcher`, so it cannot read local files
     or the network by itself. Its exceptions propagate: the worker translates them.
     """
     # Imported here: cairosvg costs ~150 ms to import, paid once in each worker.
-    from cairosvg.parser import Tree
-    from cairosvg.surface import PNGSurface
+    from pixeldrive.text.draw import PNGWithRuns
 
-    tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
-    surface = PNGSurface(tree, None, 96, output_width=width, output_height=height)
+    surface = PNGWithRuns(
+        _tree(svg, fetcher),
+        None,
+        96,
+        glyph_runs=runs if runs is not None else GlyphRuns(),
+        output_width=width,
+        output_height=height,
+    )
     return _finished(surface.cairo)
 
 
 def rasterize_layers(
-    backdrop: bytes, overlay: bytes | None, width: int, height: int, fetcher: Fetcher
+    backdrop: bytes,
+    overlay: bytes | None,
+    width: int,
+    height: int,
+    fetcher: Fetcher,
+    runs: GlyphRuns,
 ) -> tuple[Image.Image, bytes]:
     """Draw `backdrop`, keep a copy of its pixels, draw `overlay` (if any) on top: the
-    image and the backdrop's pixels (cairo ARGB32, for `rasterize_over`)."""
-    from cairosvg.parser import Tree
-    from cairosvg.surface import PNGSurface
+    image and the backdrop's pixels (cairo ARGB32, for `rasterize_over`). Both documents'
+    glyph elements refer to `runs`."""
+    from pixeldrive.text.draw import PNGWithRuns
 
-    tree = Tree(bytestring=backdrop, url_fetcher=fetcher, unsafe=False)
-    target = PNGSurface(tree, None, 96, output_width=width, output_height=height).cairo
+    target = PNGWithRuns(
+        _tree(backdrop, fetcher),
+        None,
+        96,
+        glyph_runs=runs,
+        output_width=width,
+        output_height=height,
+    ).cairo
     target.flush()
     pixels = bytes(target.get_data())
     if overlay is not None:
-        _draw_on(target, overlay, width, height, fetcher)
+        _draw_on(target, overlay, width, height, fetcher, runs)
     return _finished(target), pixels
 
 
 def rasterize_over(
-    pixels: bytes, overlay: bytes | None, width: int, height: int, fetcher: Fetcher
+    pixels: bytes,
+    overlay: bytes | None,
+    width: int,
+    height: int,
+    fetcher: Fetcher,
+    runs: GlyphRuns,
 ) -> Image.Image:
-    """Draw `overlay` (if any) onto a copy of a backdrop's pixels."""
+    """Draw `overlay` (if any; its glyph elements refer to `runs`) onto a copy of a
+    backdrop's pixels."""
     import cairocffi
 
     stride = cairocffi.ImageSurface.format_stride_for_width(cairocffi.FORMAT_ARGB32, width)
@@ -56,7 +82,7 @@ def rasterize_over(
         _scratch(pixels), cairocffi.FORMAT_ARGB32, width, height, stride
     )
     if overlay is not None:
-        _draw_on(target, overlay, width, height, fetcher)
+        _draw_on(target, overlay, width, height, fetcher, runs)
     return _finished(target)
 
 
@@ -74,17 +100,20 @@ def _scratch(pixels: bytes) -> memoryview:
     return view
 
 
-def _draw_on(target: Any, svg: bytes, width: int, height: int, fetcher: Fetcher) -> None:
-    """CairoSVG's PNG drawing, onto an existing cairo image surface."""
+def _tree(svg: bytes, fetcher: Fetcher) -> Any:
     from cairosvg.parser import Tree
-    from cairosvg.surface import PNGSurface
 
-    class OnPixels(PNGSurface):  # type: ignore[misc]
-        def _create_surface(self, w: float, h: float) -> tuple[Any, int, int]:
-            return target, target.get_width(), target.get_height()
+    return Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
 
-    tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
-    OnPixels(tree, None, 96, output_width=width, output_height=height)
+
+def _draw_on(
+    target: Any, svg: bytes, width: int, height: int, fetcher: Fetcher, runs: GlyphRuns
+) -> None:
+    """CairoSVG's PNG drawing, onto an existing cairo image surface."""
+    from pixeldrive.text.draw import PixelsWithRuns
+
+    tree = _tree(svg, fetcher)
+    PixelsWithRuns(tree, target, glyph_runs=runs, output_width=width, output_height=height)
 
 
 def _finished(target: Any) -> Image.Image:
@@ -96,16 +125,18 @@ def _finished(target: Any) -> Image.Image:
     return image
 
 
-def to_pdf(svg: bytes, width: int, height: int, fetcher: Fetcher) -> bytes:
-    """A vector PDF page of width×height px (at 96 dpi: 0.75 pt per px). The creation
-    and modification dates are fixed, so the same spec gives the same bytes."""
+def to_pdf(svg: bytes, width: int, height: int, fetcher: Fetcher, runs: GlyphRuns) -> bytes:
+    """A vector PDF page of width×height px (at 96 dpi: 0.75 pt per px), its glyph
+    elements drawn from `runs`. The creation and modification dates are fixed, so the
+    same spec gives the same bytes."""
     from cairocffi import PDF_METADATA_CREATE_DATE, PDF_METADATA_CREATOR, PDF_METADATA_MOD_DATE
-    from cairosvg.parser import Tree
-    from cairosvg.surface import PDFSurface
+
+    from pixeldrive.text.draw import PDFWithRuns
 
     out = io.BytesIO()
-    tree = Tree(bytestring=svg, url_fetcher=fetcher, unsafe=False)
-    surface = PDFSurface(tree, out, 96, output_width=width, output_height=height)
+    surface = PDFWithRuns(
+        _tree(svg, fetcher), out, 96, glyph_runs=runs, output_width=width, output_height=height
+    )
     for field, value in (
         (PDF_METADATA_CREATE_DATE, FIXED_DATE),
         (PDF_METADATA_MOD_DATE, FIXED_DATE),

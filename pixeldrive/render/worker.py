@@ -35,9 +35,10 @@ from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.model import template_version
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import parse_svg
-from pixeldrive.text import document, draw
-from pixeldrive.text.fonts import library_for
+from pixeldrive.text import document
+from pixeldrive.text.fonts import FontLibrary, library_for
 from pixeldrive.text.report import TextReport
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgout import to_svg
 from pixeldrive.text.svgtext import TextSetter
 
@@ -55,7 +56,7 @@ class _Prepared:
     root: etree._Element
     fields: tuple[FieldSpec, ...]
     plan: document.TextPlan
-    prefix: str  # the references of its static glyph runs start with it
+    runs: GlyphRuns  # its static text's glyph runs: they live and die with this entry
     cut: backdrop.Cut | None  # where it splits into a reusable backdrop and the rest
 
 
@@ -64,7 +65,8 @@ class _State:
     config: ClassVar[WorkerConfig | None] = None
     fetcher: ClassVar[Fetcher | None] = None
     templates: ClassVar[OrderedDict[str, _Prepared]] = OrderedDict()
-    text: ClassVar[TextSetter | None] = None
+    library: ClassVar[FontLibrary | None] = None
+    replace_missing: ClassVar[bool] = False
     backdrops: ClassVar[backdrop.BackdropCache] = backdrop.BackdropCache(0)
 
 
@@ -80,15 +82,18 @@ def init_worker(config: WorkerConfig) -> None:
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
     _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
-    draw.install()
-    library = library_for(config.fontconfig_file, config.fallback_fonts)
-    _State.text = TextSetter(
-        library, draw.register, replace_missing=config.missing_glyphs == "replace"
-    )
-    warm = parse_svg(WARM_SVG)
-    document.prepare(warm, (), _State.text)
-    rasterize(etree.tostring(warm), 64, 16, _State.fetcher)
-    draw.forget_prefix("r")
+    _State.library = library_for(config.fontconfig_file, config.fallback_fonts)
+    _State.replace_missing = config.missing_glyphs == "replace"
+    warm, runs = parse_svg(WARM_SVG), GlyphRuns()
+    document.prepare(warm, (), _setter(runs))
+    rasterize(etree.tostring(warm), 64, 16, _State.fetcher, runs)
+
+
+def _setter(runs: GlyphRuns) -> TextSetter:
+    """The worker's text setter, keeping the runs it lays out in `runs`."""
+    if _State.library is None:
+        raise JobFailed("worker not initialised")
+    return TextSetter(_State.library, runs, replace_missing=_State.replace_missing)
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:
@@ -160,22 +165,22 @@ def _drawn(job: RenderJob) -> RenderOutput:
         raise JobFailed("worker not initialised")
     prepared = _prepared(job)
     start = time.perf_counter()
-    tree, reports = _filled(prepared, job)
+    # This render's glyph runs, over its template version's static ones: they go when
+    # the render returns or fails.
+    runs = GlyphRuns(prepared.runs)
+    tree, reports = _filled(prepared, job, runs)
     set_ms = (time.perf_counter() - start) * 1000
     fetcher = _State.fetcher
-    try:
-        if job.format == "svg":
-            data = to_svg(tree)
-            ms = (time.perf_counter() - start) * 1000
-            return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
-        if job.format == "pdf":
-            svg = etree.tostring(tree)
-            data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher))
-            ms = (time.perf_counter() - start) * 1000
-            return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
-        image = _drawing(lambda: _raster(prepared, tree, job, fetcher))
-    finally:
-        draw.forget_prefix("r")
+    if job.format == "svg":
+        data = to_svg(tree, runs)
+        ms = (time.perf_counter() - start) * 1000
+        return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
+    if job.format == "pdf":
+        svg = etree.tostring(tree)
+        data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher, runs))
+        ms = (time.perf_counter() - start) * 1000
+        return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
+    image = _drawing(lambda: _raster(prepared, tree, job, fetcher, runs))
     drawn = time.perf_counter()
     data = encode(image, job.format, job.quality, _State.config.encode)
     done = time.perf_counter()
@@ -190,21 +195,25 @@ def _drawn(job: RenderJob) -> RenderOutput:
     )
 
 
-def _raster(prepared: _Prepared, tree: etree._Element, job: RenderJob, fetcher: Fetcher) -> Image:
+def _raster(
+    prepared: _Prepared, tree: etree._Element, job: RenderJob, fetcher: Fetcher, runs: GlyphRuns
+) -> Image:
     """The filled document's pixels; from its backdrop's pixels when the template has a
-    cut and the backdrop is kept (see render/backdrop.py), else drawn whole."""
+    cut and the backdrop is kept (see render/backdrop.py), else drawn whole. The backdrop
+    and the overlay are separate documents; the glyph elements of both refer to `runs`."""
     cut, backdrops = prepared.cut, _State.backdrops
     if cut is None or not backdrops.enabled:
-        return rasterize(etree.tostring(tree), job.width, job.height, fetcher)
+        return rasterize(etree.tostring(tree), job.width, job.height, fetcher, runs)
     key = backdrop.backdrop_key(
         job.version, job.width, job.height, cut, prepared.fields, job.fields
     )
     pixels = backdrops.get(key)
     if pixels is not None:
-        return rasterize_over(pixels, _overlay(tree, cut), job.width, job.height, fetcher)
+        return rasterize_over(pixels, _overlay(tree, cut), job.width, job.height, fetcher, runs)
     # The backdrop is copied out first: the overlay is the tree itself, cut in place.
     under = etree.tostring(backdrop.backdrop_of(tree, cut))
-    image, pixels = rasterize_layers(under, _overlay(tree, cut), job.width, job.height, fetcher)
+    overlay = _overlay(tree, cut)
+    image, pixels = rasterize_layers(under, overlay, job.width, job.height, fetcher, runs)
     backdrops.put(key, pixels)
     return image
 
@@ -217,25 +226,23 @@ def _overlay(tree: etree._Element, cut: backdrop.Cut) -> bytes | None:
 def layout(job: RenderJob) -> dict[str, TextReport]:
     """Fill and set the text of one job without drawing it (a dry run)."""
     prepared = _prepared(job)
-    try:
-        return _filled(prepared, job)[1]
-    finally:
-        draw.forget_prefix("r")
+    return _filled(prepared, job, GlyphRuns(prepared.runs))[1]
 
 
 TASKS: dict[str, Callable[[RenderJob], Any]] = {"run": run, "layout": layout}
 
 
-def _filled(prepared: _Prepared, job: RenderJob) -> tuple[etree._Element, dict[str, TextReport]]:
-    """The filled document with its field texts set, and what the text engine did."""
-    if _State.text is None:
-        raise JobFailed("worker not initialised")
+def _filled(
+    prepared: _Prepared, job: RenderJob, runs: GlyphRuns
+) -> tuple[etree._Element, dict[str, TextReport]]:
+    """The filled document with its field texts set (their runs kept in `runs`), and
+    what the text engine did."""
+    setter = _setter(runs)
     plan = prepared.plan
     tree, targets = fill_tree(prepared.root, prepared.fields, job.fields, tuple(plan.dynamic))
     try:
-        reports = document.set_fields(tree, targets, plan, _State.text)
+        reports = document.set_fields(tree, targets, plan, setter)
     except document.MissingGlyphs as exc:
-        draw.forget_prefix("r")
         raise JobError(str(exc)) from exc
     return tree, reports
 
@@ -271,18 +278,13 @@ def _prepared(job: RenderJob) -> _Prepared:
     normalize(root)
     fields = discover_fields(root)
     # Static text is set once per version; its glyph runs live as long as the version.
-    prefix = f"s{job.version[:16]}-"
-    setter = _State.text
-    if setter is None:
-        raise JobFailed("worker not initialised")
+    runs = GlyphRuns()
     try:
-        fields, plan = document.prepare(root, fields, setter.with_prefix(prefix))
+        fields, plan = document.prepare(root, fields, _setter(runs))
     except document.MissingGlyphs as exc:
-        draw.forget_prefix(prefix)
         raise JobError(str(exc)) from exc
-    prepared = _Prepared(root, fields, plan, prefix, backdrop.plan(root, fields))
+    prepared = _Prepared(root, fields, plan, runs, backdrop.plan(root, fields))
     _State.templates[job.version] = prepared
     while len(_State.templates) > KEEP_TEMPLATES:
-        _, evicted = _State.templates.popitem(last=False)
-        draw.forget_prefix(evicted.prefix)
+        _State.templates.popitem(last=False)
     return prepared

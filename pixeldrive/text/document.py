@@ -3,7 +3,7 @@ set per request, and what happened reported per field."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
@@ -67,8 +67,9 @@ def _supported(text: etree._Element) -> bool:
 def prepare(
     root: etree._Element, fields: tuple[FieldSpec, ...], setter: TextSetter
 ) -> tuple[tuple[FieldSpec, ...], TextPlan]:
-    """Set every text that holds no field, in place; return the fields with their element
-    indexes renumbered for the new tree and the plan for the texts set per request."""
+    """Set every text that holds no field, in place, its runs kept in the setter's table
+    (the version's static runs); return the fields with their element indexes renumbered
+    for the new tree and the plan for the texts set per request."""
     before = list(root.iter(etree.Element))
     all_texts = texts(root)
     owners = _owners(all_texts, fields, before)
@@ -124,7 +125,8 @@ def set_fields(
     tree: etree._Element, targets: list[etree._Element], plan: TextPlan, setter: TextSetter
 ) -> dict[str, TextReport]:
     """Set the texts that hold fields in a filled copy (`targets`: its elements at
-    `plan.dynamic`, picked before filling); report per text field."""
+    `plan.dynamic`, picked before filling), their runs kept in the setter's table (the
+    render's own, falling back to the static runs); report per text field."""
     if not plan.dynamic:
         return {}
     by_id = _ids(tree)
@@ -142,6 +144,3 @@ def set_fields(
 
 def _ids(root: etree._Element) -> dict[str, etree._Element]:
     return {e.get("id", ""): e for e in root.iter(etree.Element) if e.get("id")}
-
-
-Register = Callable[..., str]

@@ -1,57 +1,36 @@
-"""Drawing glyph runs inside CairoSVG: a tag handler for the engine's `<pd:glyphs>`.
+"""Drawing glyph runs inside CairoSVG: the engine's `<pd:glyphs>` element and the surfaces
+that carry the runs it refers to.
 
 CairoSVG parses path data in Python (about 80 µs a glyph); its own text takes about 30.
 So a laid-out run does not go through path data at all: the glyph element carries a
-reference to the run, kept in this process, and the handler appends each glyph's outline,
-converted once per font and glyph into a cairo path, with two calls into cairo. CairoSVG
-then fills and strokes the path with the paint the element inherits, as it would a
-`<path>`: colour fields, gradients, opacity and strokes work unchanged.
+reference to the run, looked up in the run table (text/runs.py) of the draw it is part
+of, and the handler appends each glyph's outline, converted once per font and glyph into
+a cairo path, with two calls into cairo. CairoSVG then fills and strokes the path with the
+paint the element inherits, as it would a `<path>`: colour fields, gradients, opacity and
+strokes work unchanged.
+
+Every draw that may hold glyph elements goes through a surface defined here, made with the
+run table of its document (`glyph_runs`); the table lives as long as the draw's caller
+keeps it, and nothing in this module keeps any.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import cairocffi
-from cairosvg import bounding_box, surface
+from cairosvg import bounding_box as cairosvg_boxes
+from cairosvg import surface as cairosvg_surface
 
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, LoadedFont
 from pixeldrive.text.layout import Run
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import GLYPHS
 
 _ffi = cairocffi.ffi
 _lib = cairocffi.cairo
-_runs: dict[str, Run] = {}
-_per_render: list[str] = []
-_counter = itertools.count()
-_paths: dict[tuple[int, int], Any] = {}
+# Where outlines are built before they are copied out: a path is always cleared after use.
 _scratch = cairocffi.Context(cairocffi.RecordingSurface(cairocffi.CONTENT_ALPHA, None))
-
-
-def register(run: Run, prefix: str = "r") -> str:
-    """Keep `run` for drawing; the returned reference goes on its glyph element. Runs
-    under the default prefix belong to one render and go with `forget_prefix("r")`."""
-    ref = f"{prefix}{next(_counter)}"
-    _runs[ref] = run
-    if prefix == "r":
-        _per_render.append(ref)
-    return ref
-
-
-def forget_prefix(prefix: str) -> None:
-    """Drop the runs registered under `prefix` (one render's, or a template version's)."""
-    if prefix == "r":  # after every render: only its own runs, not every static one
-        for ref in _per_render:
-            _runs.pop(ref, None)
-        _per_render.clear()
-        return
-    for ref in [r for r in _runs if r.startswith(prefix)]:
-        del _runs[ref]
-
-
-def run_of(ref: str) -> Run | None:
-    return _runs.get(ref)
 
 
 class _CairoPen:
@@ -96,24 +75,23 @@ class _CairoPen:
 
 
 def glyph_cairo_path(font: LoadedFont, gid: int) -> Any:
-    """The outline of `gid` as a cairo path in font units (y down), made once."""
-    key = (id(font), gid)
-    path = _paths.get(key)
+    """The outline of `gid` as a cairo path in font units (y down), made once per font
+    and kept by the font."""
+    paths = font.cairo_paths
+    path = paths.get(gid)
     if path is None:
         _scratch.new_path()
         font.hb_font.draw_glyph_with_pen(gid, _CairoPen(_scratch))
         raw = _lib.cairo_copy_path(_scratch._pointer)
-        path = _paths[key] = _ffi.gc(raw, _lib.cairo_path_destroy)
+        path = paths[gid] = _ffi.gc(raw, _lib.cairo_path_destroy)
         _scratch.new_path()
     return path
 
 
-def draw_glyphs(svg: Any, node: Any) -> None:
-    """CairoSVG tag handler: append the run's outlines to the current path."""
-    run = _runs.get(node.get("ref", ""))
-    if run is None or not run.glyphs or run.size <= 0:
+def draw_run(context: cairocffi.Context, run: Run) -> None:
+    """Append the run's outlines and decorations to the context's path."""
+    if not run.glyphs or run.size <= 0:
         return  # font-size 0 draws nothing (and would divide by zero below)
-    context = svg.context
     pointer = context._pointer
     scale = run.size / run.font.upem
     font = run.font
@@ -142,10 +120,9 @@ def draw_glyphs(svg: Any, node: Any) -> None:
     _lib.cairo_restore(pointer)
 
 
-def _bounding_box(svg: Any, node: Any) -> tuple[float, float, float, float] | None:
-    """For gradients in objectBoundingBox units: the run's em boxes."""
-    run = _runs.get(node.get("ref", ""))
-    if run is None or not run.glyphs:
+def run_box(run: Run) -> tuple[float, float, float, float] | None:
+    """The run's em boxes (x, y, width, height), for objectBoundingBox units."""
+    if not run.glyphs:
         return None
     scale = run.size / run.font.upem
     top = min(y for _, _, y in run.glyphs) - run.font.ascender * scale
@@ -155,7 +132,81 @@ def _bounding_box(svg: Any, node: Any) -> tuple[float, float, float, float] | No
     return left, top, right - left, bottom - top
 
 
-def install() -> None:
-    """Teach CairoSVG the glyph element (idempotent)."""
-    surface.TAGS[GLYPHS] = draw_glyphs
-    bounding_box.BOUNDING_BOX_METHODS[GLYPHS] = _bounding_box
+# -- routing CairoSVG's calls to the draw's own runs ------------------------------------
+
+
+def runs_of(svg: Any, node: Any) -> GlyphRuns | None:
+    """The run table a glyph element drawn on the CairoSVG surface `svg` refers to.
+
+    Our surfaces carry it. A mask's or a pattern's content is drawn by CairoSVG on an
+    SVGSurface of its own, which keeps no link to the surface it was made from: then the
+    table is the one of the document the node belongs to (its root, marked by our surface
+    when it started drawing). A document of its own, such as an SVG `<image>`, has none.
+    """
+    runs = getattr(svg, "glyph_runs", None)
+    if runs is None:
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        runs = getattr(root, "glyph_runs", None)
+    return runs
+
+
+def draw_glyphs(svg: Any, node: Any) -> None:
+    """CairoSVG's handler for the glyph element: routes the node to the run it refers to
+    in the draw's own table. It holds nothing itself."""
+    runs = runs_of(svg, node)
+    run = runs.get(node.get("ref", "")) if runs is not None else None
+    if run is not None:
+        draw_run(svg.context, run)
+
+
+def glyphs_box(svg: Any, node: Any) -> tuple[float, float, float, float] | None:
+    """CairoSVG's bounding box of a glyph element (gradients in objectBoundingBox units),
+    routed the same way."""
+    runs = runs_of(svg, node)
+    run = runs.get(node.get("ref", "")) if runs is not None else None
+    return run_box(run) if run is not None else None
+
+
+# CairoSVG's Surface.draw finds an element's handler in its module-level TAGS, and
+# calculate_bounding_box in BOUNDING_BOX_METHODS: an element it does not know there is
+# neither drawn nor filled. So our element has an entry in each; the entries are the two
+# routing functions above, which hold no data: the runs stay with the draw (on its
+# surface). Set here, where the surfaces that carry runs are defined, so that no such
+# surface can exist without them; setting them again (a re-import) changes nothing.
+cairosvg_surface.TAGS[GLYPHS] = draw_glyphs
+cairosvg_boxes.BOUNDING_BOX_METHODS[GLYPHS] = glyphs_box
+
+
+class _Carrying(cairosvg_surface.Surface):  # type: ignore[misc]
+    """A CairoSVG surface that draws one document with the glyph runs it refers to."""
+
+    glyph_runs: GlyphRuns
+
+    def __init__(
+        self, tree: Any, output: Any, dpi: float, *, glyph_runs: GlyphRuns, **options: Any
+    ) -> None:
+        self.glyph_runs = glyph_runs
+        tree.glyph_runs = glyph_runs  # for masks and patterns: see runs_of
+        super().__init__(tree, output, dpi, **options)  # draws the document
+
+
+class PNGWithRuns(_Carrying, cairosvg_surface.PNGSurface):  # type: ignore[misc]
+    """CairoSVG's PNG (image) surface, drawing glyph elements from `glyph_runs`."""
+
+
+class PDFWithRuns(_Carrying, cairosvg_surface.PDFSurface):  # type: ignore[misc]
+    """CairoSVG's PDF surface, drawing glyph elements from `glyph_runs`."""
+
+
+class PixelsWithRuns(PNGWithRuns):
+    """Draws onto an existing cairo image surface (a backdrop's pixels) instead of a new
+    one."""
+
+    def __init__(self, tree: Any, target: Any, *, glyph_runs: GlyphRuns, **options: Any) -> None:
+        self._target = target
+        super().__init__(tree, None, 96, glyph_runs=glyph_runs, **options)
+
+    def _create_surface(self, width: float, height: float) -> tuple[Any, int, int]:
+        return self._target, self._target.get_width(), self._target.get_height()

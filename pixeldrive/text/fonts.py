@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import uharfbuzz as hb
 from fontTools.ttLib import TTCollection, TTFont
@@ -242,6 +243,9 @@ class LoadedFont:
         self.strikeout_position = self._metric("STRIKEOUT_OFFSET")
         self.strikeout_thickness = self._metric("STRIKEOUT_SIZE")
         self._paths: dict[int, GlyphPath] = {}
+        # The outlines as cairo paths, made and used by text/draw.py: kept with the font,
+        # they go when it goes.
+        self.cairo_paths: dict[int, Any] = {}
 
     def _metric(self, tag: str) -> float:
         # With fallback: HarfBuzz synthesises a value when post or OS/2 lacks it.

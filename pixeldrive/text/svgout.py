@@ -8,18 +8,18 @@ from lxml import etree
 from pixeldrive.templates.parser import SVG_NS
 from pixeldrive.templates.sizes import parse_length
 from pixeldrive.templates.style import parse_style
-from pixeldrive.text.draw import run_of
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR
 from pixeldrive.text.glyphs import append_glyphs
 from pixeldrive.text.layout import Run
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import GLYPHS, PD_NS
 
 
-def to_svg(tree: etree._Element) -> bytes:
-    """The document with glyph elements replaced by paths and the engine's namespace
-    gone; `tree` is consumed."""
+def to_svg(tree: etree._Element, runs: GlyphRuns) -> bytes:
+    """The document with glyph elements replaced by paths (the runs they refer to in
+    `runs`) and the engine's namespace gone; `tree` is consumed."""
     for element in list(tree.iter(GLYPHS)):
-        run = run_of(element.get("ref", ""))
+        run = runs.get(element.get("ref", ""))
         parent = element.getparent()
         if parent is None:
             continue

@@ -35,6 +35,7 @@ from pixeldrive.text.layout import (
     with_ellipsis,
 )
 from pixeldrive.text.report import TextReport
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.shape import FontStyle, Shaped, Span, shape
 
 PD_NS = "https://pixeldrive.dev/ns/text"
@@ -225,28 +226,16 @@ def _group_for(text: etree._Element) -> etree._Element:
     return etree.Element(f"{{{SVG_NS}}}g", _group_attributes(text))
 
 
-Register = Callable[..., str]
-
-
 class TextSetter:
-    """Sets texts of one document with one font library; `register` keeps a run and
-    returns the reference its glyph element carries."""
+    """Sets texts of one document with one font library; every run it lays out is kept in
+    `runs`, under the reference its glyph element carries."""
 
     def __init__(
-        self, library: FontLibrary, register: Register, *, replace_missing: bool = False
+        self, library: FontLibrary, runs: GlyphRuns, *, replace_missing: bool = False
     ) -> None:
         self.library = library
-        self.register = register
+        self.runs = runs
         self.replace_missing = replace_missing
-
-    def with_prefix(self, prefix: str) -> TextSetter:
-        """The same setter, its runs registered under references starting with prefix."""
-        register = self.register
-        return TextSetter(
-            self.library,
-            lambda run: register(run, prefix),
-            replace_missing=self.replace_missing,
-        )
 
     def set_text(
         self,
@@ -271,7 +260,7 @@ class TextSetter:
         for line in lines:
             for run in line.runs:
                 glyphs = etree.SubElement(synthetic_groups[run.owner], GLYPHS)
-                glyphs.set("ref", self.register(run))
+                glyphs.set("ref", self.runs.add(run))
         parent = text.getparent()
         group = collector.root
         group.tail = text.tail

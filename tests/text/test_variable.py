@@ -3,16 +3,16 @@ and heavier instances draw heavier strokes."""
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 
-import cairosvg
 import pytest
 from lxml import etree
-from PIL import Image
 
-from pixeldrive.text import document, draw
+from pixeldrive.render.fetcher import make_fetcher
+from pixeldrive.render.rasterize import rasterize
+from pixeldrive.text import document
 from pixeldrive.text.fonts import FontLibrary
+from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import TextSetter
 
 FONTS = Path(__file__).parent / "fonts"
@@ -46,11 +46,9 @@ def ink(library: FontLibrary, weight: int) -> int:
         'font-size="36">Hamburgefonstiv</text></svg>'
     )
     root = etree.fromstring(svg.encode())
-    draw.install()
-    document.prepare(root, (), TextSetter(library, draw.register))
-    png = cairosvg.svg2png(bytestring=etree.tostring(root))
-    draw.forget_prefix("r")
-    gray = Image.open(BytesIO(png)).convert("L")
+    runs = GlyphRuns()
+    document.prepare(root, (), TextSetter(library, runs))
+    gray = rasterize(etree.tostring(root), 400, 60, make_fetcher(2**20, 10**7), runs).convert("L")
     return sum(gray.histogram()[:128])
 
 
