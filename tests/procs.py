@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# CPU a worker must have used since it was idle to count as drawing: two clock ticks, so
+# that reading the job is not mistaken for drawing it.
+DRAWING_CPU_SECONDS = 0.02
 
-def worker_pids(*, live: bool = False) -> list[int]:
-    """Render workers: spawned children of this process (multiprocessing's spawn_main).
-    With `live`, a worker that has exited but not been waited for (a zombie) is left out."""
+
+def worker_pids(*, live: bool = False, parent: int | None = None) -> list[int]:
+    """Render workers: spawned children (multiprocessing's spawn_main) of `parent`, by
+    default this process. With `live`, a worker that has exited but not been waited for (a
+    zombie) is left out."""
+    parent = os.getpid() if parent is None else parent
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -19,9 +25,21 @@ def worker_pids(*, live: bool = False) -> list[int]:
         except OSError:
             continue
         state, ppid = stat.rpartition(")")[2].split()[:2]
-        if int(ppid) != os.getpid() or b"spawn_main" not in cmdline:
+        if int(ppid) != parent or b"spawn_main" not in cmdline:
             continue
         if live and state == "Z":
             continue
         pids.append(int(entry.name))
     return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drawing(pid: int, idle_cpu: float) -> bool:
+    """Whether worker `pid`, idle when it had used `idle_cpu` seconds of CPU, has since
+    taken a job and is drawing it (an idle worker waits on its socket and uses none)."""
+    return cpu_seconds(pid) - idle_cpu >= DRAWING_CPU_SECONDS

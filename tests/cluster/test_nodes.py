@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +10,9 @@ from aiohttp.test_utils import TestClient
 
 from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import METRICS
+from pixeldrive.http.app_keys import METRICS, POOL, REDIS
 from tests.cluster.redis_server import RedisServer
+from tests.waiting import eventually
 
 Client = TestClient[Any, Any]
 BODY = {"template": "quote", "fields": {"quote": "Shared.", "author": "Node A"}, "width": 270}
@@ -36,15 +36,19 @@ def renders(client: Client) -> float:
 
 
 async def finished(client: Client, batch_id: str, seconds: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
+    state: dict[str, Any] = {}
+
+    async def done() -> bool:
         answer = await client.get(f"/v1/batches/{batch_id}")
         assert answer.status in (200, 503), await answer.text()  # 503: Redis is away
-        state: dict[str, Any] = await answer.json()
-        if state.get("status") == "done":
-            return state
-        assert time.monotonic() < deadline, state
-        await asyncio.sleep(0.1)
+        state.clear()
+        state.update(await answer.json())
+        return state.get("status") == "done"
+
+    await eventually(
+        done, lambda: f"batch {batch_id} finished (last: {state})", within=seconds, interval=0.1
+    )
+    return state
 
 
 async def test_a_url_minted_on_a_is_a_hit_on_b_with_the_same_bytes(
@@ -142,10 +146,11 @@ async def test_redis_away_renders_go_on_readiness_says_so_and_recovers(
     assert refused.headers["Content-Type"].startswith("application/problem+json")
 
     await asyncio.to_thread(redis_server.start)
-    deadline = time.monotonic() + 15
-    while (await a.get("/readyz")).status != 200:
-        assert time.monotonic() < deadline, "not ready again"
-        await asyncio.sleep(0.1)
+
+    async def ready_again() -> bool:
+        return (await a.get("/readyz")).status == 200
+
+    await eventually(ready_again, "node a ready again once Redis is back", within=15, interval=0.1)
     # What was made while Redis was away reaches the other nodes once it is back.
     b = await node(aiohttp_client, node_settings, "b")
     on_b = await b.get(made_during["url"])
@@ -161,9 +166,16 @@ async def test_accepted_batch_items_survive_a_redis_restart(
     answer = await a.post("/v1/batches", json={"template": "quote", "items": items, "width": 216})
     assert answer.status == 202
     batch_id = (await answer.json())["id"]
-    await asyncio.sleep(0.3)  # some items are being drawn now
+    pool, link = a.app[POOL], a.app[REDIS]
+    # Some items are being drawn now (or, polled between two items, have been drawn).
+    await eventually(lambda: pool.in_flight or pool.completed, "node a drawing the batch")
     await asyncio.to_thread(redis_server.stop)
-    await asyncio.sleep(1.0)
+    # Redis stays away until the node has met the outage and the items it was drawing have
+    # ended, their results unrecorded (they are handed out again after the claim timeout).
+    await eventually(
+        lambda: not link.up and pool.in_flight == 0,
+        "node a saw Redis go away and finished the items it was drawing",
+    )
     await asyncio.to_thread(redis_server.start)
     state = await finished(a, batch_id)
     assert (state["done"], state["failed"]) == (8, 0)

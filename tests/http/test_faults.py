@@ -14,7 +14,9 @@ import pytest
 
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from tests.procs import worker_pids
+from pixeldrive.http.app_keys import POOL
+from tests.procs import cpu_seconds, drawing, worker_pids
+from tests.waiting import eventually
 
 CIRCLES = 40_000  # CairoSVG walks these in Python: seconds of work for one render
 
@@ -68,8 +70,9 @@ async def test_a_render_past_its_limit_is_504_and_the_next_succeeds(faulty: Any)
 async def test_a_killed_worker_fails_its_request_only(faulty: Any) -> None:
     pids = await asyncio.to_thread(worker_pids)
     assert len(pids) == 1
+    idle = cpu_seconds(pids[0])
     pending = asyncio.ensure_future(slow(faulty, "killed"))
-    await asyncio.sleep(0.4)
+    await eventually(lambda: drawing(pids[0], idle), "the worker started on the slow render")
     os.kill(pids[0], signal.SIGKILL)
     body = await problem_of(await pending, 500)
     assert "died" in body["detail"]
@@ -80,7 +83,8 @@ async def test_a_killed_worker_fails_its_request_only(faulty: Any) -> None:
 async def test_overload_is_503_at_once_while_hits_are_served(faulty: Any) -> None:
     cached = await (await quick(faulty, "Cached before the rush.")).json()
     pending = asyncio.ensure_future(slow(faulty, "occupies the only worker"))
-    await asyncio.sleep(0.3)
+    pool = faulty.app[POOL]
+    await eventually(lambda: pool.in_flight == 1, "the slow render was admitted to the pool")
     refused = await quick(faulty, "No room for me.")
     body = await problem_of(refused, 503)
     assert int(refused.headers["Retry-After"]) >= 1

@@ -11,7 +11,8 @@ import pytest
 
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import PIPELINE, TEMPLATES
+from tests.waiting import eventually
 
 
 def copy_templates(target: Path) -> Path:
@@ -74,7 +75,8 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
 async def test_a_broken_edit_keeps_the_last_good_version(client: Any, templates: Path) -> None:
     before = await (await client.get("/v1/templates/quote")).json()
     await asyncio.to_thread((templates / "quote.svg").write_text, "<svg", "utf-8")
-    await asyncio.sleep(0.5)
+    store = client.app[TEMPLATES]
+    await eventually(lambda: "quote" in store.problems(), "the watcher found quote.svg broken")
     during = await client.get("/v1/templates/quote")
     assert during.status == 200
     assert (await during.json())["version"] == before["version"]

@@ -10,13 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.http.test_faults import write_templates
+from tests.procs import cpu_seconds, drawing, worker_pids
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -26,16 +27,23 @@ def free_port() -> int:
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
+    def ready() -> bool:
         assert process.poll() is None, "the server exited during start-up"
         try:
             with urllib.request.urlopen(f"{base}/readyz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
+                return bool(answer.status == 200)
         except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("the server did not become ready")
+            return False
+
+    wait_until(ready, "the server became ready", within=60, interval=0.05)
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def post(base: str, body: dict[str, Any], out: dict[str, Any]) -> None:
@@ -71,14 +79,16 @@ def test_sigterm_finishes_in_flight_renders_and_exits_0(tmp_path: Path) -> None:
         )
     try:
         wait_ready(base, server)
+        (worker,) = worker_pids(parent=server.pid)
+        idle = cpu_seconds(worker)
         result: dict[str, Any] = {}
         slow = threading.Thread(
             target=post, args=(base, {"template": "slow", "fields": {"label": "drain"}}, result)
         )
         slow.start()
-        time.sleep(0.5)  # the render is now drawing in the worker
+        wait_until(lambda: drawing(worker, idle), "the worker started on the slow render")
         server.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        wait_until(lambda: not accepts_connections(port), "the server stopped listening")
         refused: dict[str, Any] = {}
         try:
             post(base, {"template": "quote", "fields": {"quote": "Too late."}}, refused)

@@ -24,7 +24,8 @@ from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.render.rasterize import rasterize
 from pixeldrive.templates.model import template_version
-from tests.procs import worker_pids
+from tests.procs import cpu_seconds, drawing, worker_pids
+from tests.waiting import eventually
 
 CONFIG = WorkerConfig(fontconfig_file=str(PROJECT_ROOT / "conf" / "fonts.conf"))
 SLOW_SECONDS = 3.0  # what the slow template should take in one worker
@@ -152,8 +153,9 @@ async def test_a_killed_worker_fails_its_render_and_is_replaced(
 ) -> None:
     pool = await make_pool()
     pid = await worker_pid(pool)
+    idle = cpu_seconds(pid)
     task = asyncio.create_task(pool.render(jobs.slow))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: drawing(pid, idle), "the worker started on the slow render")
     assert not task.done()
     os.kill(pid, signal.SIGKILL)
     async with asyncio.timeout(10):
@@ -174,7 +176,9 @@ async def test_overload_is_refused_at_once_with_retry_after(
     # The timeout only shortens the test: the slow render is cut after 1 s.
     pool = await make_pool(queue_depth=0, timeout=1.0)
     slow = asyncio.create_task(pool.render(jobs.slow))
-    await asyncio.sleep(0)  # let it be admitted
+    # One turn of the loop, not a timed wait: the task runs up to its first await, and a
+    # render is admitted before that (`pool.render` has not awaited anything yet).
+    await asyncio.sleep(0)
     assert pool.in_flight == 1
     started = time.perf_counter()
     with pytest.raises(Overloaded) as exc:
@@ -197,7 +201,7 @@ async def test_queue_depth_admits_that_many_beyond_the_busy_workers(
     pool = await make_pool(queue_depth=1, timeout=1.0)
     slow = asyncio.create_task(pool.render(jobs.slow))
     queued = asyncio.create_task(pool.render(jobs.normal))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn of the loop: both are admitted in their first step
     assert pool.in_flight == 2
     with pytest.raises(Overloaded):
         await pool.render(jobs.normal)
@@ -258,8 +262,9 @@ async def test_a_caller_that_goes_away_does_not_cost_the_worker(
 ) -> None:
     pool = await make_pool()
     pid = await worker_pid(pool)
+    idle = cpu_seconds(pid)
     waiting = asyncio.create_task(pool.render(jobs.slow))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: drawing(pid, idle), "the worker started on the slow render")
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -274,6 +279,8 @@ async def test_a_caller_that_goes_away_does_not_cost_the_worker(
 async def test_close_lets_admitted_renders_finish(make_pool: PoolFactory, jobs: Jobs) -> None:
     pool = await make_pool()
     renders = [asyncio.create_task(pool.render(jobs.normal)) for _ in range(3)]
+    # One turn of the loop, not a timed wait: each task is admitted in its first step. Not
+    # a poll of in_flight == 3 either: by the next poll the first may have finished.
     await asyncio.sleep(0)
     await pool.close()
     for task in renders:
