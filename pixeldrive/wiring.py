@@ -21,7 +21,7 @@ from pixeldrive.cache.disk import DiskTier
 from pixeldrive.cache.memory import MemoryTier
 from pixeldrive.cache.redis_tier import RedisTier
 from pixeldrive.cache.tier import CacheTier
-from pixeldrive.cache.tiered import LookupObserver, TieredCache
+from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.core.config import Settings
 from pixeldrive.observe.metrics import MeteredPool, Metrics
 from pixeldrive.remote_images.fetch import ImageFetcher
@@ -48,111 +48,17 @@ def encode_options(settings: Settings) -> EncodeOptions:
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
-    return WorkerConfig(
-        fontconfig_file=str(settings.render.fontconfig_file),
-        encode=encode_options(settings),
-        max_data_uri_bytes=settings.render.max_data_uri_bytes,
-        max_image_pixels=settings.render.max_image_pixels,
-        nice=settings.render.worker_nice,
-        missing_glyphs=settings.render.missing_glyphs,
-        fallback_fonts=settings.render.fallback_fonts,
-        backdrop_bytes=settings.render.backdrop_bytes,
-    )
-
-
-def build_pool(settings: Settings) -> RenderPool:
     r = settings.render
-    limits = PoolLimits(r.worker_count, r.queue_depth, r.timeout, r.max_tasks_per_worker)
-    return RenderPool(limits, worker_config(settings))
-
-
-def build_templates(settings: Settings) -> TemplateStore:
-    return TemplateStore(
-        settings.templates_dir,
-        settings.state_dir / "templates",
-        max_image_bytes=settings.render.max_data_uri_bytes,
-        uploads_dir=settings.state_dir / "uploads",
+    return WorkerConfig(
+        fontconfig_file=str(r.fontconfig_file),
+        encode=encode_options(settings),
+        max_data_uri_bytes=r.max_data_uri_bytes,
+        max_image_pixels=r.max_image_pixels,
+        nice=r.worker_nice,
+        missing_glyphs=r.missing_glyphs,
+        fallback_fonts=r.fallback_fonts,
+        backdrop_bytes=r.backdrop_bytes,
     )
-
-
-def build_database(settings: Settings) -> SQLiteDatabase:
-    return SQLiteDatabase(settings.database_path)
-
-
-def build_accounts(settings: Settings, local: SQLiteDatabase) -> Database:
-    """Where keys and the usage ledger live: PostgreSQL when `database_url` is set (every
-    node shares it), else the node's own SQLite file `local`. Not opened yet."""
-    if not settings.database_url:
-        return local
-    from pixeldrive.storage.postgres import PostgresDatabase  # psycopg: cluster mode only
-
-    return PostgresDatabase(settings.database_url)
-
-
-def build_meter(settings: Settings, accounts: Database, local: SQLiteDatabase) -> Meter:
-    """The meter on `accounts`; in cluster mode ledger rows PostgreSQL cannot take are
-    spooled into `local`, and quotas are recounted as other nodes render."""
-    cluster = accounts is not local
-    return Meter(
-        accounts,
-        spool=local if cluster else None,
-        flush_seconds=settings.access.hits_flush_seconds,
-        recount_seconds=QUOTA_RECOUNT_SECONDS if cluster else None,
-    )
-
-
-def build_issuer(settings: Settings) -> TokenIssuer:
-    """Reads (or creates) the token signing secrets: start-up only, off the event loop."""
-    keys = SigningKeys.load_or_create(settings.state_dir / "secrets" / "tokens.json")
-    return TokenIssuer(keys, max_ttl=settings.access.token_max_ttl)
-
-
-def build_disk(settings: Settings) -> DiskTier:
-    return DiskTier(settings.disk_cache_dir, settings.cache.disk_bytes)
-
-
-def build_cache(
-    settings: Settings,
-    disk: DiskTier,
-    on_lookup: LookupObserver | None = None,
-    shared: CacheTier | None = None,
-) -> TieredCache:
-    """Memory → disk → (cluster mode) the shared tier."""
-    tiers: list[CacheTier] = [MemoryTier(settings.cache.memory_bytes), disk]
-    return TieredCache([*tiers, shared] if shared else tiers, on_lookup=on_lookup)
-
-
-def build_redis(settings: Settings) -> RedisLink | None:
-    """The node's Redis link in cluster mode (`redis_url`), else None. Not connected yet."""
-    if not settings.redis_url:
-        return None
-    return RedisLink(settings.redis_url, timeout=settings.redis.timeout)
-
-
-def build_shared_tier(settings: Settings, link: RedisLink) -> RedisTier:
-    r = settings.redis
-    return RedisTier(link, ttl_seconds=r.image_ttl, max_entry_bytes=r.max_entry_bytes)
-
-
-def build_cluster_flight(
-    settings: Settings, link: RedisLink, tier: RedisTier
-) -> ClusterFlight[RenderOutput]:
-    # The lock outlives a render that is allowed to finish; a node that dies holding it
-    # delays the others by that much at most.
-    return ClusterFlight(link, tier, lock_seconds=settings.render.timeout + 2.0)
-
-
-def build_specs(local: SpecStore, link: RedisLink | None) -> SpecStore:
-    """In cluster mode specs are shared through Redis, written through to `local`."""
-    return local if link is None else RedisSpecStore(link, local)
-
-
-def build_batch_queue(settings: Settings, link: RedisLink | None) -> BatchQueue:
-    """Redis Streams in cluster mode; in this process otherwise."""
-    if link is None:
-        return MemoryQueue()
-    b = settings.batch
-    return RedisQueue(link, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +78,140 @@ class Services:
     redis: RedisLink | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Stores:
+    local: SQLiteDatabase  # the node's SQLite file: specs, and the ledger's spool
+    accounts: Database  # keys and the usage ledger: PostgreSQL in cluster mode, else local
+    meter: Meter
+    redis: RedisLink | None
+
+
+async def _open_stores(settings: Settings, stack: contextlib.AsyncExitStack) -> _Stores:
+    """The databases, the meter on the ledger and (cluster mode) the Redis link. A
+    PostgreSQL that is down now stops the start; a Redis that is down is retried."""
+    local = SQLiteDatabase(settings.database_path)
+    await local.open()
+    stack.push_async_callback(local.close)
+    accounts: Database = local
+    if settings.database_url:
+        from pixeldrive.storage.postgres import PostgresDatabase  # psycopg: cluster mode
+
+        accounts = PostgresDatabase(settings.database_url)
+        await accounts.open()
+        stack.push_async_callback(accounts.close)
+    cluster = accounts is not local
+    meter = Meter(
+        accounts,
+        spool=local if cluster else None,  # ledger rows PostgreSQL cannot take, kept here
+        flush_seconds=settings.access.hits_flush_seconds,
+        recount_seconds=QUOTA_RECOUNT_SECONDS if cluster else None,
+    )
+    await meter.start()
+    stack.push_async_callback(meter.close)
+    link = None
+    if settings.redis_url:
+        link = RedisLink(settings.redis_url, timeout=settings.redis.timeout)
+        await link.open()
+        stack.push_async_callback(link.close)
+    return _Stores(local, accounts, meter, link)
+
+
+async def _open_cache(
+    settings: Settings, link: RedisLink | None, metrics: Metrics | None
+) -> tuple[TieredCache, RedisTier | None]:
+    """Memory → disk → (cluster mode) the shared tier, which it also returns."""
+    disk = DiskTier(settings.disk_cache_dir, settings.cache.disk_bytes)
+    await disk.open()
+    tiers: list[CacheTier] = [MemoryTier(settings.cache.memory_bytes), disk]
+    shared = None
+    if link is not None:
+        r = settings.redis
+        shared = RedisTier(link, ttl_seconds=r.image_ttl, max_entry_bytes=r.max_entry_bytes)
+        tiers.append(shared)
+    on_lookup = metrics.cache_lookup if metrics is not None else None
+    return TieredCache(tiers, on_lookup=on_lookup), shared
+
+
+async def _open_pool(settings: Settings, stack: contextlib.AsyncExitStack) -> RenderPool:
+    r = settings.render
+    limits = PoolLimits(r.worker_count, r.queue_depth, r.timeout, r.max_tasks_per_worker)
+    pool = RenderPool(limits, worker_config(settings))
+    stack.push_async_callback(pool.close)
+    await pool.start()
+    return pool
+
+
+def _issuer(settings: Settings) -> TokenIssuer:
+    """Reads (or creates) the token signing secrets: start-up only, off the event loop."""
+    keys = SigningKeys.load_or_create(settings.state_dir / "secrets" / "tokens.json")
+    return TokenIssuer(keys, max_ttl=settings.access.token_max_ttl)
+
+
+def _batch_queue(settings: Settings, link: RedisLink | None) -> BatchQueue:
+    """Redis Streams in cluster mode; in this process otherwise."""
+    if link is None:
+        return MemoryQueue()
+    b = settings.batch
+    return RedisQueue(link, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
+
+
+async def _open_pipeline(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    templates: TemplateStore,
+    stores: _Stores,
+    metrics: Metrics | None,
+) -> tuple[RenderPool, Renderer, RenderPipeline]:
+    """The cache, the remote-image fetcher and the render pool, under the pipeline."""
+    r, link = settings.render, stores.redis
+    cache, shared = await _open_cache(settings, link, metrics)
+    stack.push_async_callback(cache.drain)
+    fingerprint = await asyncio.to_thread(
+        renderer_fingerprint, r.fontconfig_file, encode_options(settings)
+    )
+    images = await stack.enter_async_context(ImageFetcher(settings.images))
+    pool = await _open_pool(settings, stack)
+    renderer: Renderer = pool
+    if metrics is not None:
+        metrics.watch(pool, cache)
+        renderer = MeteredPool(pool, metrics)
+    specs: SpecStore = SQLiteSpecStore(stores.local)
+    cluster: ClusterFlight[RenderOutput] | None = None
+    if link is not None and shared is not None:  # cluster mode
+        specs = RedisSpecStore(link, specs)  # shared, written through to the local copy
+        # The lock outlives a render that may finish: a node that dies holding it delays
+        # the others by that much at most.
+        cluster = ClusterFlight(link, shared, lock_seconds=r.timeout + 2.0)
+    pipeline = RenderPipeline(
+        templates,
+        cache,
+        specs,
+        renderer,
+        stores.meter,
+        images,
+        fingerprint=fingerprint,
+        limits=r,
+        cluster=cluster,
+    )
+    return pool, renderer, pipeline
+
+
+async def _serve_batches(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    queue: BatchQueue,
+    pipeline: RenderPipeline,
+) -> None:
+    runner = BatchRunner(
+        queue,
+        pipeline.render_item,
+        concurrency=settings.batch.concurrency or settings.render.worker_count,
+        retry_seconds=settings.batch.retry_seconds,
+    )
+    await runner.start()
+    stack.push_async_callback(runner.close)  # closes the queue too
+
+
 @contextlib.asynccontextmanager
 async def open_services(
     settings: Settings, *, metrics: Metrics | None = None, serve: bool = True
@@ -180,87 +220,47 @@ async def open_services(
     (pool first, so no render is left writing to a closed cache or ledger). `serve` adds
     what only a server runs: the batch workers and the template watcher."""
     async with contextlib.AsyncExitStack() as stack:
-        templates = build_templates(settings)
+        r = settings.render
+        templates = TemplateStore(
+            settings.templates_dir,
+            settings.state_dir / "templates",
+            max_image_bytes=r.max_data_uri_bytes,
+            uploads_dir=settings.state_dir / "uploads",
+        )
         await templates.refresh()
-        local = build_database(settings)  # the node's SQLite file
-        await local.open()
-        stack.push_async_callback(local.close)
-        accounts = build_accounts(settings, local)
-        if accounts is not local:  # cluster mode: PostgreSQL, reachable at start
-            await accounts.open()
-            stack.push_async_callback(accounts.close)
-        meter = build_meter(settings, accounts, local)
-        await meter.start()
-        stack.push_async_callback(meter.close)
-        issuer = await asyncio.to_thread(build_issuer, settings)
+        stores = await _open_stores(settings, stack)
+        issuer = await asyncio.to_thread(_issuer, settings)
         authenticator = Authenticator(
-            accounts, issuer, cache_seconds=settings.access.key_cache_seconds
+            stores.accounts, issuer, cache_seconds=settings.access.key_cache_seconds
         )
-        link = build_redis(settings)
-        if link is not None:  # cluster mode: a Redis that is down now is retried
-            await link.open()
-            stack.push_async_callback(link.close)
-        shared = build_shared_tier(settings, link) if link is not None else None
-        disk = build_disk(settings)
-        await disk.open()
-        on_lookup = metrics.cache_lookup if metrics is not None else None
-        cache = build_cache(settings, disk, on_lookup=on_lookup, shared=shared)
-        stack.push_async_callback(cache.drain)
-        fingerprint = await asyncio.to_thread(
-            renderer_fingerprint, settings.render.fontconfig_file, encode_options(settings)
-        )
-        images = await stack.enter_async_context(ImageFetcher(settings.images))
-        pool = build_pool(settings)
-        stack.push_async_callback(pool.close)
-        await pool.start()
-        renderer: Renderer = pool
-        if metrics is not None:
-            metrics.watch(pool, cache)
-            renderer = MeteredPool(pool, metrics)
-        pipeline = RenderPipeline(
-            templates,
-            cache,
-            build_specs(SQLiteSpecStore(local), link),
-            renderer,
-            meter,
-            images,
-            fingerprint=fingerprint,
-            limits=settings.render,
-            cluster=build_cluster_flight(settings, link, shared) if link and shared else None,
-        )
+        pool, renderer, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics)
         uploads = TemplateUploads(
             templates,
             renderer,
-            fontconfig_file=settings.render.fontconfig_file,
-            max_image_bytes=settings.render.max_data_uri_bytes,
-            max_side=settings.render.max_side,
+            fontconfig_file=r.fontconfig_file,
+            max_image_bytes=r.max_data_uri_bytes,
+            max_side=r.max_side,
         )
-        queue = build_batch_queue(settings, link)
+        queue = _batch_queue(settings, stores.redis)
         if serve:
-            runner = BatchRunner(
-                queue,
-                pipeline.render_item,
-                concurrency=settings.batch.concurrency or settings.render.worker_count,
-                retry_seconds=settings.batch.retry_seconds,
-            )
-            await runner.start()
-            stack.push_async_callback(runner.close)
+            await _serve_batches(settings, stack, queue, pipeline)
             if settings.templates_poll_seconds > 0:
                 watcher = asyncio.create_task(templates.watch(settings.templates_poll_seconds))
                 stack.push_async_callback(_cancel, watcher)
         else:
             stack.push_async_callback(queue.close)
+        batches = BatchSubmitter(queue, templates, settings.batch.max_items)
         yield Services(
             settings,
             templates,
-            accounts,
-            meter,
+            stores.accounts,
+            stores.meter,
             authenticator,
             pool,
             pipeline,
             uploads,
-            BatchSubmitter(queue, templates, settings.batch.max_items),
-            link,
+            batches,
+            stores.redis,
         )
 
 

@@ -36,50 +36,52 @@ from pixeldrive.http.api_models import (
     Usage,
 )
 from pixeldrive.http.app_keys import ROUTES
-from pixeldrive.http.endpoints import Answer, Endpoint
+from pixeldrive.http.endpoints import Answer, Endpoint, Handler
 from pixeldrive.http.metrics import get_metrics
 from pixeldrive.service.render_request import RenderRequest
 
 IMAGES = ("image/png", "image/jpeg", "image/webp", "image/avif")
 IMAGE_HEADERS = ("ETag", "Cache-Control", "X-Cache", "Vary")
 
-# GET / and its assets: public, read once at import (pixeldrive/web).
-PLAYGROUND: tuple[Endpoint, ...] = (
-    Endpoint(
+
+def _asset(path: str, handler: Handler, summary: str, what: str, media: str) -> Endpoint:
+    """A public file of pixeldrive/web, read once at import, revalidated by its ETag."""
+    return Endpoint(
         "GET",
+        path,
+        handler,
+        summary,
+        "playground",
+        access="public",
+        answers={
+            200: Answer(what, media=(media,), headers=("ETag",)),
+            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
+        },
+    )
+
+
+# GET / and its assets.
+PLAYGROUND: tuple[Endpoint, ...] = (
+    _asset(
         "/",
         playground.playground_page,
         "The playground: gallery, form, live preview, signed URL",
-        "playground",
-        access="public",
-        answers={
-            200: Answer("the page", media=("text/html",), headers=("ETag",)),
-            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
-        },
+        "the page",
+        "text/html",
     ),
-    Endpoint(
-        "GET",
+    _asset(
         "/playground.js",
         playground.playground_script,
         "The playground's script",
-        "playground",
-        access="public",
-        answers={
-            200: Answer("the script", media=("text/javascript",), headers=("ETag",)),
-            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
-        },
+        "the script",
+        "text/javascript",
     ),
-    Endpoint(
-        "GET",
+    _asset(
         "/playground.css",
         playground.playground_style,
         "The playground's style sheet",
-        "playground",
-        access="public",
-        answers={
-            200: Answer("the style sheet", media=("text/css",), headers=("ETag",)),
-            304: Answer("not modified (If-None-Match)", headers=("ETag",)),
-        },
+        "the style sheet",
+        "text/css",
     ),
 )
 
