@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.auth.principal import LOCAL, Principal
+from pixeldrive.auth.principal import LOCAL
 from pixeldrive.http.app_keys import AUTH, PRINCIPAL, ROUTES, SETTINGS
-from pixeldrive.http.endpoints import Endpoint, Handler
+from pixeldrive.http.endpoints import Handler
 
 
 @web.middleware
@@ -15,21 +15,19 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Sets request[PRINCIPAL], authorised for the route's operation (and the template its
     path names; a route that renders is authorised by the pipeline), or answers 401/403
     naming what is missing or wrong."""
-    endpoint = request.app[ROUTES].get(request.match_info.route)
+    app = request.app
+    endpoint = app[ROUTES].get(request.match_info.route)
     if endpoint is None or endpoint.access == "public":  # or no route: 404 and 405
         return await handler(request)
-    principal = await _principal(request, endpoint)
+    if endpoint.access == "signed-url":
+        query = list(request.query.items())
+        principal = await app[AUTH].signed_url(request.rel_url.raw_path, query)
+    elif app[SETTINGS].server.auth == "off":
+        principal = LOCAL
+    else:
+        principal = await app[AUTH].principal(request.headers.get("Authorization"))
     if endpoint.operation is not None and not endpoint.renders:
         param = endpoint.template_param
         principal.require(endpoint.operation, template=request.match_info[param] if param else None)
     request[PRINCIPAL] = principal
     return await handler(request)
-
-
-async def _principal(request: web.Request, endpoint: Endpoint) -> Principal:
-    if endpoint.access == "signed-url":
-        query = list(request.query.items())
-        return await request.app[AUTH].signed_url(request.rel_url.raw_path, query)
-    if request.app[SETTINGS].server.auth == "off":
-        return LOCAL
-    return await request.app[AUTH].principal(request.headers.get("Authorization"))
