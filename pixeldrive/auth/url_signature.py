@@ -30,6 +30,7 @@ __all__ = [
     "Tampered",
     "UnknownKey",
     "Unsigned",
+    "as_text",
     "canonical",
     "quote",
     "sign_url",
@@ -180,14 +181,15 @@ def _field_pairs(
     items: Iterable[tuple[str, FieldValue]] = (
         fields.items() if isinstance(fields, Mapping) else fields
     )
-    pairs = [(name, _text(value)) for name, value in items]
+    pairs = [(name, as_text(value)) for name, value in items]
     clash = sorted({name for name, _ in pairs} & set(RESERVED))
     if clash:
         raise ValueError(f"field names reserved for the signature: {', '.join(clash)}")
     return pairs
 
 
-def _text(value: FieldValue) -> str:
+def as_text(value: FieldValue) -> str:
+    """A field value as a signed URL writes it: booleans true/false, numbers with str()."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else str(value)

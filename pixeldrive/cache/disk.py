@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import enum
 import errno
-import hashlib
 import itertools
 import logging
 import os
@@ -15,10 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixeldrive.cache.framing import DIGEST_SIZE, header, unframe
 from pixeldrive.cache.tier import TierStats, is_valid_variant
 
 MAGIC = b"PDC1"
-HEADER_SIZE = len(MAGIC) + hashlib.sha256().digest_size
+HEADER_SIZE = len(MAGIC) + DIGEST_SIZE
 TMP_PREFIX = ".tmp-"
 EVICT_TO_FRACTION = 0.9
 LOG_INTERVAL_S = 60.0
@@ -35,21 +35,12 @@ class _Outcome(enum.Enum):
 # DiskTier state.
 
 
-def _decode(raw: bytes) -> bytes | None:
-    """Return the payload of a well-formed entry file, or None if it is short/foreign/torn."""
-    if len(raw) < HEADER_SIZE or not raw.startswith(MAGIC):
-        return None
-    if hashlib.sha256(memoryview(raw)[HEADER_SIZE:]).digest() != raw[len(MAGIC) : HEADER_SIZE]:
-        return None
-    return raw[HEADER_SIZE:]
-
-
 def _read_entry(path: Path) -> bytes | _Outcome:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return _Outcome.MISSING
-    payload = _decode(raw)
+    payload = unframe(MAGIC, raw)
     if payload is None:
         path.unlink(missing_ok=True)
         return _Outcome.CORRUPT
@@ -79,7 +70,7 @@ def _write_entry(path: Path, data: bytes) -> int:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + hashlib.sha256(data).digest())
+            fh.write(header(MAGIC, data))
             fh.write(data)
         # No fsync: a torn file after a crash fails its checksum and is re-rendered.
         tmp.replace(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,28 +10,16 @@ from cachetools import TTLCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from pixeldrive.cache.framing import DIGEST_SIZE, header, unframe
 from pixeldrive.cache.tier import TierStats
 from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 
 MAGIC = b"PDR1"
-HEADER_SIZE = len(MAGIC) + hashlib.sha256().digest_size
+HEADER_SIZE = len(MAGIC) + DIGEST_SIZE
 PREFIX = "pd:img:"
 RECENT_SECONDS = 60.0
 
 log = logging.getLogger("pixeldrive.cache.redis_tier")
-
-
-def frame(data: bytes) -> bytes:
-    """`PDR1` + sha256(data) + data: a value that was cut or altered is detected."""
-    return MAGIC + hashlib.sha256(data).digest() + data
-
-
-def unframe(raw: bytes) -> bytes | None:
-    """The payload of a well-formed value, or None."""
-    if len(raw) < HEADER_SIZE or not raw.startswith(MAGIC):
-        return None
-    payload = raw[HEADER_SIZE:]
-    return payload if hashlib.sha256(payload).digest() == raw[len(MAGIC) : HEADER_SIZE] else None
 
 
 class RedisTier:
@@ -64,7 +51,7 @@ class RedisTier:
         raw = await self._call(lambda r: r.get(PREFIX + variant))
         if not isinstance(raw, bytes):
             return None
-        payload = unframe(raw)
+        payload = unframe(MAGIC, raw)
         if payload is None:
             self.corrupt += 1
             log.warning("corrupt shared cache entry %s: deleted, will be drawn again", variant)
@@ -76,7 +63,7 @@ class RedisTier:
     async def put(self, variant: str, data: bytes) -> None:
         if len(data) + HEADER_SIZE > self._max_entry_bytes or variant in self._recent:
             return
-        value = frame(data)
+        value = header(MAGIC, data) + data
         if await self._call(lambda r: r.set(PREFIX + variant, value, px=self._ttl_ms)):
             self._recent[variant] = True
 

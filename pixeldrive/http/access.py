@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pixeldrive.auth.principal import LOCAL
-from pixeldrive.http.app_keys import AUTH, PRINCIPAL, ROUTES, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, ROUTES, SERVICES, SETTINGS
 from pixeldrive.http.endpoints import Handler
 
 
@@ -19,13 +19,14 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     endpoint = app[ROUTES].get(request.match_info.route)
     if endpoint is None or endpoint.access == "public":  # or no route: 404 and 405
         return await handler(request)
+    authenticator = app[SERVICES].authenticator
     if endpoint.access == "signed-url":
         query = list(request.query.items())
-        principal = await app[AUTH].signed_url(request.rel_url.raw_path, query)
+        principal = await authenticator.signed_url(request.rel_url.raw_path, query)
     elif app[SETTINGS].server.auth == "off":
         principal = LOCAL
     else:
-        principal = await app[AUTH].principal(request.headers.get("Authorization"))
+        principal = await authenticator.principal(request.headers.get("Authorization"))
     if endpoint.operation is not None and not endpoint.renders:
         param = endpoint.template_param
         principal.require(endpoint.operation, template=request.match_info[param] if param else None)

@@ -9,19 +9,7 @@ from aiohttp import web
 from pixeldrive.core.config import Settings
 from pixeldrive.core.formats import FORMATS
 from pixeldrive.http.access import access_middleware
-from pixeldrive.http.app_keys import (
-    AUTH,
-    BATCHES,
-    DATABASE,
-    METER,
-    METRICS,
-    PIPELINE,
-    POOL,
-    REDIS,
-    SETTINGS,
-    TEMPLATES,
-    UPLOADS,
-)
+from pixeldrive.http.app_keys import METRICS, SERVICES, SETTINGS
 from pixeldrive.http.metrics import metrics_middleware
 from pixeldrive.http.openapi import OPENAPI, ServedDocument
 from pixeldrive.http.problems import problems_middleware
@@ -31,18 +19,9 @@ from pixeldrive.wiring import open_services
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    """Every part open while the app runs, each under its key."""
+    """Every part open while the app runs."""
     async with open_services(app[SETTINGS], metrics=app[METRICS]) as services:
-        app[TEMPLATES] = services.templates
-        app[DATABASE] = services.accounts
-        app[METER] = services.meter
-        app[AUTH] = services.authenticator
-        app[POOL] = services.pool
-        app[PIPELINE] = services.pipeline
-        app[UPLOADS] = services.uploads
-        app[BATCHES] = services.batches
-        if services.redis is not None:
-            app[REDIS] = services.redis
+        app[SERVICES] = services
         yield
 
 

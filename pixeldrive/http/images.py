@@ -8,7 +8,7 @@ from aiohttp import web
 
 from pixeldrive.core.errors import NotFound
 from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
-from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.respond import (
     hit_headers,
     image_response,
@@ -40,7 +40,7 @@ def parse_name(request: web.Request, name: str) -> tuple[str, ImageFormat, bool]
 
 async def get_image(request: web.Request) -> web.StreamResponse:
     key, fmt, negotiated = parse_name(request, request.match_info["name"])
-    pipeline, principal = request.app[PIPELINE], request[PRINCIPAL]
+    pipeline, principal = request.app[SERVICES].pipeline, request[PRINCIPAL]
     data = pipeline.peek(principal, key, fmt)
     if data is not None:
         # The hot path: a memory hit is answered without touching anything else.

@@ -7,7 +7,7 @@ from aiohttp import web
 from pixeldrive.core.errors import NotAcceptable
 from pixeldrive.core.formats import BY_MIME, FORMATS, ImageFormat
 from pixeldrive.http.api_models import RenderChecked, RenderCreated, TextLayout
-from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.bodies import read_json
 from pixeldrive.http.negotiate import negotiate
 from pixeldrive.http.respond import image_offers, image_response
@@ -20,7 +20,7 @@ JSON = "application/json"
 
 def _answer_type(request: web.Request) -> str:
     """JSON, or an image media type when the client's Accept prefers one (ties: JSON)."""
-    offers, _ = image_offers(request.app[SETTINGS].encode.preference)
+    offers = image_offers(request.app[SETTINGS].encode.preference)
     chosen = negotiate(request.headers.get("Accept"), [JSON, *offers], [JSON, *offers])
     if chosen is None:
         raise NotAcceptable(f"none of the offered types is acceptable: {JSON}, {', '.join(offers)}")
@@ -39,7 +39,7 @@ async def create_render(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, RenderRequest)
     answer = _answer_type(request)
     fmt = _format(request, body, answer)
-    order, pipeline = Order(request[PRINCIPAL], fmt, body), request.app[PIPELINE]
+    order, pipeline = Order(request[PRINCIPAL], fmt, body), request.app[SERVICES].pipeline
     if body.dry_run:
         await pipeline.lay_out(order)
         width, height = order.size

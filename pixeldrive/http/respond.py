@@ -16,18 +16,16 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=60, must-revalidate"
 
 
-def image_offers(preference: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(offered media types, preference order) for Accept negotiation."""
-    offers = [FORMATS[name].mime for name in preference] + [
-        FORMATS[name].mime for name in NEGOTIABLE if name not in preference
-    ]
-    return offers, offers
+def image_offers(preference: tuple[str, ...]) -> list[str]:
+    """The offered media types for Accept negotiation, in the server's preference order."""
+    names = [*preference, *(name for name in NEGOTIABLE if name not in preference)]
+    return [FORMATS[name].mime for name in names]
 
 
 def negotiate_format(request: web.Request, preference: tuple[str, ...]) -> ImageFormat:
     """The format the client's Accept header prefers; NotAcceptable (406) lists offers."""
-    offers, order = image_offers(preference)
-    chosen = negotiate(request.headers.get("Accept"), offers, order)
+    offers = image_offers(preference)
+    chosen = negotiate(request.headers.get("Accept"), offers, offers)
     if chosen is None:
         raise NotAcceptable(
             f"none of the offered types is acceptable: {', '.join(offers)}",

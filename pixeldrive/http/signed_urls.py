@@ -21,7 +21,7 @@ from pixeldrive.core.errors import (
 )
 from pixeldrive.core.formats import BY_EXT, EXTENSIONS, FORMATS, ImageFormat
 from pixeldrive.http.api_models import SignedUrl, SignRequest
-from pixeldrive.http.app_keys import AUTH, PIPELINE, PRINCIPAL, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.bodies import read_json
 from pixeldrive.http.respond import image_response, negotiate_format
 from pixeldrive.service.pipeline import Order
@@ -36,7 +36,7 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     template_id, dot, ext = request.match_info["name"].partition(".")
     fmt = _format(request, ext if dot else None)
     order = Order(request[PRINCIPAL], fmt, _render_request(request, template_id), text_fields=True)
-    rendered = await request.app[PIPELINE].render(order)
+    rendered = await request.app[SERVICES].pipeline.render(order)
     # Shared caches may keep it until the signature expires (bounded by the setting).
     max_age = min(
         int(request.query["exp"]) - int(time.time()),
@@ -83,17 +83,12 @@ def _format(request: web.Request, ext: str | None) -> ImageFormat:
     return BY_EXT[ext]
 
 
-def _text(value: str | bool | int | float) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
-
-
 def signed_query(body: SignRequest) -> list[tuple[str, str]]:
     """The URL's query before kid/exp/sig: the fields as text, then the render options."""
-    pairs = [(name, _text(value)) for name, value in body.fields.items()]
+    text = url_signature.as_text
+    pairs = [(name, text(value)) for name, value in body.fields.items()]
     options = body.sizing()
-    pairs += [(name, _text(options[o])) for name, o in OPTIONS.items() if o in options]
+    pairs += [(name, text(options[o])) for name, o in OPTIONS.items() if o in options]
     return pairs
 
 
@@ -115,7 +110,7 @@ async def sign(request: web.Request) -> web.Response:
             slug="signing-needs-a-key",
         )
     body = await read_json(request, SignRequest)
-    record = await request.app[AUTH].active(principal.key_id)
+    record = await request.app[SERVICES].authenticator.active(principal.key_id)
     if record is None:
         raise Unauthorized("the API key has been revoked", slug="revoked-key")
     # Checked now exactly as GET /v1/t/ will check it (fields as text, coerced), so the URL
@@ -125,7 +120,7 @@ async def sign(request: web.Request) -> web.Response:
     options = {OPTIONS[n]: v for n, v in query if n in OPTIONS}
     fields = {n: v for n, v in query if n not in OPTIONS}
     order = Order(principal, fmt, _as_request(body.template, fields, options), text_fields=True)
-    await request.app[PIPELINE].check(order)
+    await request.app[SERVICES].pipeline.check(order)
     path = f"/v1/t/{body.template}" + (f".{fmt.ext}" if fmt else "")
     expires_at = int(time.time()) + body.ttl
     try:

@@ -14,7 +14,7 @@ from pixeldrive.http.api_models import (
     TemplateSummary,
     TemplateUploaded,
 )
-from pixeldrive.http.app_keys import PIPELINE, PRINCIPAL, SETTINGS, TEMPLATES, UPLOADS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.bodies import read_body
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
 from pixeldrive.service.pipeline import Order
@@ -27,7 +27,7 @@ def _visible(request: web.Request, template_id: str) -> bool:
 
 async def list_templates(request: web.Request) -> web.Response:
     """The templates this credential may render."""
-    templates = [t for t in request.app[TEMPLATES].all() if _visible(request, t.id)]
+    templates = [t for t in request.app[SERVICES].templates.all() if _visible(request, t.id)]
     listing = TemplateList(
         templates=[
             TemplateSummary(
@@ -44,7 +44,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 
 async def get_template(request: web.Request) -> web.Response:
-    template = request.app[TEMPLATES].get(request.match_info["id"])
+    template = request.app[SERVICES].templates.get(request.match_info["id"])
     described = TemplateDescription.model_validate(template.describe())
     return web.json_response(described.model_dump(exclude_none=True))
 
@@ -52,7 +52,7 @@ async def get_template(request: web.Request) -> web.Response:
 async def preview(request: web.Request) -> web.StreamResponse:
     """The template drawn with its defaults (cached like any render, revalidated often
     because the template behind the URL may change)."""
-    template = request.app[TEMPLATES].get(request.match_info["id"])
+    template = request.app[SERVICES].templates.get(request.match_info["id"])
     try:
         query = PreviewQuery.model_validate(dict(request.query))
     except ValueError as exc:
@@ -67,7 +67,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         width=query.width,
         height=query.height,
     )
-    rendered = await request.app[PIPELINE].render(Order(request[PRINCIPAL], fmt, defaults))
+    rendered = await request.app[SERVICES].pipeline.render(Order(request[PRINCIPAL], fmt, defaults))
     return image_response(
         request, rendered, negotiated=query.format is None, cache_control=REVALIDATE
     )
@@ -76,7 +76,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
 async def put_template(request: web.Request) -> web.Response:
     """Upload or replace a template (SVG body); 422 lists every problem found."""
     data = await read_body(request)
-    uploaded = await request.app[UPLOADS].put(request.match_info["id"], data)
+    uploaded = await request.app[SERVICES].uploads.put(request.match_info["id"], data)
     answer = TemplateUploaded(
         template=TemplateDescription.model_validate(uploaded.template.describe()),
         findings=[
@@ -94,5 +94,5 @@ async def put_template(request: web.Request) -> web.Response:
 
 async def delete_template(request: web.Request) -> web.Response:
     """Remove an uploaded template (a bundled one of the same id serves again)."""
-    await request.app[UPLOADS].delete(request.match_info["id"])
+    await request.app[SERVICES].uploads.delete(request.match_info["id"])
     return web.Response(status=204)

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from pixeldrive.auth.tokens import mint_for
 from pixeldrive.http.api_models import TokenCreated, TokenRequest
-from pixeldrive.http.app_keys import AUTH, PRINCIPAL
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.bodies import read_json
 
 
 async def create_token(request: web.Request) -> web.Response:
     body = await read_json(request, TokenRequest)
-    issuer = request.app[AUTH].issuer
+    issuer = request.app[SERVICES].authenticator.issuer
     token, expires_at, scopes = mint_for(issuer, request[PRINCIPAL], body.scopes, body.ttl)
     created = TokenCreated(token=token, expires_at=expires_at, scopes=scopes)
     return web.json_response(created.model_dump(mode="json"), status=201)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from pixeldrive.http.api_models import Usage
-from pixeldrive.http.app_keys import METER, PRINCIPAL
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 
 
 async def get_usage(request: web.Request) -> web.Response:
-    usage = Usage.model_validate(await request.app[METER].usage(request[PRINCIPAL].key_id))
+    usage = Usage.model_validate(await request.app[SERVICES].meter.usage(request[PRINCIPAL].key_id))
     return web.json_response(usage.model_dump())

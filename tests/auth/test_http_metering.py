@@ -13,7 +13,7 @@ import pytest
 from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.url_signature import sign_url
 from pixeldrive.core.config import Settings
-from pixeldrive.http.app_keys import PIPELINE, SETTINGS
+from pixeldrive.http.app_keys import SERVICES, SETTINGS
 from pixeldrive.storage.sqlite import SQLiteDatabase
 from tests.auth.conftest import Client, MakeKey, bearer, expect_problem, query_db, render
 
@@ -60,7 +60,7 @@ async def test_each_render_is_recorded_before_the_answer(client: Client, key: Ne
 async def test_a_rerender_after_eviction_is_not_billed_twice(client: Client, key: NewKey) -> None:
     made = await render(client, key.key, width=300)
     original = await (await client.get(made["url"], headers=bearer(key.key))).read()
-    cache = client.app[PIPELINE].cache
+    cache = client.app[SERVICES].pipeline.cache
     await cache.drain()
     await cache.delete(f"{made['key']}.png")
     response = await client.get(made["url"], headers=bearer(key.key))
@@ -176,7 +176,7 @@ async def test_a_key_at_its_quota_still_gets_its_own_evicted_image(
 ) -> None:
     first = await render(client, quota_two.key, width=300, fields={"title": "one"})
     await render(client, quota_two.key, width=300, fields={"title": "two"})
-    cache = client.app[PIPELINE].cache
+    cache = client.app[SERVICES].pipeline.cache
     await cache.drain()
     await cache.delete(f"{first['key']}.png")
     response = await client.get(first["url"], headers=bearer(quota_two.key))
@@ -200,5 +200,5 @@ async def test_the_ledger_row_and_the_spec_take_one_trip(
     made = await render(client, key.key, width=320)
     assert sorted(["_insert", "record_render"]) in [sorted(trip) for trip in trips]
     assert len(await rows(client, key.record.id)) == 1
-    service = client.app[PIPELINE]
+    service = client.app[SERVICES].pipeline
     assert await service.specs.load(made["key"]) is not None

@@ -25,7 +25,7 @@ from pixeldrive.auth import key_admin
 from pixeldrive.auth.url_signature import sign_url
 from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import SERVICES
 from tests.auth.conftest import FIELDS, Client, bearer, cli_env, run_cli
 
 RENDER = {"template": "og-card", "fields": FIELDS["og-card"], "width": 300}
@@ -86,7 +86,7 @@ async def test_keys_from_the_admin_api_and_the_cli_leave_no_trace(
     client = await aiohttp_client(create_app(settings))
     await exercise(client, first.key, first.signing_secret, first.record.id)
     await exercise(client, cli["key"], cli["signing_secret"], cli["id"])
-    await client.app[PIPELINE].cache.drain()
+    await client.app[SERVICES].pipeline.cache.drain()
     keys = [first.key, cli["key"]]
     assert await asyncio.to_thread(leaks, settings.state_dir, keys) == []  # WAL still open
     # The search can see: what must be stored (the URL signing secret) is found.

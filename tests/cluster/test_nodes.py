@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import METRICS, POOL, REDIS
+from pixeldrive.http.app_keys import METRICS, SERVICES
 from tests.cluster.redis_server import RedisServer
 from tests.waiting import eventually
 
@@ -166,7 +166,7 @@ async def test_accepted_batch_items_survive_a_redis_restart(
     answer = await a.post("/v1/batches", json={"template": "quote", "items": items, "width": 216})
     assert answer.status == 202
     batch_id = (await answer.json())["id"]
-    pool, link = a.app[POOL], a.app[REDIS]
+    pool, link = a.app[SERVICES].pool, a.app[SERVICES].redis
     # Some items are being drawn now (or, polled between two items, have been drawn).
     await eventually(lambda: pool.in_flight or pool.completed, "node a drawing the batch")
     await asyncio.to_thread(redis_server.stop)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from pixeldrive.http.app_keys import PIPELINE, POOL
+from pixeldrive.http.app_keys import SERVICES
 
 CHROMIUM_IMG = "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 Client = TestClient[Any, Any]
@@ -188,7 +188,7 @@ async def test_sizes_scale_and_quality(client: Client) -> None:
 
 
 async def test_concurrent_identical_requests_render_once(client: Client) -> None:
-    pool = client.app[POOL]
+    pool = client.app[SERVICES].pool
     before = pool.completed
     body = {"template": "product", "fields": {"name": "Single flight"}}
     responses = await asyncio.gather(*(client.post("/v1/renders", json=body) for _ in range(6)))
@@ -201,7 +201,7 @@ async def test_concurrent_identical_requests_render_once(client: Client) -> None
 async def test_evicted_bytes_are_rendered_again_from_the_stored_spec(client: Client) -> None:
     created = await render(client, fields={"title": "Evict me"})
     original = await (await client.get(created["url"])).read()
-    service = client.app[PIPELINE]
+    service = client.app[SERVICES].pipeline
     await service.cache.drain()  # the disk write happens behind the answer
     await service.cache.delete(f"{created['key']}.png")
     response = await client.get(created["url"])

@@ -14,7 +14,7 @@ import pytest
 
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import SERVICES
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def test_renders_go_on_when_the_cache_disk_is_full(
         )
         assert response.status == 201, await response.text()
         urls.append((await response.json())["url"])
-    service = client.app[PIPELINE]
+    service = client.app[SERVICES].pipeline
     await service.cache.drain()
     disk = service.cache.tiers[1]
     assert isinstance(disk, DiskTier)

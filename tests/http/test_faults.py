@@ -14,7 +14,7 @@ import pytest
 
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import POOL
+from pixeldrive.http.app_keys import SERVICES
 from tests.procs import cpu_seconds, drawing, worker_pids
 from tests.waiting import eventually
 
@@ -83,7 +83,7 @@ async def test_a_killed_worker_fails_its_request_only(faulty: Any) -> None:
 async def test_overload_is_503_at_once_while_hits_are_served(faulty: Any) -> None:
     cached = await (await quick(faulty, "Cached before the rush.")).json()
     pending = asyncio.ensure_future(slow(faulty, "occupies the only worker"))
-    pool = faulty.app[POOL]
+    pool = faulty.app[SERVICES].pool
     await eventually(lambda: pool.in_flight == 1, "the slow render was admitted to the pool")
     refused = await quick(faulty, "No room for me.")
     body = await problem_of(refused, 503)

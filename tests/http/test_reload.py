@@ -11,7 +11,7 @@ import pytest
 
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE, TEMPLATES
+from pixeldrive.http.app_keys import SERVICES
 from tests.waiting import eventually
 
 
@@ -65,8 +65,8 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
     new = await (await client.post("/v1/renders", json=body)).json()
     assert new["key"] != old["key"]  # the version is part of the key
     # The old URL still serves the old pixels, even once its bytes are evicted.
-    await client.app[PIPELINE].cache.drain()
-    await client.app[PIPELINE].cache.delete(f"{old['key']}.png")
+    await client.app[SERVICES].pipeline.cache.drain()
+    await client.app[SERVICES].pipeline.cache.delete(f"{old['key']}.png")
     again = await client.get(old["url"])
     assert again.status == 200
     assert await again.read() == old_png
@@ -75,7 +75,7 @@ async def test_an_edited_template_is_served_and_old_urls_keep_working(
 async def test_a_broken_edit_keeps_the_last_good_version(client: Any, templates: Path) -> None:
     before = await (await client.get("/v1/templates/quote")).json()
     await asyncio.to_thread((templates / "quote.svg").write_text, "<svg", "utf-8")
-    store = client.app[TEMPLATES]
+    store = client.app[SERVICES].templates
     await eventually(lambda: "quote" in store.problems(), "the watcher found quote.svg broken")
     during = await client.get("/v1/templates/quote")
     assert during.status == 200

@@ -12,7 +12,7 @@ import pytest
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import SERVICES
 from pixeldrive.storage.specs import SQLiteSpecStore
 
 BODY = {"template": "quote", "fields": {"quote": "Keep it.", "author": "Persistent"}}
@@ -85,7 +85,7 @@ async def test_corrupted_cache_file_is_detected_and_re_rendered(
     assert response.status == 200
     assert response.headers["X-Cache"] == "miss"
     assert await response.read() == data
-    assert client.app[PIPELINE].cache.tiers[1].corrupt == 1  # type: ignore[attr-defined]
+    assert client.app[SERVICES].pipeline.cache.tiers[1].corrupt == 1  # type: ignore[attr-defined]
 
 
 async def test_unusable_disk_tier_does_not_fail_renders(
@@ -110,7 +110,7 @@ async def test_the_render_worker_writes_the_disk_file(
     puts = calls_to(monkeypatch, DiskTier, "put")
     client = await aiohttp_client(create_app(settings))
     created = await (await client.post("/v1/renders", json=BODY)).json()
-    service = client.app[PIPELINE]
+    service = client.app[SERVICES].pipeline
     await service.cache.drain()
     disk = service.cache.tiers[1]
     assert isinstance(disk, DiskTier)

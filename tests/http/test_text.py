@@ -13,7 +13,7 @@ from PIL import Image, ImageChops
 
 from pixeldrive.core.config import Settings
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import POOL
+from pixeldrive.http.app_keys import SERVICES
 
 Client = TestClient[Any, Any]
 LONG_TITLE = "WWWWWWW MMMMMMM " * 10  # wide letters: 100 characters need a smaller size
@@ -57,7 +57,7 @@ async def test_image_answers_carry_server_timing_with_the_text_report(client: Cl
 
 
 async def test_a_dry_run_lays_out_without_drawing_caching_or_billing(client: Client) -> None:
-    pool = client.app[POOL]
+    pool = client.app[SERVICES].pool
     before = pool.completed
     body = {"template": "og-card", "fields": {"title": LONG_TITLE}, "dry_run": True}
     response = await client.post("/v1/renders", json=body)

@@ -14,7 +14,7 @@ from pixeldrive.auth import key_admin
 from pixeldrive.auth.scopes import parse_scopes_option
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.http.app import create_app
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import SERVICES
 from tests.svgdoc import NAMESPACES
 
 QUOTE = (PROJECT_ROOT / "svg_templates" / "quote.svg").read_bytes()
@@ -65,7 +65,7 @@ async def test_an_upload_is_served_at_once_and_a_replacement_keeps_old_urls(clie
         )
     ).json()
     assert second["key"] != first["key"]
-    service = client.app[PIPELINE]
+    service = client.app[SERVICES].pipeline
     await service.cache.drain()
     await service.cache.delete(f"{first['key']}.png")
     again = await client.get(first["url"])
@@ -86,7 +86,7 @@ async def test_scripts_and_handlers_are_removed_not_served(client: Any) -> None:
     assert response.status == 201, await response.text()
     findings = (await response.json())["findings"]
     assert any("script" in f["what"] for f in findings)
-    stored = client.app[PIPELINE].templates.uploads_dir / "scripted.svg"
+    stored = client.app[SERVICES].pipeline.templates.uploads_dir / "scripted.svg"
     text = await asyncio.to_thread(stored.read_bytes)
     assert b"<script" not in text
     assert b"onclick" not in text

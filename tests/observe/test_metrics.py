@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pixeldrive.cache.disk import HEADER_SIZE
 from pixeldrive.core.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
-from pixeldrive.http.app_keys import PIPELINE
+from pixeldrive.http.app_keys import SERVICES
 from pixeldrive.observe.metrics import MeteredPool, Metrics
 from pixeldrive.render.job import RenderJob, RenderOutput
 
@@ -47,7 +47,7 @@ async def test_metrics_after_a_render_a_repeat_a_404_and_a_422(client: Client) -
     assert (await client.get("/v1/templates/nope")).status == 404
     bad = {"template": "og-card", "fields": {"nope": "x"}}
     assert (await client.post("/v1/renders", json=bad)).status == 422
-    await client.app[PIPELINE].cache.drain()  # the disk copy is written behind the answer
+    await client.app[SERVICES].pipeline.cache.drain()  # the disk copy is written behind the answer
 
     found = await scrape(client)
 
