@@ -22,7 +22,7 @@ from pixeldrive.core.render_spec import RenderSpec
 from pixeldrive.lint.linter import LintReport, lint
 from pixeldrive.render.job import RenderJob
 from pixeldrive.service.pipeline import Renderer
-from pixeldrive.templates.model import Template, compile_template
+from pixeldrive.templates.model import ID_RE, Template, compile_template
 from pixeldrive.templates.sanitize import Finding, sanitize_svg
 from pixeldrive.templates.store import TemplateStore
 
@@ -69,6 +69,8 @@ class TemplateUploads:
 
     async def put(self, template_id: str, data: bytes) -> Uploaded:
         """Accept or refuse (TemplateInvalid, 422) one upload; Overloaded (503) passes."""
+        if not ID_RE.fullmatch(template_id):  # a path parameter: it may hold "/" or "\n"
+            raise TemplateInvalid(f"template id {template_id!r} must match {ID_RE.pattern}")
         report, clean, template = await asyncio.to_thread(self._check, template_id, data)
         await self._trial(template, clean)
         replaced = await asyncio.to_thread(self.store.save_upload, template_id, clean)
@@ -120,6 +122,7 @@ class TemplateUploads:
             raise TemplateInvalid(f"the template cannot be drawn: {exc.detail}") from exc
 
     async def delete(self, template_id: str) -> None:
-        if not await asyncio.to_thread(self.store.delete_upload, template_id):
+        valid = ID_RE.fullmatch(template_id) is not None  # see put
+        if not valid or not await asyncio.to_thread(self.store.delete_upload, template_id):
             raise NotFound(f"no uploaded template {template_id!r} (bundled ones are files)")
         await self.store.refresh()

@@ -173,3 +173,19 @@ async def test_uploading_needs_the_templates_write_operation(
     )
     assert response.status == 403
     assert "templates:write" in (await response.json())["detail"]
+
+
+async def test_a_template_id_in_the_path_names_no_file_outside_the_uploads(
+    client: Any, settings: Any
+) -> None:
+    # The path parameter arrives decoded: %2F is a slash, %0A a line end.
+    assert (await put(client, "mine", QUOTE)).status == 201  # the uploads directory exists
+    victim = settings.state_dir / "victim.svg"
+    victim.write_bytes(QUOTE)
+    response = await client.delete("/v1/templates/..%2Fvictim")
+    assert response.status == 404, await response.text()
+    assert victim.exists()
+    await refused(await put(client, "..%2Fvictim", QUOTE), "template id")
+    assert victim.read_bytes() == QUOTE
+    await refused(await put(client, "line%0A", QUOTE), "template id")
+    assert not list((settings.state_dir / "uploads").glob("line*"))
