@@ -130,8 +130,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         templates.preview,
         "The template drawn with its defaults",
         "templates",
-        operation="render",
-        renders=True,
+        operation="render",  # checked here too: the handler looks the template up first
         template_param="id",
         query=PreviewQuery,
         answers={200: Answer("the image", media=IMAGES, headers=IMAGE_HEADERS)},

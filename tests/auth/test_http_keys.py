@@ -136,6 +136,16 @@ async def test_templates_and_images_outside_the_key_scope(
     await expect_problem(response, 403, "scope", "format 'webp' is not allowed")
 
 
+async def test_a_template_outside_the_key_scope_is_403_whether_it_exists_or_not(
+    client: Client, og_png_key: NewKey
+) -> None:
+    # A 404 for one id and a 403 for another would tell which templates exist.
+    for template in ("quote", "no-such-template"):
+        for path in (f"/v1/templates/{template}", f"/v1/templates/{template}/preview"):
+            response = await client.get(path, headers=bearer(og_png_key.key))
+            await expect_problem(response, 403, "scope", f"template {template!r} is outside")
+
+
 async def test_a_template_outside_the_key_scope_is_403_before_its_fields_are_checked(
     client: Client, og_png_key: NewKey
 ) -> None:
