@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pixeldrive.auth.principal import LOCAL
 from pixeldrive.http.app_keys import PRINCIPAL, ROUTES, SERVICES, SETTINGS
-from pixeldrive.http.endpoints import Handler
 
 
 @web.middleware

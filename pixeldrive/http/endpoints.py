@@ -4,14 +4,12 @@ middleware and the OpenAPI document are all built from it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Access = Literal["public", "credential", "signed-url"]
 """public: nobody is asked; credential: an API key or token in `Authorization`;
 signed-url: the kid, exp and sig of the query (`/v1/t/`)."""

@@ -6,10 +6,10 @@ import json
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pixeldrive.core.errors import PixelDriveError, problem_body
 from pixeldrive.observe.logs import current_request_id
@@ -18,7 +18,6 @@ log = logging.getLogger("pixeldrive.http")
 PROBLEM_TYPE = "application/problem+json"
 REQUEST_ID = web.RequestKey("request_id", str)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # aiohttp's own HTTP errors keep their status; these get a clearer detail.
 HTTP_DETAILS = {

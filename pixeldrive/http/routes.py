@@ -4,6 +4,7 @@ document, so the documentation cannot drift from what is served."""
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pixeldrive.http import (
     batches,
@@ -36,7 +37,7 @@ from pixeldrive.http.api_models import (
     Usage,
 )
 from pixeldrive.http.app_keys import ROUTES
-from pixeldrive.http.endpoints import Answer, Endpoint, Handler
+from pixeldrive.http.endpoints import Answer, Endpoint
 from pixeldrive.http.metrics import get_metrics
 from pixeldrive.service.render_request import RenderRequest
 
