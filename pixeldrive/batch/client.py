@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pixeldrive.core.errors import BadRequest
+from pixeldrive.core.errors import BadRequest, problem_line
 
 POLL_SECONDS = 0.5
 
@@ -96,6 +96,4 @@ def _detail(exc: urllib.error.HTTPError) -> str:
         problem = json.loads(exc.read())
     except ValueError:
         return exc.reason
-    errors = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or [])
-    detail = str(problem.get("detail", exc.reason))
-    return f"{detail} ({errors})" if errors else detail
+    return problem_line({"detail": exc.reason} | problem)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from pixeldrive.auth import key_admin, url_signature
 from pixeldrive.auth.scopes import parse_scopes_option
 from pixeldrive.core.config import Settings, load_settings
-from pixeldrive.core.errors import PixelDriveError
+from pixeldrive.core.errors import PixelDriveError, problem_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,11 +279,7 @@ def _batch_on_server(
 
     for row, result in client.follow(batches, progress):
         if "error" in result:
-            problem = result["error"]
-            errors = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or [])
-            yield RowOutcome(
-                row, error=f"{problem['detail']} ({errors})" if errors else problem["detail"]
-            )
+            yield RowOutcome(row, error=problem_line(result["error"]))
             continue
         path = args.out / f"{names[row - 1]}.{result['url'].rsplit('.', 1)[1]}"
         client.download(result["url"], path)

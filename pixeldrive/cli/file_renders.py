@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pixeldrive.auth.principal import LOCAL
 from pixeldrive.core.config import Settings
-from pixeldrive.core.errors import BadRequest, PixelDriveError
+from pixeldrive.core.errors import BadRequest, PixelDriveError, problem_line
 from pixeldrive.core.formats import BY_EXT, FORMATS, ImageFormat
 from pixeldrive.service.pipeline import Order, RenderPipeline
 from pixeldrive.service.render_request import RenderRequest
@@ -32,12 +32,6 @@ class RowOutcome:
     row: int
     path: Path | None = None
     error: str | None = None
-
-
-def describe(exc: PixelDriveError) -> str:
-    """An error on one line, with each field problem."""
-    problems = "; ".join(f"{p.field}: {p.message}" for p in exc.errors)
-    return f"{exc.detail} ({problems})" if problems else exc.detail
 
 
 def render_file(
@@ -83,7 +77,7 @@ def render_rows(
                     rendered = await pipeline.render(_order(template_id, values, fmt, size))
                     await asyncio.to_thread(path.write_bytes, rendered.data)
                 except PixelDriveError as exc:
-                    on_outcome(RowOutcome(number, error=describe(exc)))
+                    on_outcome(RowOutcome(number, error=problem_line(exc.problem())))
                     return
             on_outcome(RowOutcome(number, path=path))
 

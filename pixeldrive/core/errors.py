@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -61,6 +62,12 @@ def problem_body(
     if errors:
         body["errors"] = [{"field": p.field, "message": p.message} for p in errors]
     return body
+
+
+def problem_line(problem: Mapping[str, Any]) -> str:
+    """A problem document on one line, for a terminal: its detail, then each field's."""
+    errors = "; ".join(f"{e['field']}: {e['message']}" for e in problem.get("errors") or ())
+    return f"{problem['detail']} ({errors})" if errors else str(problem["detail"])
 
 
 class BadRequest(PixelDriveError):
