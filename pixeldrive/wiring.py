@@ -57,6 +57,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         nice=r.worker_nice,
         missing_glyphs=r.missing_glyphs,
         fallback_fonts=r.fallback_fonts,
+        han_language=r.han_language,
         backdrop_bytes=r.backdrop_bytes,
     )
 

@@ -76,14 +76,27 @@ class RenderSettings(_Section):
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
     fallback_fonts: tuple[str, ...] = Field(
         (),
-        description="families tried in order for characters a text's font lacks; empty: "
-        "Inter, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Devanagari, DejaVu Sans, "
-        "Droid Sans Fallback",
+        description="families tried in order for characters that neither a text's font nor "
+        "the families of their script have; empty: Inter, DejaVu Sans, Noto Sans Symbols, "
+        "Noto Sans Symbols 2, Noto Sans Math",
+    )
+    han_language: str = Field(
+        "zh-Hans",
+        description="the forms Chinese characters take when the text names no language "
+        "(lang, xml:lang) and has no Kana or Hangul: zh-Hans, zh-Hant, zh-HK, ja or ko",
     )
     missing_glyphs: Literal["refuse", "replace"] = Field(
         "refuse",
         description="a character no font has: refuse the value (422) or draw U+FFFD",
     )
+
+    @field_validator("han_language")
+    @classmethod
+    def _han(cls, value: str) -> str:
+        spelled = {k.lower(): k for k in ("zh-Hans", "zh-Hant", "zh-HK", "ja", "ko")}
+        if value.strip().lower() not in spelled:
+            raise ValueError(f"must be one of {', '.join(spelled.values())}")
+        return spelled[value.strip().lower()]
 
     @field_validator("fontconfig_file")
     @classmethod

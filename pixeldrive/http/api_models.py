@@ -114,7 +114,9 @@ class FieldDescription(BaseModel):
     kind: Literal["text", "image", "color", "show", "number", "qr"]
     required: bool
     default: str | float | bool | None = None
-    max_length: int | None = None
+    max_length: int | None = Field(
+        None, description="text and qr: the most characters, counted as grapheme clusters"
+    )
     pattern: str | None = None
     min: float | None = None
     max: float | None = None
@@ -122,6 +124,9 @@ class FieldDescription(BaseModel):
     max_lines: int | None = None
     min_size: float | None = None
     attr: str | None = Field(None, description="for number fields: the attribute written")
+    dir: Literal["auto", "ltr", "rtl"] | None = Field(
+        None, description="text: a base direction the template pins (else auto, from the value)"
+    )
 
 
 class TemplateDescription(BaseModel):

@@ -230,11 +230,9 @@ def _missing_glyphs(root: etree._Element, fontconfig_file: Path) -> list[Finding
             pieces.append((element.text or "", styles[element]))
             for content, piece_style in pieces:
                 face = library.match(piece_style.families, piece_style.weight, piece_style.italic)
-                for char in content:
-                    if char.isspace() or library.covers(face, char):
-                        continue
-                    if library.fallback_for(face, char) is None:
-                        missing[char] = None
+                missing.update(
+                    (c, None) for c in content if not c.isspace() and not library.draws(face, c)
+                )
         if missing:
             listed = ", ".join(f"U+{ord(c):04X} {c!r}" for c in list(missing)[:8])
             more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""

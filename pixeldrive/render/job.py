@@ -39,6 +39,7 @@ class WorkerConfig:
     nice: int = 10
     missing_glyphs: str = "refuse"  # or "replace": draw U+FFFD where no font has one
     fallback_fonts: tuple[str, ...] = ()  # families tried in order; () = the engine's own
+    han_language: str = "zh-Hans"  # Han's forms when nothing in the text says otherwise
     backdrop_bytes: int = 32 * 2**20  # pixels of backdrops kept per worker; 0: none
 
 
@@ -86,7 +87,12 @@ class RenderOutput:
 
 
 class JobError(Exception):
-    """The job's input cannot be drawn (a bad embedded image, say): the caller's fault."""
+    """The job's input cannot be drawn (a bad embedded image, say): the caller's fault.
+    `problems` name the fields at fault, as (path, message) pairs."""
+
+    def __init__(self, message: str, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class JobFailed(Exception):

@@ -21,7 +21,13 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from pixeldrive.core.errors import InvalidInput, Overloaded, RenderFailed, RenderTimeout
+from pixeldrive.core.errors import (
+    FieldProblem,
+    InvalidInput,
+    Overloaded,
+    RenderFailed,
+    RenderTimeout,
+)
 from pixeldrive.render import worker
 from pixeldrive.render.job import FRAME, RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.text.report import TextReport
@@ -304,7 +310,7 @@ class RenderPool:
             if not task.done.done():
                 task.done.set_result(value)
         else:
-            _fail(task, InvalidInput(value) if kind == "input" else RenderFailed(value))
+            _fail(task, _invalid(value) if kind == "input" else RenderFailed(value))
         return "retire" if current.tasks >= self._share(slot, current) else None
 
     def _share(self, slot: int, current: _Worker) -> float:
@@ -342,3 +348,9 @@ class RenderPool:
 def _fail(task: _Task, error: Exception) -> None:
     if not task.done.done():
         task.done.set_exception(error)
+
+
+def _invalid(value: tuple[str, tuple[tuple[str, str], ...]]) -> InvalidInput:
+    """A worker's ("input", …) answer: why, and the fields at fault."""
+    detail, problems = value
+    return InvalidInput(detail, errors=tuple(FieldProblem(f, m) for f, m in problems))

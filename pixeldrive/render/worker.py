@@ -82,7 +82,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
     _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
-    _State.library = library_for(config.fontconfig_file, config.fallback_fonts)
+    _State.library = library_for(config.fontconfig_file, config.fallback_fonts, config.han_language)
     _State.replace_missing = config.missing_glyphs == "replace"
     warm, runs = parse_svg(WARM_SVG), GlyphRuns()
     document.prepare(warm, (), _setter(runs))
@@ -119,11 +119,14 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
 
 
 def answer(name: str, job: RenderJob) -> tuple[str, Any]:
-    """("ok", result), or ("input", why) for the caller's fault, ("failed", why) else."""
+    """("ok", result), or ("input", (why, field problems)) for the caller's fault,
+    ("failed", why) else."""
     try:
         return "ok", TASKS[name](job)
-    except (JobError, TemplateInvalid) as exc:
-        return "input", str(exc)
+    except JobError as exc:
+        return "input", (str(exc), exc.problems)
+    except TemplateInvalid as exc:
+        return "input", (str(exc), tuple((p.field, p.message) for p in exc.errors))
     except JobFailed as exc:
         return "failed", str(exc) or "the render failed"
     except Exception as exc:  # the process boundary: a failed render, named by type
@@ -243,7 +246,7 @@ def _filled(
     try:
         reports = document.set_fields(tree, targets, plan, setter)
     except document.MissingGlyphs as exc:
-        raise JobError(str(exc)) from exc
+        raise JobError(str(exc), exc.problems) from exc
     return tree, reports
 
 

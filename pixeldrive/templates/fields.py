@@ -45,6 +45,7 @@ class FieldSpec:
     max_lines: int | None = None
     min_size: float | None = None
     box: str | None = None
+    direction: str | None = None  # data-pd-dir: auto (the default for a text field), ltr, rtl
     paint: str = "fill"
     targets: tuple[int, ...] = ()
     placeholders: tuple[int, ...] = ()

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.parser import parse_svg
-from pixeldrive.templates.schema import FieldsModel, build_model, normalise_defaults
+from pixeldrive.templates.schema import (
+    DEFAULT_MAX_TEXT,
+    MAX_QR,
+    FieldsModel,
+    build_model,
+    normalise_defaults,
+)
 from pixeldrive.templates.sizes import document_size
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -84,8 +90,11 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "required": spec.required}
     if spec.kind != "image" and spec.default is not None:
         out["default"] = spec.default
+    limits = {"text": DEFAULT_MAX_TEXT, "qr": MAX_QR}
     constraints = {
-        "max_length": spec.max_length,
+        # Text limits count characters as people do (grapheme clusters: a ZWJ family or a
+        # flag is one).
+        "max_length": spec.max_length or limits.get(spec.kind),
         "pattern": spec.pattern,
         "min": spec.minimum,
         "max": spec.maximum,
@@ -93,6 +102,7 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
         "max_lines": spec.max_lines,
         "min_size": spec.min_size,
         "attr": spec.attr,
+        "dir": spec.direction,
     }
     out.update({k: v for k, v in constraints.items() if v is not None})
     return out

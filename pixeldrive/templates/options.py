@@ -21,6 +21,9 @@ FORBIDDEN_ATTRS = frozenset({"href", "style", "id", "class", "transform"})
 ROLE = f"{{{SODIPODI_NS}}}role"
 
 
+TEXT_DIRECTIONS = ("auto", "ltr", "rtl")
+
+
 def int_option(raw: str | None) -> int | None:
     """A non-negative integer option, or None when absent or malformed."""
     if raw is None or not raw.strip().isdigit():
@@ -64,6 +67,7 @@ def read(
         take("max-lines", "max_lines", int_option)
         take("min-size", "min_size", _float)
         take("box", "box", lambda r: r if r.startswith("#") and len(r) > 1 else None)
+        take("dir", "direction", str, TEXT_DIRECTIONS)
     if kind == "image":
         take("fit", "fit", str, IMAGE_FITS)
     if kind == "color":

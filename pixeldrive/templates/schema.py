@@ -21,7 +21,7 @@ from pydantic import (
 
 from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec
-from pixeldrive.templates.values import clean_color, clean_text, decode_data_uri
+from pixeldrive.templates.values import at_most, clean_color, clean_text, decode_data_uri
 
 DEFAULT_MAX_TEXT = 2000
 MAX_QR = 2000
@@ -44,8 +44,9 @@ def _annotation(spec: FieldSpec, max_image_bytes: int) -> Any:
         limit = spec.max_length or DEFAULT_MAX_TEXT
         return Annotated[
             str,
-            Field(max_length=limit, pattern=spec.pattern),
+            Field(pattern=spec.pattern),
             AfterValidator(clean_text),
+            AfterValidator(partial(at_most, limit)),
         ]
     if spec.kind == "qr":
         return Annotated[str, Field(min_length=1, max_length=spec.max_length or MAX_QR)]

@@ -7,7 +7,14 @@ import binascii
 import re
 import unicodedata
 
+import regex
+
 from pixeldrive.templates.colors import parse_color
+
+_GRAPHEME = regex.compile(r"\X")
+# A user-perceived character may carry many combining marks; past this many code points
+# per allowed character a value is refused before anything counts or draws it.
+CODE_POINTS_PER_CHARACTER = 16
 
 # XML 1.0 cannot carry C0 controls (except tab and newline), lone surrogates or U+FFFE/F;
 # lxml would raise on them deep in the render, so they are refused up front, by name.
@@ -25,6 +32,23 @@ FLAGS = {
     "no": False,
     "off": False,
 }
+
+
+def graphemes(text: str) -> list[str]:
+    """The extended grapheme clusters of `text` (UAX #29): what people count as one
+    character; a ZWJ family, a flag, a letter with its marks are one each."""
+    return list(_GRAPHEME.findall(text))
+
+
+def at_most(limit: int, value: str) -> str:
+    """`value` when it has at most `limit` characters (grapheme clusters); ValueError
+    saying how many it has."""
+    if len(value) > limit * CODE_POINTS_PER_CHARACTER:
+        raise ValueError(f"should have at most {limit} characters, not {len(value)} code points")
+    count = len(graphemes(value)) if len(value) > limit else len(value)
+    if count > limit:
+        raise ValueError(f"should have at most {limit} characters (graphemes), not {count}")
+    return value
 
 
 def clean_text(value: str) -> str:

@@ -55,6 +55,18 @@ def base_level(direction: str | None) -> int:
     return 1 if direction == "rtl" else 0
 
 
+def first_strong(text: str) -> str | None:
+    """ "rtl" or "ltr" by the first strongly directional character (UAX #9 P2-P3, as
+    HTML's dir=auto), None when there is none."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
 def visual_order(run_levels: Sequence[int]) -> list[int]:
     """Indexes of runs in display order (rule L2): from the highest level down to the
     lowest odd level, reverse every maximal sequence at that level or higher."""

@@ -12,6 +12,7 @@ from lxml import etree
 from pixeldrive.templates.style import parse_style
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 PX_PER = {
     "px": 1.0,
     "pt": 96 / 72,
@@ -66,7 +67,8 @@ class TextStyle:
     word_spacing: float = 0.0
     anchor: str = "start"
     line_height: float = 1.25  # a factor of the font size
-    direction: str = "ltr"
+    direction: str = ""  # "ltr" or "rtl" when declared; "" (SVG's ltr, or a field's auto)
+    lang: str = ""  # BCP 47, from xml:lang or lang
     preserve: bool = False
     decoration: frozenset[str] = frozenset()
     baseline_shift: float = 0.0  # px up; not inherited
@@ -82,6 +84,9 @@ def declared(element: etree._Element) -> dict[str, str]:
     space = element.get(XML_SPACE)
     if space is not None:
         out["xml:space"] = space
+    lang = element.get(XML_LANG, element.get("lang"))
+    if lang is not None:
+        out["lang"] = lang
     return out
 
 
@@ -123,6 +128,7 @@ _READERS: dict[str, Reader] = {
     "word-spacing": lambda raw, size, parent: {"word_spacing": spacing(raw, size)},
     "text-anchor": _keyword("anchor", ("start", "middle", "end")),
     "direction": _keyword("direction", ("ltr", "rtl")),
+    "lang": lambda raw, size, parent: {"lang": raw.strip()},
     "line-height": lambda raw, size, parent: {"line_height": line_height(raw, size)},
     "xml:space": lambda raw, size, parent: {"preserve": raw.strip() == "preserve"},
     "white-space": lambda raw, size, parent: (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import unicodedata2 as ucd
 from lxml import etree
 
 from pixeldrive.templates.fields import FieldSpec
@@ -21,12 +22,27 @@ _UNSUPPORTED_ATTRS = ("rotate", "textLength")
 
 
 class MissingGlyphs(Exception):
-    """Characters no configured font has."""
+    """Characters no installed font draws (`problems`: per field, as (path, message))."""
 
-    def __init__(self, chars: Iterable[str], where: str) -> None:
+    def __init__(
+        self, chars: Iterable[str], where: str, problems: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.chars = tuple(sorted(set(chars)))
-        listed = ", ".join(f"U+{ord(c):04X} {c!r}" for c in self.chars)
-        super().__init__(f"{where}: no configured font has {listed}")
+        self.problems = problems
+        super().__init__(f"{where}: {_undrawable(self.chars)}; {REPLACE_HINT}")
+
+
+REPLACE_HINT = 'a server set to render.missing_glyphs = "replace" draws U+FFFD instead'
+
+
+def _undrawable(chars: Iterable[str]) -> str:
+    """`chars` named, each with why no font draws it: unassigned or private use, or not
+    in any installed font."""
+    listed = []
+    for char in sorted(set(chars)):
+        kind = {"Cn": " (unassigned)", "Co": " (private use)"}.get(ucd.category(char), "")
+        listed.append(f"U+{ord(char):04X} {char!r}{kind}")
+    return "no installed font draws " + ", ".join(listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +113,13 @@ def prepare(
         plan.dynamic.append(index)
         plan.names[index] = tuple(dict.fromkeys(s.name for s in specs))
         chosen = next((s for s in specs if s.fit or s.box or s.max_lines), None)
+        direction = next((s.direction for s in specs if s.direction), "auto")
         if chosen is not None:
             plan.fits[index] = Fit(
-                chosen.fit or "none", chosen.max_lines, chosen.min_size, chosen.box
+                chosen.fit or "none", chosen.max_lines, chosen.min_size, chosen.box, direction
             )
+        else:
+            plan.fits[index] = Fit(direction=direction)
     return renumbered, plan
 
 
@@ -132,13 +151,16 @@ def set_fields(
     by_id = _ids(tree)
     reports: dict[str, TextReport] = {}
     missing: set[str] = set()
+    problems: list[tuple[str, str]] = []
     for index, text in zip(plan.dynamic, targets, strict=True):
         report = setter.set_text(text, by_id.get, plan.fits.get(index))
         missing.update(report.missing)
         for name in plan.names.get(index, ()):
             reports[name] = report
+            if report.missing:
+                problems.append((f"fields.{name}", _undrawable(report.missing)))
     if missing:
-        raise MissingGlyphs(missing, "text fields")
+        raise MissingGlyphs(missing, "text fields", tuple(problems))
     return reports
 
 

@@ -29,6 +29,9 @@ class Fit:
     max_lines: int | None = None
     min_size: float | None = None
     box: str | None = None  # "#id" of a rect
+    # A field's base direction: "auto" follows its value's first strong character (HTML's
+    # dir=auto); "ltr" or "rtl" pin it; "" is what the text declares (static text).
+    direction: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,27 @@ from pathlib import Path
 from typing import Any
 
 import uharfbuzz as hb
+import unicodedata2
+from fontTools import unicodedata as ucd
 from fontTools.ttLib import TTCollection, TTFont
 from lxml import etree
 
 from pixeldrive.core.errors import PixelDriveError
 from pixeldrive.text.glyphs import GlyphPath, glyph_path
+from pixeldrive.text.scripts import script_families, written_language
 
+# After the families of a character's own script (text/scripts.py): Latin, Greek and
+# Cyrillic, then symbols, arrows and maths.
 DEFAULT_FALLBACK: tuple[str, ...] = (
     "Inter",
-    "Noto Sans Arabic",
-    "Noto Sans Hebrew",
-    "Noto Sans Devanagari",
     "DejaVu Sans",
-    "Droid Sans Fallback",  # Chinese, Japanese, Korean
+    "Noto Sans Symbols",
+    "Noto Sans Symbols 2",
+    "Noto Sans Math",
 )
+# Colour emoji come from this family only: its glyphs for digits, # and * (keycaps) must
+# not stand in for plain text.
+EMOJI_FAMILY = "Noto Color Emoji"
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 # fontconfig's synthetic oblique (90-synthetic.conf, copied into conf/fonts.conf) shears by
 # 0.2; in SVG's y-down space that is skewX(-11.31°) about the baseline.
@@ -36,6 +43,13 @@ SYNTHETIC_OBLIQUE_SKEW_X = -math.degrees(math.atan(SYNTHETIC_OBLIQUE_SHEAR))
 # FreeType's FT_GlyphSlot_Embolden (what cairo does for fontconfig's `embolden`) grows
 # outlines and advances by 1/24 em; HarfBuzz's synthetic bold takes the same measure.
 SYNTHETIC_BOLD_EMBOLDEN = 1 / 24
+
+
+def drawable(char: str) -> bool:
+    """False for unassigned code points and private use: no font draws them for what
+    they mean (a font's private-use glyph is its own, not the writer's). Current Unicode
+    data (unicodedata2), so new emoji count as assigned."""
+    return unicodedata2.category(char) not in ("Cn", "Co")
 
 
 class FontConfigError(PixelDriveError):
@@ -246,6 +260,10 @@ class LoadedFont:
         # The outlines as cairo paths, made and used by text/draw.py: kept with the font,
         # they go when it goes.
         self.cairo_paths: dict[int, Any] = {}
+        # Colour glyphs' display lists (text/color_glyphs.py) and what text/draw.py makes
+        # of them for cairo, kept the same way.
+        self.color_glyphs: dict[int, Any] = {}
+        self.cairo_colors: dict[int, Any] = {}
 
     def _metric(self, tag: str) -> float:
         # With fallback: HarfBuzz synthesises a value when post or OS/2 lacks it.
@@ -272,6 +290,7 @@ class FontLibrary:
         entries: Iterable[FaceRecord],
         aliases: Mapping[str, Sequence[str]],
         fallback: Sequence[str] = DEFAULT_FALLBACK,
+        han: str = "zh-Hans",
     ) -> None:
         self._families: dict[str, list[FaceRecord]] = {}
         for entry in entries:
@@ -281,15 +300,18 @@ class FontLibrary:
         self.fallback = tuple(f for f in fallback if f.casefold() in self._families)
         if not self.fallback:
             raise FontConfigError(f"none of the fallback families {list(fallback)} is installed")
+        self.han = han  # the forms of Han without a language to say otherwise
         self._hb_faces: dict[tuple[str, int], hb.Face] = {}
         self._cmaps: dict[tuple[str, int], frozenset[int]] = {}
         self._fonts: dict[Face, LoadedFont] = {}
 
     @classmethod
-    def from_fontconfig(cls, conf: Path, fallback: Sequence[str] = DEFAULT_FALLBACK) -> FontLibrary:
+    def from_fontconfig(
+        cls, conf: Path, fallback: Sequence[str] = DEFAULT_FALLBACK, han: str = "zh-Hans"
+    ) -> FontLibrary:
         """The library for the `<dir>`s and `<alias>`es of fontconfig file `conf`."""
         conf = Path(conf).absolute()
-        return cls(scan_dirs(font_dirs(conf)), generic_aliases(conf), fallback)
+        return cls(scan_dirs(font_dirs(conf)), generic_aliases(conf), fallback, han)
 
     @property
     def families(self) -> list[str]:
@@ -319,16 +341,41 @@ class FontLibrary:
                 return select_face(entries, weight, italic)
         return select_face(self._families[self.fallback[0].casefold()], weight, italic)
 
-    def fallback_for(self, face: Face, char: str) -> Face | None:
-        """The first face of the fallback chain, matched to `face`'s weight and style, that
-        has `char`; None when no face has it (the caller draws .notdef of `face`)."""
-        weight = 700 if face.synthetic_bold else face.weight
-        italic = face.italic or face.synthetic_oblique
-        for family in self.fallback:
-            candidate = select_face(self._families[family.casefold()], weight, italic)
-            if self.covers(candidate, char):
+    def fallback_for(
+        self, face: Face, char: str, script: str | None = None, han: str | None = None
+    ) -> Face | None:
+        """The first face, matched to `face`'s weight and style, that has `char`: the
+        families of its script (the character's own unless `script` says which run it is
+        in), Han in written language `han` (else the library's default), then the fallback
+        chain; None when none has it (the caller draws .notdef of `face`). Only the
+        families tried are opened."""
+        script = script or ucd.script(char)
+        written = han or written_language(self.han) or "zh-hans"
+        for family in (*script_families(script, written), *self.fallback):
+            candidate = self.similar(family, face)
+            if candidate is not None and self.covers(candidate, char):
                 return candidate
         return None
+
+    def draws(self, face: Face, char: str) -> bool:
+        """Whether text in `face` can draw `char` at all: it is drawable, and `face`, the
+        colour emoji font or a fallback has it."""
+        if not drawable(char):
+            return False
+        if self.covers(face, char):
+            return True
+        emoji = self.similar(EMOJI_FAMILY, face)
+        return (emoji is not None and self.covers(emoji, char)) or (
+            self.fallback_for(face, char) is not None
+        )
+
+    def similar(self, family: str, face: Face) -> Face | None:
+        """`family`'s face for `face`'s weight and style; None when it is not installed."""
+        entries = self._families.get(family.casefold())
+        if not entries:
+            return None
+        weight = 700 if face.synthetic_bold else face.weight
+        return select_face(entries, weight, face.italic or face.synthetic_oblique)
 
     def covers(self, face: Face, char: str) -> bool:
         """Whether `face`'s cmap maps `char` (one code point)."""
@@ -359,7 +406,7 @@ class FontLibrary:
 
 
 @lru_cache(maxsize=8)
-def library_for(conf: str, fallback: tuple[str, ...] = ()) -> FontLibrary:
-    """One library per process per fontconfig path and fallback chain (workers call this
-    in their initializer); an empty chain is DEFAULT_FALLBACK."""
-    return FontLibrary.from_fontconfig(Path(conf), fallback or DEFAULT_FALLBACK)
+def library_for(conf: str, fallback: tuple[str, ...] = (), han: str = "zh-Hans") -> FontLibrary:
+    """One library per process per fontconfig path, fallback chain and default Han forms
+    (workers call this in their initializer); an empty chain is DEFAULT_FALLBACK."""
+    return FontLibrary.from_fontconfig(Path(conf), fallback or DEFAULT_FALLBACK, han)

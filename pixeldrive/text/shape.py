@@ -1,21 +1,25 @@
 """Shaping: a paragraph of styled spans becomes items of positioned glyphs.
 
-A paragraph is cut into items, each one font, one span and one bidi level; every item is
-shaped by HarfBuzz with kerning and standard ligatures (ligatures off where letters are
-spaced, as CSS says). Fonts come from the library: the span's own family list first, then
-the fallback chain for characters it lacks. Marks and spaces stay in the font of the text
-around them, as Pango does, so a space between two Arabic words is an Arabic space.
+A paragraph is cut into items, each one font, one span, one script and one bidi level;
+every item is shaped by HarfBuzz in its script and language, with kerning and standard
+ligatures (ligatures off where letters are spaced, as CSS says). Fonts come from the
+library: the span's own family list first, then the families of the character's script,
+then the fallback chain. Marks and spaces stay in the font of the text around them, as
+Pango does, so a space between two Arabic words is an Arabic space. Emoji clusters (a ZWJ
+family, a flag, a keycap) go to the colour emoji font whole (text/emoji.py).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import uharfbuzz as hb
 
 from pixeldrive.text import bidi
-from pixeldrive.text.fonts import Face, FontLibrary, LoadedFont
+from pixeldrive.text.emoji import presentations
+from pixeldrive.text.fonts import EMOJI_FAMILY, Face, FontLibrary, LoadedFont, drawable
+from pixeldrive.text.scripts import han_language, hb_language, scripts_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +32,12 @@ class FontStyle:
     italic: bool = False
     letter_spacing: float = 0.0
     word_spacing: float = 0.0
+    lang: str = ""  # BCP 47, from xml:lang / lang: picks Han's forms and HarfBuzz's language
 
     def scaled(self, factor: float) -> FontStyle:
-        return FontStyle(
-            self.families,
-            self.size * factor,
-            self.weight,
-            self.italic,
-            self.letter_spacing * factor,
-            self.word_spacing * factor,
+        spacing = (self.letter_spacing * factor, self.word_spacing * factor)
+        return replace(
+            self, size=self.size * factor, letter_spacing=spacing[0], word_spacing=spacing[1]
         )
 
 
@@ -89,6 +90,13 @@ class Shaped:
 # Characters that keep the font of the text before them when it has them: Pango lets
 # spaces and invisible characters continue a run, and marks stay with their base.
 _NEUTRAL_CATEGORIES = frozenset({"Zs", "Mn", "Mc", "Me", "Cf"})
+
+
+def _is_variation_selector(char: str) -> bool:
+    code = ord(char)
+    return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
 _LIGATURES_OFF = {"liga": False, "clig": False, "dlig": False, "calt": False}
 
 
@@ -98,7 +106,10 @@ def shape(spans: list[Span], library: FontLibrary, base_level: int = 0) -> Shape
     for index, span in enumerate(spans):
         span_of.extend([index] * len(span.text))
     levels = bidi.levels(text, base_level)
-    faces, fallbacks, missing = _faces(text, spans, span_of, library)
+    scripts = scripts_of(text)
+    lang = next((s.style.lang for s in spans if s.style.lang), "")
+    han = han_language(lang, scripts, library.han)
+    faces, fallbacks, missing = _faces(text, spans, span_of, library, scripts, han)
     items: list[Item] = []
     advances = [0.0] * len(text)
     start = 0
@@ -110,11 +121,13 @@ def shape(spans: list[Span], library: FontLibrary, base_level: int = 0) -> Shape
             and span_of[end] == span_of[start]
             and faces[end] == faces[start]
             and levels[end] == levels[start]
+            and scripts[end] == scripts[start]
         ):
             end += 1
         span = spans[span_of[start]]
         font = library.font(faces[start])
-        item = _shape_item(text, start, end, span_of[start], span, font, levels[start])
+        language = hb_language(span.style.lang, scripts[start], han)
+        item = _shape_item(text, start, end, span_of[start], span, font, levels[start], language)
         items.append(item)
         for cluster, advance in zip(item.clusters, item.advances, strict=True):
             advances[cluster] += advance
@@ -123,25 +136,47 @@ def shape(spans: list[Span], library: FontLibrary, base_level: int = 0) -> Shape
 
 
 def _faces(
-    text: str, spans: list[Span], span_of: list[int], library: FontLibrary
+    text: str,
+    spans: list[Span],
+    span_of: list[int],
+    library: FontLibrary,
+    scripts: list[str],
+    han: str,
 ) -> tuple[list[Face], set[str], set[str]]:
-    """The face of every character: the span's own, else the first fallback that has it;
-    neutral characters (spaces, punctuation, marks) keep the face before them if it can."""
+    """The face of every character: an emoji cluster's is the colour emoji font's; else the
+    span's own, else the first of its script's families and the fallback chain that has
+    it; neutral characters (spaces, punctuation, marks) keep the face before them if it
+    can."""
     primary: dict[int, Face] = {}
     faces: list[Face] = []
     fallbacks: set[str] = set()
     missing: set[str] = set()
     category = unicodedata.category
+    shown = presentations(text)
     for i, char in enumerate(text):
         index = span_of[i]
         face = primary.get(index)
         if face is None:
             style = spans[index].style
             face = primary[index] = library.match(style.families, style.weight, style.italic)
+        if shown[i] == "emoji" and face.family != EMOJI_FAMILY:
+            emoji = library.similar(EMOJI_FAMILY, face)
+            if emoji is not None:
+                fallbacks.add(emoji.family)
+                faces.append(emoji)
+                continue
+        if not drawable(char):  # no font may stand in for it: refused or replaced
+            missing.add(char)
+            faces.append(face)
+            continue
         previous = faces[-1] if faces and span_of[i - 1] == index else None
+        if previous is not None and _is_variation_selector(char):  # shaped with its base
+            faces.append(previous)
+            continue
         if (
             previous is not None
             and previous != face
+            and previous.family != EMOJI_FAMILY
             and category(char) in _NEUTRAL_CATEGORIES
             and library.covers(previous, char)
         ):
@@ -150,7 +185,7 @@ def _faces(
         if library.covers(face, char) or category(char) in ("Cc", "Cf", "Zl", "Zp"):
             faces.append(face)
             continue
-        other = library.fallback_for(face, char)
+        other = library.fallback_for(face, char, scripts[i], han)
         if other is None:
             missing.add(char)
             faces.append(face)
@@ -161,13 +196,22 @@ def _faces(
 
 
 def _shape_item(
-    text: str, start: int, end: int, index: int, span: Span, font: LoadedFont, level: int
+    text: str,
+    start: int,
+    end: int,
+    index: int,
+    span: Span,
+    font: LoadedFont,
+    level: int,
+    language: str | None,
 ) -> Item:
     style = span.style
     buffer = hb.Buffer()
     buffer.add_str(text[start:end])
     buffer.guess_segment_properties()
     buffer.direction = "rtl" if level % 2 else "ltr"
+    if language:
+        buffer.language = language
     features: dict[str, bool] = {"kern": True, "liga": True}
     if style.letter_spacing:
         features |= _LIGATURES_OFF

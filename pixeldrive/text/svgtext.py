@@ -157,6 +157,7 @@ class _Collector:
             style.italic,
             style.letter_spacing,
             style.word_spacing,
+            style.lang,
         )
         pieces = text.split("\n") if self.framed else [text]
         for n, piece in enumerate(pieces):
@@ -180,6 +181,20 @@ class _Collector:
             if spans[-1].text:
                 break
             spans.pop()
+
+
+def _direction(collector: _Collector, fit: Fit) -> str:
+    """The base direction: a field's pinned one (data-pd-dir), else the one the text
+    declares, else for a field the first strong character of its value (HTML's dir=auto),
+    else left to right."""
+    if fit.direction in ("ltr", "rtl"):
+        return fit.direction
+    if collector.base.direction or fit.direction != "auto":
+        return collector.base.direction or "ltr"
+    spans = [s for c in collector.chunks for s in c.spans] or [
+        s for p in collector.paragraphs for s in p
+    ]
+    return bidi.first_strong("".join(s.text for s in spans)) or "ltr"
 
 
 def _line_gap(previous: tuple[float, float, float], current: tuple[float, float, float]) -> float:
@@ -249,11 +264,14 @@ class TextSetter:
         collector = _Collector(text, framed=frame_source is not None)
         if self.replace_missing:
             self._replace_missing(collector)
-        base = collector.base
-        level = bidi.base_level(base.direction)
+        direction = _direction(collector, fit)
+        level = bidi.base_level(direction)
         lines: list[PlacedLine]
         if frame_source is None:
-            lines, report = self._positioned(collector, level)
+            # A direction found in the value leaves a positioned text where it was drawn:
+            # only a declared one turns text-anchor around (SVG's start is the right end).
+            declared = bool(collector.base.direction or fit.direction in ("ltr", "rtl"))
+            lines, report = self._positioned(collector, level, declared)
         else:
             lines, report = self._framed(collector, frame_source, fit, level)
         synthetic_groups = collector.owners
@@ -273,21 +291,19 @@ class TextSetter:
         spans = [s for c in collector.chunks for s in c.spans] + [
             s for p in collector.paragraphs for s in p
         ]
+        library = self.library
         for span in {id(s): s for s in spans}.values():
             style = span.style
-            face = self.library.match(style.families, style.weight, style.italic)
+            face = library.match(style.families, style.weight, style.italic)
             span.text = "".join(
-                c
-                if c.isspace()
-                or self.library.covers(face, c)
-                or self.library.fallback_for(face, c) is not None
-                else REPLACEMENT
-                for c in span.text
+                c if c.isspace() or library.draws(face, c) else REPLACEMENT for c in span.text
             )
 
     # -- positioned text ------------------------------------------------------------
 
-    def _positioned(self, collector: _Collector, level: int) -> tuple[list[PlacedLine], TextReport]:
+    def _positioned(
+        self, collector: _Collector, level: int, declared: bool = True
+    ) -> tuple[list[PlacedLine], TextReport]:
         lines: list[PlacedLine] = []
         pen_x = pen_y = 0.0
         last_line: tuple[float, tuple[float, float, float]] | None = None  # baseline, box
@@ -314,7 +330,7 @@ class TextSetter:
             width = line.right - line.left
             anchor = chunk.anchor
             shift = {"middle": -width / 2, "end": -width}.get(anchor, 0.0)
-            if level % 2 and anchor == "start":
+            if level % 2 and anchor == "start" and declared:
                 shift = -width
             lines.append(shift_line(line, shift))
             pen_x, pen_y = x + width, y

@@ -184,16 +184,15 @@ async def test_hard_unicode_renders(client: Client, text: str) -> None:
     assert response.status == 201, await response.text()
 
 
-async def test_emoji_no_font_has_are_422_naming_them(client: Client) -> None:
-    """No bundled font has emoji: refused with the characters named, never a box or a 500
-    (SPEC §8: rendered or 422)."""
+async def test_emoji_are_drawn(client: Client) -> None:
+    """Emoji sequences render (SPEC §8: rendered or 422); characters no font draws are
+    a 422 naming them (tests/http/test_text.py)."""
     response = await client.post(
         "/v1/renders",
         json={"template": "og-card", "fields": {"title": "family 👨‍👩‍👧‍👦 flag 🇫🇷 skin 👋🏽"}},
     )
-    body = await problem(response, 422)
-    assert "U+1F468" in body["detail"]
-    assert "U+1F1EB" in body["detail"]
+    assert response.status == 201, await response.text()
+    assert (await response.json())["text"]["title"]["fallbacks"] == ["Noto Color Emoji"]
 
 
 async def test_wrong_method_is_a_405_problem(client: Client) -> None:

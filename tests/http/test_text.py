@@ -75,14 +75,21 @@ async def test_a_dry_run_lays_out_without_drawing_caching_or_billing(client: Cli
     assert pool.completed == before + 2  # the layout and the one real render
 
 
-async def test_characters_no_font_has_are_refused_with_their_names(client: Client) -> None:
-    body = {"template": "og-card", "fields": {"title": "Hello 🦀 and 🐍"}}
+async def test_characters_no_font_draws_are_refused_with_their_names(client: Client) -> None:
+    # Private use, unassigned, and a script no bundled font draws (Egyptian hieroglyphs).
+    body = {"template": "og-card", "fields": {"title": "Hello \ue000 \u0378 and 𓀀"}}
     response = await client.post("/v1/renders", json=body)
     assert response.status == 422
     problem = await response.json()
     assert response.content_type == "application/problem+json"
-    assert "U+1F980" in problem["detail"]
-    assert "U+1F40D" in problem["detail"]
+    detail = problem["detail"]
+    assert "U+E000" in detail and "(private use)" in detail
+    assert "U+0378" in detail and "(unassigned)" in detail
+    assert "U+13000" in detail
+    assert 'missing_glyphs = "replace"' in problem["detail"]  # how to draw U+FFFD instead
+    (error,) = problem["errors"]
+    assert error["field"] == "fields.title"
+    assert "U+E000" in error["message"]
     # The dry run says the same before anything is drawn.
     response = await client.post("/v1/renders", json={**body, "dry_run": True})
     assert response.status == 422
@@ -95,7 +102,7 @@ async def test_missing_characters_can_be_replaced_instead(
         make_settings, render={"missing_glyphs": "replace"}
     )
     client = await aiohttp_client(create_app(settings))
-    body = {"template": "og-card", "fields": {"title": "Hello 🦀"}}
+    body = {"template": "og-card", "fields": {"title": "Hello \ue000 🦀"}}
     response = await client.post("/v1/renders", json=body, headers={"Accept": "image/png"})
     assert response.status == 200
     image = Image.open(io.BytesIO(await response.read()))
@@ -136,9 +143,11 @@ async def test_the_fallback_chain_is_configurable(aiohttp_client: Any, make_sett
         make_settings, render={"fallback_fonts": ["Inter"]}
     )
     client = await aiohttp_client(create_app(settings))
-    body = {"template": "og-card", "fields": {"title": "Hello שלום"}}
+    # The chain serves what no script's own fonts draw: symbols (Hebrew still comes from
+    # Noto Sans Hebrew, its script's family).
+    body = {"template": "og-card", "fields": {"title": "Hello שלום ⏚"}}
     response = await client.post("/v1/renders", json=body)
-    assert response.status == 422  # Inter alone has no Hebrew
-    assert "U+05E9" in (await response.json())["detail"]
+    assert response.status == 422  # Inter alone has no ⏚, and neither has Hebrew's font
+    assert "U+23DA" in (await response.json())["detail"]
     latin = await client.post("/v1/renders", json={**body, "fields": {"title": "Hello"}})
     assert latin.status == 201

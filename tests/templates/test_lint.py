@@ -366,12 +366,19 @@ def test_the_bundled_templates_lint_clean(path: Path) -> None:
 
 
 def test_characters_no_font_has_make_the_template_unservable() -> None:
-    report = report_of('<text id="t" font-family="Inter">Hello <tspan>🦀</tspan> 🐍 ok</text>')
+    # Private use, and a script no bundled font draws (Egyptian hieroglyphs).
+    report = report_of('<text id="t" font-family="Inter">Hello <tspan>\ue000</tspan> 𓀀 ok</text>')
     (item,) = at(report, "t")
     assert item.severity == "error"
-    assert "U+1F980" in item.what
-    assert "U+1F40D" in item.what
+    assert "U+E000" in item.what
+    assert "U+13000" in item.what
     assert not report.servable
+
+
+def test_emoji_and_every_living_script_are_drawable() -> None:
+    text = "🦀 🐍 👨‍👩‍👧‍👦 🇯🇵 한국어 ภาษาไทย ភាសាខ្មែរ বাংলা ትግርኛ ᐃᓄᒃᑎᑐᑦ ꆈꌠ"
+    report = report_of(f'<text id="t" font-family="Inter">{text}</text>')
+    assert at(report, "t") == []
 
 
 def test_fallback_fonts_cover_arabic_hebrew_devanagari() -> None:

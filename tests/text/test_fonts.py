@@ -75,7 +75,6 @@ def test_no_fallback_font_is_a_font_config_error(tmp_path: Path) -> None:
 def test_families_and_fallback_chain(library: FontLibrary) -> None:
     assert library.families == [
         "DejaVu Sans",
-        "Droid Sans Fallback",
         "EB Garamond",
         "Inter",
         "Inter Display",
