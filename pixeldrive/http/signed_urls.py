@@ -5,6 +5,7 @@ URL on the server, so a browser (the playground) never holds a key's signing sec
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -35,7 +36,8 @@ OPTIONS = {"_width": "width", "_height": "height", "_scale": "scale", "_quality"
 async def signed_render(request: web.Request) -> web.StreamResponse:
     template_id, dot, ext = request.match_info["name"].partition(".")
     fmt = _format(request, ext if dot else None)
-    order = Order(request[PRINCIPAL], fmt, _render_request(request, template_id), text_fields=True)
+    query = ((name, value) for name, value in request.query.items() if name not in RESERVED)
+    order = Order(request[PRINCIPAL], fmt, _as_request(template_id, query), text_fields=True)
     rendered = await request.app[SERVICES].pipeline.render(order)
     # Shared caches may keep it until the signature expires (bounded by the setting).
     max_age = min(
@@ -49,23 +51,17 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _render_request(request: web.Request, template_id: str) -> RenderRequest:
+def _as_request(template: str, query: Iterable[tuple[str, str]]) -> RenderRequest:
+    """What a signed URL's query (but kid, exp and sig) asks for: its fields as text and
+    its render options. A name given twice is a 400; a bad render option a 422 naming it
+    (as `_width`, say)."""
     fields: dict[str, str] = {}
     options: dict[str, Any] = {}
-    for name, value in request.query.items():
-        if name in RESERVED:
-            continue
-        target = options if name in OPTIONS else fields
-        key = OPTIONS.get(name, name)
+    for name, value in query:
+        target, key = (options, OPTIONS[name]) if name in OPTIONS else (fields, name)
         if key in target:
             raise BadRequest(f"the query names {name!r} twice")
         target[key] = value
-    return _as_request(template_id, fields, options)
-
-
-def _as_request(template: str, fields: dict[str, str], options: dict[str, Any]) -> RenderRequest:
-    """What a signed URL's query asks for (its fields as text); a bad render option is a
-    422 naming it (as `_width`, say)."""
     try:
         return RenderRequest(template=template, fields=fields, **options)
     except ValidationError as exc:
@@ -117,9 +113,7 @@ async def sign(request: web.Request) -> web.Response:
     # handed out works: a 422 here names the field instead of a broken <img> later.
     query = signed_query(body)
     fmt = FORMATS[body.format] if body.format is not None else None
-    options = {OPTIONS[n]: v for n, v in query if n in OPTIONS}
-    fields = {n: v for n, v in query if n not in OPTIONS}
-    order = Order(principal, fmt, _as_request(body.template, fields, options), text_fields=True)
+    order = Order(principal, fmt, _as_request(body.template, query), text_fields=True)
     await request.app[SERVICES].pipeline.check(order)
     path = f"/v1/t/{body.template}" + (f".{fmt.ext}" if fmt else "")
     expires_at = int(time.time()) + body.ttl

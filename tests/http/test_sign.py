@@ -180,6 +180,15 @@ async def test_bad_fields_are_named_before_a_url_is_handed_out(
     await expect_problem(response, 422, "invalid-input")
 
 
+async def test_a_url_that_would_name_an_option_twice_is_not_handed_out(
+    auth_client: Client, key: NewKey
+) -> None:
+    # A field named "_width" beside the width option: GET /v1/t/ refuses such a query.
+    body = {"template": "og-card", "fields": {"title": "Hi", "_width": "300"}, "width": 200}
+    response = await auth_client.post("/v1/sign", json=body, headers=bearer(key.key))
+    await expect_problem(response, 400, "bad-request", "the query names '_width' twice")
+
+
 async def test_with_auth_off_signing_is_409(client: Client) -> None:
     response = await client.post(
         "/v1/sign", json={"template": "og-card", "fields": {"title": "Hi"}, "ttl": 60}
