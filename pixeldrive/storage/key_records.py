@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from pixeldrive.storage.sql import Connection
 
@@ -38,16 +38,7 @@ def _record(row: tuple[object, ...]) -> KeyRecord:
 def insert_key(db: Connection, record: KeyRecord) -> None:
     db.execute(
         f"INSERT INTO api_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-        (
-            record.id,
-            record.name,
-            record.secret_hash,
-            record.signing_secret,
-            record.scopes,
-            record.quota,
-            record.created,
-            record.revoked,
-        ),
+        astuple(record),
     )
 
 

@@ -4,14 +4,15 @@ The same SQL runs on SQLite and PostgreSQL (see `storage.sql`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from pixeldrive.storage.sql import Connection, transaction
 
 
 @dataclass(frozen=True, slots=True)
 class RenderEntry:
-    """A render that drew pixels, billed to `key_id`; `variant` is `{key}.{ext}`."""
+    """A render that drew pixels, billed to `key_id`; `variant` is `{key}.{ext}`. The
+    fields are the columns of a `renders` row, in order (`at` is `created`)."""
 
     key_id: str
     variant: str
@@ -27,6 +28,8 @@ class RenderEntry:
 
 @dataclass(frozen=True, slots=True)
 class HitCount:
+    """The columns of a `hits` row, in order."""
+
     key_id: str
     day: str
     template: str
@@ -35,8 +38,8 @@ class HitCount:
 
 
 RENDER_INSERT = (
-    "INSERT INTO renders (key_id, variant, template, format, pixels, ms, bytes, day,"
-    " month, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO renders (key_id, variant, template, format, pixels, ms, bytes, created,"
+    " day, month) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (key_id, variant) DO NOTHING"
 )
 HITS_UPSERT = (
@@ -46,29 +49,10 @@ HITS_UPSERT = (
 )
 
 
-def _render_row(entry: RenderEntry) -> tuple[object, ...]:
-    return (
-        entry.key_id,
-        entry.variant,
-        entry.template,
-        entry.format,
-        entry.pixels,
-        entry.ms,
-        entry.bytes,
-        entry.day,
-        entry.month,
-        entry.at,
-    )
-
-
-def _hit_row(count: HitCount) -> tuple[object, ...]:
-    return (count.key_id, count.day, count.template, count.count, count.bytes)
-
-
 def record_render(db: Connection, entry: RenderEntry) -> bool:
     """Record a render once: the same key drawing the same image again (after an
     eviction, or a retry after a crash) is not billed twice. True when newly recorded."""
-    return db.execute(RENDER_INSERT, _render_row(entry)).rowcount == 1
+    return db.execute(RENDER_INSERT, astuple(entry)).rowcount == 1
 
 
 def billed_before(db: Connection, key_id: str, variant: str) -> bool:
@@ -81,7 +65,7 @@ def billed_before(db: Connection, key_id: str, variant: str) -> bool:
 def record_hits(db: Connection, counts: list[HitCount]) -> None:
     """Add hit counts, all in one transaction."""
     with transaction(db):
-        db.executemany(HITS_UPSERT, [_hit_row(c) for c in counts])
+        db.executemany(HITS_UPSERT, [astuple(c) for c in counts])
 
 
 def renders_in_month(db: Connection, key_id: str, month: str) -> int:
@@ -133,9 +117,9 @@ def take_in(db: Connection, renders: list[RenderEntry], hits: list[HitCount]) ->
     skipped (their primary key), so a replay cut short and run again bills nothing twice."""
     with transaction(db):
         if renders:
-            db.executemany(RENDER_INSERT, [_render_row(e) for e in renders])
+            db.executemany(RENDER_INSERT, [astuple(e) for e in renders])
         if hits:
-            db.executemany(HITS_UPSERT, [_hit_row(c) for c in hits])
+            db.executemany(HITS_UPSERT, [astuple(c) for c in hits])
 
 
 def forget(db: Connection, renders: list[RenderEntry], hits: list[HitCount]) -> None:

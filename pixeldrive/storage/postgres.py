@@ -129,10 +129,6 @@ class PostgresDatabase:
             return False
         return True
 
-    @property
-    def down(self) -> bool:
-        return self._down_at is not None
-
     async def close(self) -> None:
         await asyncio.to_thread(self._threads.shutdown, wait=True)
         with self._lock:

@@ -62,13 +62,13 @@ class LedgerWriter:
             self._pending = True
             await self._spool.run(record_hits, counts)
 
-    async def replay(self, *, force: bool = False) -> int:
-        """Move spooled rows into the primary database, at most every `replay_seconds`
-        unless forced; returns how many rows moved. DatabaseUnavailable leaves them."""
+    async def replay(self) -> int:
+        """Move spooled rows into the primary database, at most every `replay_seconds`;
+        returns how many rows moved. DatabaseUnavailable leaves them."""
         if self._spool is None or not self._pending:
             return 0
         now = time.monotonic()
-        if not force and now < self._next_replay:
+        if now < self._next_replay:
             return 0
         self._next_replay = now + self._replay_seconds
         moved = 0

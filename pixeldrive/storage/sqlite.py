@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pixeldrive.storage.schema import migrate
-from pixeldrive.storage.sql import transaction
-
-__all__ = ["SQLiteDatabase", "connect", "transaction"]
 
 T = TypeVar("T")
 

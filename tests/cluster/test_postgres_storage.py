@@ -208,18 +208,18 @@ async def test_the_ledger_writer_spools_while_postgres_is_down(tmp_path: Path) -
         await primary.open()
         await local.open()
         try:
-            writer = LedgerWriter(primary, local)
-            assert await writer.replay(force=True) == 0  # nothing left from before
+            writer = LedgerWriter(primary, local, replay_seconds=0)
+            assert await writer.replay() == 0  # nothing left from before
             await asyncio.to_thread(server.stop)
             assert await writer.record_render(entry("down.png")) is True
             await writer.record_hits([HitCount("k1", "2026-05-20", "og-card", 2, 20)])
             assert writer.pending
             with pytest.raises(DatabaseUnavailable):
-                await writer.replay(force=True)
+                await writer.replay()
             assert await local.run(renders_in_month, "k1", "2026-05") == 1
             await asyncio.to_thread(server.start)
             assert await primary.ping()
-            assert await writer.replay(force=True) == 2
+            assert await writer.replay() == 2
             assert not writer.pending
             assert await primary.run(usage, "k1", "day") == [("2026-05-20", 1, 2, 40_020)]
             assert await local.run(spooled) == ([], [])
