@@ -190,7 +190,7 @@ class DiskTier:
         for variant, size, _mtime in sorted(found, key=lambda item: item[2]):
             if variant not in self._index:  # a put that raced the scan is newer
                 self._remember(variant, size)
-        await self._evict_if_over(keep=None)
+        await self.trim(keep=None)
 
     async def get(self, variant: str) -> bytes | None:
         """See ``CacheTier.get``; corrupt files are deleted and counted in ``corrupt``."""
@@ -204,7 +204,7 @@ class DiskTier:
             return None
         if isinstance(result, bytes):
             self._remember(variant, HEADER_SIZE + len(result))
-            await self._evict_if_over(keep=variant)
+            await self.trim(keep=variant)
             return result
         self._forget(variant)
         if result is _Outcome.CORRUPT:
@@ -224,7 +224,7 @@ class DiskTier:
             self._report("put", path, exc)
             return
         self._remember(variant, size)
-        await self._evict_if_over(keep=variant)
+        await self.trim(keep=variant)
 
     def writer(self, variant: str) -> DiskWrite | None:
         """See ``Adopting.writer``: the file for ``variant``, within this tier's bound;
@@ -237,10 +237,6 @@ class DiskTier:
         """See ``Adopting.adopt``: index a file ``writer(variant)`` wrote."""
         self._remember(variant, size)
         return self._total > self._max_bytes
-
-    async def trim(self, keep: str | None) -> None:
-        """See ``Adopting.trim``."""
-        await self._evict_if_over(keep=keep)
 
     async def delete(self, variant: str) -> None:
         """See ``CacheTier.delete``."""
@@ -266,8 +262,9 @@ class DiskTier:
         if entry is not None:
             self._total -= entry[0]
 
-    async def _evict_if_over(self, keep: str | None) -> None:
-        """Evict LRU files down to 90 % of ``max_bytes`` once over it, sparing ``keep``."""
+    async def trim(self, keep: str | None) -> None:
+        """Evict LRU files down to 90 % of ``max_bytes`` once over it, sparing ``keep``
+        (``Adopting.trim``)."""
         if self._total <= self._max_bytes:
             return
         target = self._max_bytes * EVICT_TO_FRACTION

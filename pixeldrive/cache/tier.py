@@ -70,7 +70,7 @@ class Peekable(Protocol):
 
 
 @runtime_checkable
-class Adopting(Protocol):
+class Adopting(CacheTier, Protocol):
     """A tier whose entries another process can write (`writer`), the tier then only
     indexing them (`adopt`): the disk tier, written by the render worker that has the
     bytes first."""

@@ -35,15 +35,16 @@ class TieredCache:
         if len(set(names)) != len(names):
             raise ValueError(f"tier names must be unique, got {names}")
         self._tiers: tuple[CacheTier, ...] = tuple(tiers)
-        self._behind: set[asyncio.Task[None]] = set()
+        self._behind: set[asyncio.Future[list[None]]] = set()
         self._on_lookup = on_lookup or _ignore
         first = self._tiers[0]
         self._peek: Callable[[str], bytes | None] | None = (
             first.peek if isinstance(first, Peekable) else None
         )
         # The slower tier (if any) whose entries a render worker may write itself.
-        adopting = [(at, t) for at, t in enumerate(self._tiers) if at and isinstance(t, Adopting)]
-        self._adopting: tuple[int, Adopting] | None = adopting[0] if adopting else None
+        self._adopting: Adopting | None = next(
+            (t for t in self._tiers[1:] if isinstance(t, Adopting)), None
+        )
 
     @property
     def tiers(self) -> tuple[CacheTier, ...]:
@@ -92,7 +93,7 @@ class TieredCache:
         """What lets another process (the render worker that draws `variant`) write its
         entry of the slower tier that takes such entries (the disk); None when no tier
         does. Pass what it stored to `put_behind(..., written=)`."""
-        return self._adopting[1].writer(variant) if self._adopting is not None else None
+        return self._adopting.writer(variant) if self._adopting is not None else None
 
     async def put_behind(self, variant: str, data: bytes, *, written: int | None = None) -> None:
         """Store in the first tier now and in the slower tiers in the background: the
@@ -101,16 +102,12 @@ class TieredCache:
         `drain()` waits for what is still being written."""
         await self._tiers[0].put(variant, data)
         adopted = self._adopting if written is not None else None
-        behind: list[Awaitable[None]] = [
-            tier.put(variant, data)
-            for at, tier in enumerate(self._tiers)
-            if at and (adopted is None or at != adopted[0])
-        ]
-        if adopted is not None and written is not None and adopted[1].adopt(variant, written):
-            behind.append(adopted[1].trim(keep=variant))
+        behind = [tier.put(variant, data) for tier in self._tiers[1:] if tier is not adopted]
+        if adopted is not None and written is not None and adopted.adopt(variant, written):
+            behind.append(adopted.trim(keep=variant))
         if behind:
-            task = asyncio.ensure_future(asyncio.gather(*behind))
-            self._behind.add(task)  # type: ignore[arg-type]
+            task = asyncio.gather(*behind)
+            self._behind.add(task)
             task.add_done_callback(self._behind.discard)
 
     async def drain(self) -> None:
