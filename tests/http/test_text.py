@@ -83,8 +83,8 @@ async def test_characters_no_font_draws_are_refused_with_their_names(client: Cli
     problem = await response.json()
     assert response.content_type == "application/problem+json"
     detail = problem["detail"]
-    assert "U+E000" in detail and "(private use)" in detail
-    assert "U+0378" in detail and "(unassigned)" in detail
+    assert "U+E000 '\\ue000' (private use)" in detail
+    assert "U+0378 '\\u0378' (unassigned)" in detail
     assert "U+13000" in detail
     assert 'missing_glyphs = "replace"' in problem["detail"]  # how to draw U+FFFD instead
     (error,) = problem["errors"]
