@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from pixeldrive.auth.principal import Principal
@@ -32,37 +32,15 @@ class Batch:
         return "b" + secrets.token_hex(12)
 
     def to_json(self) -> str:
-        p = self.principal
-        return json.dumps(
-            {
-                "id": self.id,
-                "template": self.template,
-                "format": self.format,
-                "options": self.options,
-                "total": self.total,
-                "created": self.created,
-                "principal": {
-                    "key_id": p.key_id,
-                    "scopes": p.scopes.model_dump(mode="json"),
-                    "via": p.via,
-                    "quota": p.quota,
-                    "expires_at": p.expires_at,
-                },
-            },
-            separators=(",", ":"),
-        )
+        data = asdict(self)  # the principal's fields too, but its scopes are a model
+        data["principal"]["scopes"] = self.principal.scopes.model_dump(mode="json")
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Batch:
         data = json.loads(raw)
         p = data.pop("principal")
-        principal = Principal(
-            key_id=p["key_id"],
-            scopes=Scopes.model_validate(p["scopes"]),
-            via=p["via"],
-            quota=p["quota"],
-            expires_at=p["expires_at"],
-        )
+        principal = Principal(**p | {"scopes": Scopes.model_validate(p["scopes"])})
         return cls(principal=principal, **data)
 
 
