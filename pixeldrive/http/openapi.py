@@ -22,6 +22,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 import pixeldrive
 from pixeldrive.http.api_models import FieldError, Problem
 from pixeldrive.http.endpoints import Answer, Endpoint
+from pixeldrive.http.playground import SECURITY
 from pixeldrive.http.problems import PROBLEM_TYPE
 from pixeldrive.http.respond import not_modified
 from pixeldrive.http.signed_urls import OPTIONS, RESERVED
@@ -69,6 +70,10 @@ ERRORS = {
     503: "Overloaded: the render queue is full (Retry-After), or a store is unreachable.",
     504: "The render took longer than the configured timeout.",
 }
+IMAGE_URL = {
+    "description": "The image's deterministic URL, under /v1/images/.",
+    "schema": {"type": "string"},
+}
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {
         "description": "Names the request in the logs (a safe X-Request-Id sent is echoed).",
@@ -91,14 +96,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "`Accept` when the format was negotiated.",
         "schema": {"type": "string"},
     },
-    "Location": {
-        "description": "The image's deterministic URL, under /v1/images/.",
-        "schema": {"type": "string"},
-    },
-    "Content-Location": {
-        "description": "The image's deterministic URL, under /v1/images/.",
-        "schema": {"type": "string"},
-    },
+    "Location": IMAGE_URL,
+    "Content-Location": IMAGE_URL,
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
         "schema": {"type": "integer", "minimum": 0},
@@ -197,7 +196,7 @@ def _operation(endpoint: Endpoint, refs: dict[Key, Any]) -> dict[str, Any]:
     elif endpoint.raw_body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {endpoint.raw_body: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {endpoint.raw_body: {"schema": dict(BINARY)}},
         }
     operation["responses"] = _responses(endpoint, refs)
     if endpoint.access != "credential":  # public, or a signed URL's query
@@ -369,7 +368,7 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=JSON, headers=headers)
 
 
-def _page_security(html: str) -> dict[str, str]:
+def _page_policy(html: str) -> str:
     """A strict policy for the page: its own inline script and style (by hash), fetches to
     this origin, nothing else."""
 
@@ -378,22 +377,17 @@ def _page_security(html: str) -> dict[str, str]:
         digests = (base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in blocks)
         return " ".join(f"'sha256-{d}'" for d in digests) or "'none'"
 
-    policy = (
+    return (
         f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
         "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'"
     )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
 
 
-# Read once at import, before any event loop runs: requests never touch the disk.
+# Read once at import, before any event loop runs: requests never touch the disk. The
+# headers are the playground's, with a policy of the page's own.
 DOCS_HTML = resources.files(pixeldrive).joinpath("web/docs.html").read_text(encoding="utf-8")
-DOCS_HEADERS = _page_security(DOCS_HTML)
+DOCS_HEADERS = SECURITY | {"Content-Security-Policy": _page_policy(DOCS_HTML)}
 
 
 async def docs_page(request: web.Request) -> web.Response:

@@ -34,10 +34,6 @@ def negotiate_format(request: web.Request, preference: tuple[str, ...]) -> Image
     return BY_MIME[chosen]
 
 
-def etag_for(key: str, fmt: ImageFormat) -> str:
-    return f'"{key}.{fmt.ext}"'
-
-
 def not_modified(request: web.Request, etag: str) -> bool:
     """If-None-Match matches (weak comparison, as RFC 9110 §13.1.2 asks for GETs)."""
     header = request.headers.get("If-None-Match")
@@ -50,7 +46,7 @@ def not_modified(request: web.Request, etag: str) -> bool:
 def validator_headers(
     key: str, fmt: ImageFormat, *, negotiated: bool, cache_control: str = IMMUTABLE
 ) -> dict[str, str]:
-    headers = {"ETag": etag_for(key, fmt), "Cache-Control": cache_control}
+    headers = {"ETag": f'"{key}.{fmt.ext}"', "Cache-Control": cache_control}
     if negotiated:
         headers["Vary"] = "Accept"
     if fmt.name == "svg":
@@ -80,7 +76,6 @@ def image_response(
     *,
     negotiated: bool,
     cache_control: str = IMMUTABLE,
-    status: int = 200,
 ) -> web.Response:
     """The bytes with validators; 304 when the client already holds them."""
     headers = validator_headers(
@@ -89,6 +84,4 @@ def image_response(
     headers["X-Cache"] = "hit" if rendered.cached else "miss"
     if not_modified(request, headers["ETag"]):
         return web.Response(status=304, headers=headers)
-    return web.Response(
-        status=status, body=rendered.data, content_type=rendered.format.mime, headers=headers
-    )
+    return web.Response(body=rendered.data, content_type=rendered.format.mime, headers=headers)

@@ -21,13 +21,10 @@ from pixeldrive.service.pipeline import Order
 from pixeldrive.service.render_request import RenderRequest
 
 
-def _visible(request: web.Request, template_id: str) -> bool:
-    return request[PRINCIPAL].scopes.allows_template(template_id)
-
-
 async def list_templates(request: web.Request) -> web.Response:
     """The templates this credential may render."""
-    templates = [t for t in request.app[SERVICES].templates.all() if _visible(request, t.id)]
+    scopes = request[PRINCIPAL].scopes
+    templates = [t for t in request.app[SERVICES].templates.all() if scopes.allows_template(t.id)]
     listing = TemplateList(
         templates=[
             TemplateSummary(
