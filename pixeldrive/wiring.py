@@ -64,10 +64,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The running parts, open: what the HTTP app puts under its keys, and what the
+    """The running parts, open: what the HTTP app holds (under one key), and what the
     command line renders with."""
 
-    settings: Settings
     templates: TemplateStore
     accounts: Database  # keys and the usage ledger
     meter: Meter
@@ -162,7 +161,7 @@ async def _open_pipeline(
     templates: TemplateStore,
     stores: _Stores,
     metrics: Metrics | None,
-) -> tuple[RenderPool, Renderer, RenderPipeline]:
+) -> tuple[RenderPool, RenderPipeline]:
     """The cache, the remote-image fetcher and the render pool, under the pipeline."""
     r, link = settings.render, stores.redis
     cache, shared = await _open_cache(settings, link, metrics)
@@ -194,7 +193,7 @@ async def _open_pipeline(
         limits=r,
         cluster=cluster,
     )
-    return pool, renderer, pipeline
+    return pool, pipeline
 
 
 async def _serve_batches(
@@ -234,10 +233,10 @@ async def open_services(
         authenticator = Authenticator(
             stores.accounts, issuer, cache_seconds=settings.access.key_cache_seconds
         )
-        pool, renderer, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics)
+        pool, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics)
         uploads = TemplateUploads(
             templates,
-            renderer,
+            pipeline.renderer,
             fontconfig_file=r.fontconfig_file,
             max_image_bytes=r.max_data_uri_bytes,
             max_side=r.max_side,
@@ -252,7 +251,6 @@ async def open_services(
             stack.push_async_callback(queue.close)
         batches = BatchSubmitter(queue, templates, settings.batch.max_items)
         yield Services(
-            settings,
             templates,
             stores.accounts,
             stores.meter,
