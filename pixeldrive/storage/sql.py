@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -41,7 +42,8 @@ def dialect_of(db: Connection) -> Dialect:
     return "sqlite" if isinstance(db, sqlite3.Connection) else "postgresql"
 
 
-def transaction(db: Connection, *, lock: str | None = None) -> _Transaction:
+@contextmanager
+def transaction(db: Connection, *, lock: str | None = None) -> Iterator[Connection]:
     """`with transaction(db):` — BEGIN … COMMIT, or ROLLBACK on error.
 
     SQLite begins IMMEDIATE: the write lock is taken at once, so the transaction is
@@ -50,24 +52,16 @@ def transaction(db: Connection, *, lock: str | None = None) -> _Transaction:
     that needs one (migrations, the first key), held until COMMIT through an advisory
     lock, so two nodes starting together take turns.
     """
-    return _Transaction(db, lock)
-
-
-class _Transaction:
-    def __init__(self, db: Connection, lock: str | None) -> None:
-        self._db = db
-        self._lock = lock
-
-    def __enter__(self) -> Connection:
-        if dialect_of(self._db) == "sqlite":
-            self._db.execute("BEGIN IMMEDIATE")
-        else:
-            self._db.execute("BEGIN")
-            if self._lock is not None:
-                # A stable 31-bit number per name (crc32, not hash(): the same in every process).
-                key = zlib.crc32(self._lock.encode()) & 0x7FFFFFFF
-                self._db.execute("SELECT pg_advisory_xact_lock(?)", (key,))
-        return self._db
-
-    def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+    if dialect_of(db) == "sqlite":
+        db.execute("BEGIN IMMEDIATE")
+    else:
+        db.execute("BEGIN")
+        if lock is not None:
+            # A stable 31-bit number per name (crc32, not hash(): the same in every process).
+            db.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(lock.encode()) & 0x7FFFFFFF,))
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
