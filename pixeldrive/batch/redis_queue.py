@@ -199,19 +199,11 @@ class RedisQueue:
 
     @staticmethod
     def _deliveries(entries: list[Any]) -> list[Delivery]:
-        out = []
-        for ref, values in entries:
-            if not values:  # deleted while pending: nothing left to do
-                continue
-            out.append(
-                Delivery(
-                    values[b"b"].decode(),
-                    int(values[b"i"]),
-                    json.loads(values[b"f"]),
-                    ref.decode(),
-                )
-            )
-        return out
+        return [
+            Delivery(v[b"b"].decode(), int(v[b"i"]), json.loads(v[b"f"]), ref.decode())
+            for ref, v in entries
+            if v  # else deleted while pending: nothing left to do
+        ]
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
