@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from pixeldrive.core.config import ImageSettings
-from pixeldrive.remote_images import FetchedImage, ImageFetcher, ImageRefused, to_data_uri
+from pixeldrive.remote_images.fetch import FetchedImage, ImageFetcher, to_data_uri
+from pixeldrive.remote_images.policy import ImageRefused
 from pixeldrive.templates.values import decode_data_uri
 
 LOCAL: dict[str, Any] = {
