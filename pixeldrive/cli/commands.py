@@ -60,10 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="output file; the extension picks the format",
     )
-    render.add_argument("--width", type=int)
-    render.add_argument("--height", type=int)
-    render.add_argument("--scale", type=float)
-    render.add_argument("--quality", type=int)
+    _size_options(render)
     render.set_defaults(run=_render)
 
     _batch_parser(sub)
@@ -103,14 +100,23 @@ def _batch_parser(sub: Any) -> None:
     batch.add_argument(
         "--name", help="column naming each file, e.g. _file (default: the row number)"
     )
-    batch.add_argument("--width", type=int)
-    batch.add_argument("--height", type=int)
-    batch.add_argument("--scale", type=float)
-    batch.add_argument("--quality", type=int)
+    _size_options(batch)
     batch.add_argument("--server", help="submit to this server's /v1/batches instead")
     batch.add_argument("--key", help="API key for --server (default: $PD_KEY)")
     batch.add_argument("--chunk", type=int, default=1000, help="items per server batch")
     batch.set_defaults(run=_batch)
+
+
+SIZE_OPTIONS = {"width": int, "height": int, "scale": float, "quality": int}
+
+
+def _size_options(parser: argparse.ArgumentParser) -> None:
+    for name, kind in SIZE_OPTIONS.items():
+        parser.add_argument(f"--{name}", type=kind)
+
+
+def _size(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in SIZE_OPTIONS}
 
 
 def _keys_parser(sub: Any) -> None:
@@ -186,16 +192,7 @@ def _render(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     values = dict(_field_value(item) for item in args.fields)
-    size = render_file(
-        settings,
-        args.template,
-        values,
-        args.output,
-        width=args.width,
-        height=args.height,
-        scale=args.scale,
-        quality=args.quality,
-    )
+    size = render_file(settings, args.template, values, args.output, **_size(args))
     print(f"{args.output}: {size[0]}×{size[1]}")
     return 0
 
@@ -206,8 +203,7 @@ def _batch(args: argparse.Namespace) -> int:
     from pixeldrive.cli.file_renders import RowOutcome, render_rows
 
     rows, names = _csv_rows(args.csv, args.name)
-    size = {"width": args.width, "height": args.height, "scale": args.scale}
-    size["quality"] = args.quality
+    size = _size(args)
     failed: list[RowOutcome] = []
     with tqdm(total=len(rows), unit="img", desc=args.template) as bar:
 
@@ -388,7 +384,7 @@ def _sign(args: argparse.Namespace) -> int:
     fields = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k not in ("kid", "exp", "sig")
+        if k not in url_signature.RESERVED
     ]
     signed = url_signature.sign_url(parts.path, fields, kid=args.kid, secret=secret, ttl=args.ttl)
     path, _, query = signed.partition("?")
