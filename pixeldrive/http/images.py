@@ -8,7 +8,7 @@ from aiohttp import web
 
 from pixeldrive.core.errors import NotFound
 from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
-from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.respond import (
     hit_headers,
     image_response,
@@ -30,8 +30,7 @@ def parse_name(request: web.Request, name: str) -> tuple[str, ImageFormat, bool]
         )
     key, ext = match.groups()
     if ext is None:
-        preference = request.app[SETTINGS].encode.preference
-        return key, negotiate_format(request, preference), True
+        return key, negotiate_format(request), True
     fmt = BY_EXT.get(ext)
     if fmt is None:
         raise NotFound(f"no format with extension .{ext}; use {EXTENSIONS}")

@@ -20,7 +20,7 @@ JSON = "application/json"
 
 def _answer_type(request: web.Request) -> str:
     """JSON, or an image media type when the client's Accept prefers one (ties: JSON)."""
-    offers = image_offers(request.app[SETTINGS].encode.preference)
+    offers = image_offers(request)
     chosen = negotiate(request.headers.get("Accept"), [JSON, *offers], [JSON, *offers])
     if chosen is None:
         raise NotAcceptable(f"none of the offered types is acceptable: {JSON}, {', '.join(offers)}")

@@ -9,6 +9,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from pixeldrive.core.errors import NotAcceptable
 from pixeldrive.core.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
+from pixeldrive.http.app_keys import SETTINGS
 from pixeldrive.http.negotiate import negotiate
 from pixeldrive.service.pipeline import Rendered
 
@@ -16,15 +17,16 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=60, must-revalidate"
 
 
-def image_offers(preference: tuple[str, ...]) -> list[str]:
+def image_offers(request: web.Request) -> list[str]:
     """The offered media types for Accept negotiation, in the server's preference order."""
+    preference = request.app[SETTINGS].encode.preference
     names = [*preference, *(name for name in NEGOTIABLE if name not in preference)]
     return [FORMATS[name].mime for name in names]
 
 
-def negotiate_format(request: web.Request, preference: tuple[str, ...]) -> ImageFormat:
+def negotiate_format(request: web.Request) -> ImageFormat:
     """The format the client's Accept header prefers; NotAcceptable (406) lists offers."""
-    offers = image_offers(preference)
+    offers = image_offers(request)
     chosen = negotiate(request.headers.get("Accept"), offers, offers)
     if chosen is None:
         raise NotAcceptable(

@@ -73,7 +73,7 @@ def _as_request(template: str, query: Iterable[tuple[str, str]]) -> RenderReques
 
 def _format(request: web.Request, ext: str | None) -> ImageFormat:
     if ext is None:
-        return negotiate_format(request, request.app[SETTINGS].encode.preference)
+        return negotiate_format(request)
     if ext not in BY_EXT:
         raise BadRequest(f"no format with extension .{ext}; use {EXTENSIONS}")
     return BY_EXT[ext]

@@ -14,7 +14,7 @@ from pixeldrive.http.api_models import (
     TemplateSummary,
     TemplateUploaded,
 )
-from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.bodies import read_body
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
 from pixeldrive.service.pipeline import Order
@@ -54,10 +54,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         query = PreviewQuery.model_validate(dict(request.query))
     except ValueError as exc:
         raise BadRequest("preview takes ?width=, ?height= and ?format= only") from exc
-    if query.format is not None:
-        fmt = FORMATS[query.format]
-    else:
-        fmt = negotiate_format(request, request.app[SETTINGS].encode.preference)
+    fmt = FORMATS[query.format] if query.format is not None else negotiate_format(request)
     defaults = RenderRequest(
         template=template.id,
         fields=template.preview_values(),
