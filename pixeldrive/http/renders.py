@@ -78,12 +78,7 @@ async def create_render(request: web.Request) -> web.StreamResponse:
 
 
 def _layouts(reports: dict[str, TextReport]) -> dict[str, TextLayout]:
-    return {
-        name: TextLayout(
-            size=r.size, lines=r.lines, truncated=r.truncated, fallbacks=list(r.fallbacks)
-        )
-        for name, r in reports.items()
-    }
+    return {name: TextLayout.model_validate(r, from_attributes=True) for name, r in reports.items()}
 
 
 def add_server_timing(response: web.StreamResponse, rendered: Rendered) -> None:

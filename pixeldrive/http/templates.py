@@ -74,10 +74,7 @@ async def put_template(request: web.Request) -> web.Response:
     answer = TemplateUploaded(
         template=TemplateDescription.model_validate(uploaded.template.describe()),
         findings=[
-            TemplateFinding(
-                severity=f.severity, element_id=f.element_id, line=f.line, what=f.what, why=f.why
-            )
-            for f in uploaded.findings
+            TemplateFinding.model_validate(f, from_attributes=True) for f in uploaded.findings
         ],
         replaced=uploaded.replaced,
     )
