@@ -47,8 +47,3 @@ class Endpoint:
     query: type[BaseModel] | None = None
     answers: dict[int, Answer] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
-
-    @property
-    def public(self) -> bool:
-        """No `Authorization` needed (a signed URL carries its credential in its query)."""
-        return self.access != "credential"
