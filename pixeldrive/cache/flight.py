@@ -20,9 +20,6 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Task[T]] = {}
 
-    def __len__(self) -> int:
-        return len(self._running)
-
     async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """(result, shared): `shared` is True when another caller's run was joined."""
         task = self._running.get(key)

@@ -19,7 +19,6 @@ class MemoryTier:
     def __init__(self, max_bytes: int) -> None:
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
-        self._max_bytes = max_bytes
         self._lru: LRUCache[str, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
 
     def peek(self, variant: str) -> bytes | None:
@@ -32,7 +31,7 @@ class MemoryTier:
 
     async def put(self, variant: str, data: bytes) -> None:
         """See ``CacheTier.put``; an item larger than ``max_bytes`` is not stored."""
-        if len(data) > self._max_bytes:
+        if len(data) > self._lru.maxsize:
             # Drop any older value so a declined overwrite never serves stale bytes.
             self._lru.pop(variant, None)
             return
