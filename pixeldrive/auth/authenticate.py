@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from pixeldrive.auth import url_signature
 from pixeldrive.auth.api_keys import scopes_of, secret_matches, split_key
@@ -39,23 +38,15 @@ class Authenticator:
     (renders go on; a revocation made meanwhile bites once the database is back); a key
     it has not seen is DatabaseUnavailable (503)."""
 
-    def __init__(
-        self,
-        db: Database,
-        issuer: TokenIssuer,
-        *,
-        cache_seconds: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, db: Database, issuer: TokenIssuer, *, cache_seconds: float = 2.0) -> None:
         self._db = db
         self.issuer = issuer
         self._ttl = cache_seconds
-        self._clock = clock
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
 
     async def record(self, key_id: str) -> KeyRecord | None:
         """The stored key (revoked ones included), through the short cache."""
-        now = self._clock()
+        now = time.monotonic()
         cached = self._cache.get(key_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]

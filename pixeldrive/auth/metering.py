@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,12 +56,10 @@ class Meter:
         spool: Database | None = None,
         flush_seconds: float = 1.0,
         recount_seconds: float | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self.ledger = LedgerWriter(db, spool)
         self._flush_seconds = flush_seconds
-        self._clock = clock
         self._hits: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self._used: dict[tuple[str, str], int] = {}
         self._counted_at: dict[tuple[str, str], float] = {}
@@ -98,7 +96,7 @@ class Meter:
             raise QuotaExceeded(
                 f"this key's quota of {principal.quota} renders this month is used up; "
                 "cached images are still served",
-                headers={"Retry-After": str(seconds_to_next_month(self._clock()))},
+                headers={"Retry-After": str(seconds_to_next_month(time.time()))},
             )
         self._reserved[key_id] += 1
         try:
@@ -107,7 +105,7 @@ class Meter:
             self._reserved[key_id] -= 1
 
     async def _used_this_month(self, key_id: str) -> int:
-        now = self._clock()
+        now = time.time()
         where = (key_id, _day_and_month(now)[1])
         counted = self._counted_at.get(where)
         stale = self._recount is not None and counted is not None and now - counted >= self._recount
@@ -133,7 +131,7 @@ class Meter:
         size: int,
     ) -> None:
         """Record a render durably, before the caller answers."""
-        at = self._clock()
+        at = time.time()
         day, month = _day_and_month(at)
         entry = RenderEntry(
             principal.key_id, variant, template, fmt, pixels, ms, size, at, day, month
@@ -149,7 +147,7 @@ class Meter:
 
     def _today(self) -> str:
         # Hits are counted per day: the date string is computed once a second, not per hit.
-        second = int(self._clock())
+        second = int(time.time())
         if second != self._day_second:
             self._day_second, self._day = second, _day_and_month(second)[0]
         return self._day
