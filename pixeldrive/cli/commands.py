@@ -242,7 +242,7 @@ def _csv_rows(path: Path, name_column: str | None) -> tuple[list[dict[str, str]]
         raise ValueError(f"no column {name_column!r} in {path}")
     digits = len(str(len(raw)))
     names = [
-        _safe_stem(row[name_column]) if name_column else f"{n:0{digits}d}"
+        _safe_stem(row[name_column] or "") if name_column else f"{n:0{digits}d}"
         for n, row in enumerate(raw, start=1)
     ]
     # Columns starting with "_" are not fields (a file name column, say: `--name _file`).

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pixeldrive.cli.commands import _csv_rows
 from tests.conftest import TEMPLATES_DIR
 from tests.http.test_shutdown import free_port, wait_ready
 
@@ -110,3 +111,11 @@ def test_server_batch_gives_the_same_bytes_as_local(
     for name in names:
         assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     assert local.returncode == 1
+
+
+def test_a_row_short_of_the_name_column_is_named_as_an_empty_cell(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("quote,_file\nFull,one\nShort\n", encoding="utf-8")  # row 2 has no _file
+    rows, names = _csv_rows(path, "_file")
+    assert rows == [{"quote": "Full"}, {"quote": "Short"}]
+    assert names == ["one", "_"]
