@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from pixeldrive.cli import main
@@ -72,3 +73,16 @@ def test_bad_field_is_reported_with_exit_2(tmp_path: Path, capsys: object) -> No
     assert code == 2
     code = main(["render", "missing-template", "-o", str(tmp_path / "x.png")])
     assert code == 2
+
+
+def test_a_file_that_cannot_be_read_is_reported_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.txt"
+    code = main(["render", "og-card", f"title=@{missing}", "-o", str(tmp_path / "x.png")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"pixeldrive: [Errno 2] No such file or directory: '{missing}'" in err
+    code = main(["batch", "quote", str(tmp_path / "missing.csv"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "missing.csv" in capsys.readouterr().err

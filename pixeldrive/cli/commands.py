@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.errors:
             print(f"  {problem.field}: {problem.message}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # a bad option value (settings, scopes), said plainly
+    except (ValueError, OSError) as exc:  # a bad option value, a file not read: said plainly
         print(f"pixeldrive: {exc}", file=sys.stderr)
         return 2
     return result
