@@ -16,17 +16,16 @@ class ImageFormat:
     name: FormatName
     ext: str
     mime: str
-    lossy: bool
     raster: bool = True  # PDF and SVG are vector: given only when asked for, never negotiated
 
 
 FORMATS: dict[str, ImageFormat] = {
-    "png": ImageFormat("png", "png", "image/png", lossy=False),
-    "jpeg": ImageFormat("jpeg", "jpg", "image/jpeg", lossy=True),
-    "webp": ImageFormat("webp", "webp", "image/webp", lossy=True),
-    "avif": ImageFormat("avif", "avif", "image/avif", lossy=True),
-    "pdf": ImageFormat("pdf", "pdf", "application/pdf", lossy=False, raster=False),
-    "svg": ImageFormat("svg", "svg", "image/svg+xml", lossy=False, raster=False),
+    "png": ImageFormat("png", "png", "image/png"),
+    "jpeg": ImageFormat("jpeg", "jpg", "image/jpeg"),
+    "webp": ImageFormat("webp", "webp", "image/webp"),
+    "avif": ImageFormat("avif", "avif", "image/avif"),
+    "pdf": ImageFormat("pdf", "pdf", "application/pdf", raster=False),
+    "svg": ImageFormat("svg", "svg", "image/svg+xml", raster=False),
 }
 NEGOTIABLE: tuple[str, ...] = tuple(name for name, f in FORMATS.items() if f.raster)
 # A format is named by its name or its extension ("jpg" is JPEG's extension).
