@@ -7,8 +7,7 @@ The keys database is PostgreSQL when `database_url` is set, else the state's SQL
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from pixeldrive.auth.api_keys import NewKey, new_key
 from pixeldrive.auth.scopes import Scopes
@@ -25,10 +24,8 @@ from pixeldrive.storage.key_records import (
 from pixeldrive.storage.sql import Connection, transaction
 
 
-@contextmanager
-def _database(settings: Settings) -> Iterator[Connection]:
-    with connection(settings.database_url, settings.database_path) as db:
-        yield db
+def _database(settings: Settings) -> AbstractContextManager[Connection]:
+    return connection(settings.database_url, settings.database_path)
 
 
 def create_key(
