@@ -272,10 +272,13 @@ def backdrop_key(
     cut: Cut,
     fields: tuple[FieldSpec, ...],
     values: Mapping[str, Any],
+    fonts: tuple[str, ...] = (),
 ) -> bytes:
-    """What a backdrop's pixels depend on: the version, the size, the keyed values."""
+    """What a backdrop's pixels depend on: the version, the size, the keyed values, the
+    uploaded fonts its text is set in."""
     defaults = {spec.name: spec.default for spec in fields}
-    digest = hashlib.blake2b(f"{version}\0{width}x{height}".encode(), digest_size=20)
+    head = "\0".join((version, f"{width}x{height}", *fonts))
+    digest = hashlib.blake2b(head.encode(), digest_size=20)
     for name in cut.keyed:
         digest.update(f"\0{name}={values.get(name, defaults.get(name))!r}".encode())
     return digest.digest()

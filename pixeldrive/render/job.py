@@ -56,12 +56,19 @@ class RenderJob:
     format: str
     quality: int | None = None
     store: EntryWriter | None = None
+    fonts: tuple[str, ...] = ()  # font files people uploaded that the template uses
 
     @classmethod
     def of(
-        cls, spec: RenderSpec, source: Path, format: str, store: EntryWriter | None = None
+        cls,
+        spec: RenderSpec,
+        source: Path,
+        format: str,
+        store: EntryWriter | None = None,
+        fonts: tuple[str, ...] = (),
     ) -> RenderJob:
-        """The job that draws `spec` from the template bytes at `source`."""
+        """The job that draws `spec` from the template bytes at `source`, with the
+        uploaded font files at `fonts`."""
         return cls(
             spec.version,
             str(source),
@@ -71,6 +78,7 @@ class RenderJob:
             format,
             spec.quality,
             store,
+            fonts,
         )
 
 

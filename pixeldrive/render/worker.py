@@ -43,6 +43,7 @@ from pixeldrive.text.svgout import to_svg
 from pixeldrive.text.svgtext import TextSetter
 
 KEEP_TEMPLATES = 64
+KEEP_LIBRARIES = 8
 T = TypeVar("T")
 WARM_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="16">'
@@ -58,6 +59,7 @@ class _Prepared:
     plan: document.TextPlan
     runs: GlyphRuns  # its static text's glyph runs: they live and die with this entry
     cut: backdrop.Cut | None  # where it splits into a reusable backdrop and the rest
+    library: FontLibrary  # the fonts it is set in: the bundled ones, and uploaded ones
 
 
 class _State:
@@ -66,6 +68,8 @@ class _State:
     fetcher: ClassVar[Fetcher | None] = None
     templates: ClassVar[OrderedDict[str, _Prepared]] = OrderedDict()
     library: ClassVar[FontLibrary | None] = None
+    # The bundled fonts with a set of uploaded font files, per set, fewest recently used out.
+    libraries: ClassVar[OrderedDict[tuple[str, ...], FontLibrary]] = OrderedDict()
     replace_missing: ClassVar[bool] = False
     backdrops: ClassVar[backdrop.BackdropCache] = backdrop.BackdropCache(0)
 
@@ -81,6 +85,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.config = config
     _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
+    _State.libraries = OrderedDict()
     _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
     _State.library = library_for(config.fontconfig_file, config.fallback_fonts, config.han_language)
     _State.replace_missing = config.missing_glyphs == "replace"
@@ -89,11 +94,29 @@ def init_worker(config: WorkerConfig) -> None:
     rasterize(etree.tostring(warm), 64, 16, _State.fetcher, runs)
 
 
-def _setter(runs: GlyphRuns) -> TextSetter:
-    """The worker's text setter, keeping the runs it lays out in `runs`."""
+def _setter(runs: GlyphRuns, library: FontLibrary | None = None) -> TextSetter:
+    """The worker's text setter in `library` (the bundled fonts unless given), keeping the
+    runs it lays out in `runs`."""
+    return TextSetter(library or _library(()), runs, replace_missing=_State.replace_missing)
+
+
+def _library(fonts: tuple[str, ...]) -> FontLibrary:
+    """The bundled fonts, with the uploaded font files `fonts` when there are any."""
     if _State.library is None:
         raise JobFailed("worker not initialised")
-    return TextSetter(_State.library, runs, replace_missing=_State.replace_missing)
+    if not fonts:
+        return _State.library
+    library = _State.libraries.get(fonts)
+    if library is None:
+        try:
+            library = _State.library.with_files(fonts)
+        except OSError as exc:
+            raise JobFailed(f"an uploaded font cannot be read: {exc}") from exc
+        _State.libraries[fonts] = library
+        while len(_State.libraries) > KEEP_LIBRARIES:
+            _State.libraries.popitem(last=False)
+    _State.libraries.move_to_end(fonts)
+    return library
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:
@@ -208,7 +231,7 @@ def _raster(
     if cut is None or not backdrops.enabled:
         return rasterize(etree.tostring(tree), job.width, job.height, fetcher, runs)
     key = backdrop.backdrop_key(
-        job.version, job.width, job.height, cut, prepared.fields, job.fields
+        job.version, job.width, job.height, cut, prepared.fields, job.fields, job.fonts
     )
     pixels = backdrops.get(key)
     if pixels is not None:
@@ -240,7 +263,7 @@ def _filled(
 ) -> tuple[etree._Element, dict[str, TextReport]]:
     """The filled document with its field texts set (their runs kept in `runs`), and
     what the text engine did."""
-    setter = _setter(runs)
+    setter = _setter(runs, prepared.library)
     plan = prepared.plan
     tree, targets = fill_tree(prepared.root, prepared.fields, job.fields, tuple(plan.dynamic))
     try:
@@ -264,9 +287,12 @@ def _drawing(draw: Callable[[], T]) -> T:
 
 
 def _prepared(job: RenderJob) -> _Prepared:
-    cached = _State.templates.get(job.version)
+    """The template version parsed, its static text set in the job's fonts: once per
+    version and set of uploaded fonts."""
+    key = f"{job.version}\0" + "\0".join(job.fonts)
+    cached = _State.templates.get(key)
     if cached is not None:
-        _State.templates.move_to_end(job.version)
+        _State.templates.move_to_end(key)
         return cached
     try:
         data = Path(job.source).read_bytes()
@@ -281,13 +307,13 @@ def _prepared(job: RenderJob) -> _Prepared:
     normalize(root)
     fields = discover_fields(root)
     # Static text is set once per version; its glyph runs live as long as the version.
-    runs = GlyphRuns()
+    runs, library = GlyphRuns(), _library(job.fonts)
     try:
-        fields, plan = document.prepare(root, fields, _setter(runs))
+        fields, plan = document.prepare(root, fields, _setter(runs, library))
     except document.MissingGlyphs as exc:
         raise JobError(str(exc)) from exc
-    prepared = _Prepared(root, fields, plan, runs, backdrop.plan(root, fields))
-    _State.templates[job.version] = prepared
+    prepared = _Prepared(root, fields, plan, runs, backdrop.plan(root, fields), library)
+    _State.templates[key] = prepared
     while len(_State.templates) > KEEP_TEMPLATES:
         _State.templates.popitem(last=False)
     return prepared

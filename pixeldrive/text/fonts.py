@@ -153,9 +153,14 @@ def scan_dirs(dirs: Iterable[Path]) -> list[FaceRecord]:
             continue
         for path in sorted(directory.rglob("*")):
             if path.suffix.lower() in FONT_SUFFIXES and path.is_file():
-                stat = path.stat()
-                entries += _scan_file(str(path), stat.st_mtime_ns, stat.st_size)
+                entries += scan_file(path)
     return entries
+
+
+def scan_file(path: Path) -> tuple[FaceRecord, ...]:
+    """The faces of one font file (read once per file, size and modification time)."""
+    stat = path.stat()
+    return _scan_file(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=1024)
@@ -292,11 +297,12 @@ class FontLibrary:
         fallback: Sequence[str] = DEFAULT_FALLBACK,
         han: str = "zh-Hans",
     ) -> None:
+        self._entries = tuple(entries)
         self._families: dict[str, list[FaceRecord]] = {}
-        for entry in entries:
+        for entry in self._entries:
             for name in entry.names:
                 self._families.setdefault(name.casefold(), []).append(entry)
-        self._aliases = {key: tuple(chain) for key, chain in aliases.items()}
+        self._aliases: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in aliases.items()}
         self.fallback = tuple(f for f in fallback if f.casefold() in self._families)
         if not self.fallback:
             raise FontConfigError(f"none of the fallback families {list(fallback)} is installed")
@@ -312,6 +318,15 @@ class FontLibrary:
         """The library for the `<dir>`s and `<alias>`es of fontconfig file `conf`."""
         conf = Path(conf).absolute()
         return cls(scan_dirs(font_dirs(conf)), generic_aliases(conf), fallback, han)
+
+    def with_files(self, paths: Sequence[str]) -> FontLibrary:
+        """This library with the faces of the font files `paths` (fonts people uploaded):
+        a family they name replaces this library's family of that name, so the designer's
+        font wins over a bundled one. The fallback chain stays the bundled one."""
+        added = [record for path in paths for record in scan_file(Path(path))]
+        names = {name.casefold() for record in added for name in record.names}
+        kept = [e for e in self._entries if not names & {n.casefold() for n in e.names}]
+        return FontLibrary([*kept, *added], self._aliases, self.fallback, self.han)
 
     @property
     def families(self) -> list[str]:
