@@ -21,6 +21,7 @@ from pixeldrive.templates.schema import (
     normalise_defaults,
 )
 from pixeldrive.templates.sizes import document_size
+from pixeldrive.templates.style import families_named
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -42,6 +43,7 @@ class Template:
     fields: tuple[FieldSpec, ...]
     model: type[FieldsModel]
     root: etree._Element
+    families: tuple[str, ...] = ()  # the font families it names
 
     def validate(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Every field's value after validation, defaults filled; InvalidInput names each
@@ -123,4 +125,5 @@ def compile_template(template_id: str, data: bytes, *, max_image_bytes: int) -> 
         fields=fields,
         model=build_model(template_id, fields, max_image_bytes),
         root=root,
+        families=families_named(root),
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from lxml import etree
 
-from pixeldrive.templates.style import parse_style
+from pixeldrive.templates.style import parse_families, parse_style
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -33,7 +33,6 @@ SIZE_KEYWORDS = {
     "xxx-large": 48.0,
 }
 _LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z%]*)\s*$", re.I)
-_FAMILY_SPLIT = re.compile(r",(?=(?:[^'\"]*['\"][^'\"]*['\"])*[^'\"]*$)")
 TEXT_PROPERTIES = (
     "font-family",
     "font-size",
@@ -193,11 +192,6 @@ def font_weight(value: str, parent: int) -> int:
         return max(1, min(1000, round(float(value))))
     except ValueError:
         return parent
-
-
-def parse_families(value: str) -> tuple[str, ...]:
-    names = (part.strip().strip("'\"").strip() for part in _FAMILY_SPLIT.split(value))
-    return tuple(name for name in names if name)
 
 
 def spacing(value: str, size: float) -> float:
