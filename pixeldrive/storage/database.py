@@ -5,7 +5,7 @@ the embedded SQLite file in the state directory."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -48,8 +48,5 @@ def connection(database_url: str | None, sqlite_path: Path) -> Iterator[Connecti
         finally:
             pg.close()
         return
-    db = sqlite.connect(sqlite_path)
-    try:
+    with closing(sqlite.connect(sqlite_path)) as db:
         yield db
-    finally:
-        db.close()
