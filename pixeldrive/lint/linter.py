@@ -25,6 +25,8 @@ from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
 from pixeldrive.templates.style import parse_style
 from pixeldrive.text.css import computed, inherited
 from pixeldrive.text.fonts import library_for
+from pixeldrive.text.pathline import path_data
+from pixeldrive.text.svgtext import XLINK_HREF
 
 DEFAULT_MAX_IMAGE_BYTES = 5 * 2**20  # RenderSettings.max_data_uri_bytes
 PROJECT_FONTCONFIG = Path(__file__).resolve().parents[2] / "conf" / "fonts.conf"
@@ -347,25 +349,7 @@ class _Features:
                 "saved, unwrapped",
             )
         elif tag == "textPath":
-            self.add(
-                element,
-                "warning",
-                "text on a path",
-                f"PixelDrive leaves it to {CAIROSVG}, which sets it letter by letter, without "
-                "kerning, ligatures, shaping or fallback fonts, so it differs from Inkscape's",
-            )
-        elif tag in ("text", "tspan") and (
-            element.get("rotate") is not None
-            or element.get("textLength") is not None
-            or len((element.get("x") or "").replace(",", " ").split()) > 1
-        ):
-            self.add(
-                element,
-                "warning",
-                "per-glyph positions (rotate, textLength or several x values)",
-                f"PixelDrive leaves such text to {CAIROSVG}, which sets it letter by letter, "
-                "without kerning, shaping or fallback fonts",
-            )
+            self._text_path(element)
         elif tag == "feBlend":
             self.add(
                 element,
@@ -386,6 +370,44 @@ class _Features:
                 f"systemLanguage={element.get('systemLanguage')!r}",
                 f"{CAIROSVG} matches it against the render worker's locale, which differs "
                 "between servers; keep an untagged alternative",
+            )
+
+    def _text_path(self, element: etree._Element) -> None:
+        """Text on a path is set by PixelDrive along the path (text/svgtext.py); what of
+        it is still not drawn as Inkscape draws it."""
+        href = element.get(XLINK_HREF) or element.get("href") or ""
+        target = self.ids.get(href.strip()[1:]) if href.strip().startswith("#") else None
+        if not element.get("path") and (target is None or path_data(target) is None):
+            self.add(
+                element,
+                "warning",
+                f"text on a path that names no path or shape ({href or 'no href'})",
+                "PixelDrive draws nothing for it",
+            )
+        if element.get("method", "").strip() == "stretch":
+            self.add(
+                element,
+                "warning",
+                'textPath method="stretch"',
+                "PixelDrive places and turns each glyph along the path (method align); it "
+                "does not bend the glyphs' outlines",
+            )
+        if any(
+            e.get("x") is not None or e.get("y") is not None for e in element.iter(etree.Element)
+        ):
+            self.add(
+                element,
+                "warning",
+                "x or y inside text on a path",
+                "PixelDrive sets the text as one line from the startOffset and does not "
+                "read absolute positions inside it (dx, dy and rotate are read)",
+            )
+        if any(computed(e, inherited(e)).decoration for e in element.iter(etree.Element)):
+            self.add(
+                element,
+                "warning",
+                "text-decoration on text on a path",
+                "PixelDrive does not draw underlines, overlines or line-through along a path",
             )
 
     def _property(self, element: etree._Element, prop: str, value: str) -> None:

@@ -16,9 +16,6 @@ from pixeldrive.text.report import TextReport
 from pixeldrive.text.svgtext import TextSetter
 
 TOP_LEVEL = frozenset({"text", "flowRoot"})
-# Left to CairoSVG: text on a path, per-glyph rotation and stretched lengths.
-_UNSUPPORTED_TAGS = frozenset({"textPath"})
-_UNSUPPORTED_ATTRS = ("rotate", "textLength")
 
 
 class MissingGlyphs(Exception):
@@ -56,28 +53,16 @@ class TextPlan:
 
 
 def texts(root: etree._Element) -> list[etree._Element]:
-    """Top-level text elements the engine sets (not nested in another text)."""
+    """Top-level text elements (not nested in another text): the engine sets them all,
+    text on a path and per-character positions included."""
     out = []
     for element in root.iter(etree.Element):
         if local_name(element) not in TOP_LEVEL:
             continue
         if any(local_name(a) in TOP_LEVEL for a in element.iterancestors()):
             continue
-        if _supported(element):
-            out.append(element)
+        out.append(element)
     return out
-
-
-def _supported(text: etree._Element) -> bool:
-    for element in text.iter(etree.Element):
-        if local_name(element) in _UNSUPPORTED_TAGS:
-            return False
-        if any(element.get(a) is not None for a in _UNSUPPORTED_ATTRS):
-            return False
-        x = element.get("x") or ""
-        if len(x.replace(",", " ").split()) > 1:
-            return False
-    return True
 
 
 def prepare(

@@ -28,6 +28,7 @@ from cairosvg.helpers import paint as parse_paint
 from pixeldrive.text import color_glyphs as cg
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, LoadedFont
 from pixeldrive.text.layout import Run
+from pixeldrive.text.pathline import apply, multiply
 from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import GLYPHS
 
@@ -97,6 +98,9 @@ def draw_run(context: cairocffi.Context, run: Run) -> None:
     if not run.glyphs or run.size <= 0:
         return  # font-size 0 draws nothing (and would divide by zero below)
     pointer = context._pointer
+    if not run.plain:
+        _draw_turned(pointer, run)
+        return
     scale = run.size / run.font.upem
     font = run.font
     _lib.cairo_save(pointer)
@@ -124,16 +128,52 @@ def draw_run(context: cairocffi.Context, run: Run) -> None:
     _lib.cairo_restore(pointer)
 
 
+def _draw_turned(pointer: Any, run: Run) -> None:
+    """draw_run for turned or stretched glyphs: each outline appended under its own matrix
+    (one call to set it, one to append), after the context's own."""
+    font = run.font
+    base = _ffi.new("cairo_matrix_t *")
+    _lib.cairo_get_matrix(pointer, base)
+    outer = (base.xx, base.yx, base.xy, base.yy, base.x0, base.y0)
+    _lib.cairo_save(pointer)
+    _lib.cairo_new_path(pointer)
+    for gid, matrix in run.matrices():
+        _lib.cairo_set_matrix(pointer, _matrix(multiply(outer, matrix)))
+        _lib.cairo_append_path(pointer, glyph_cairo_path(font, gid))
+    _lib.cairo_restore(pointer)
+    _append_rects(pointer, run)
+
+
 def run_box(run: Run) -> tuple[float, float, float, float] | None:
     """The run's em boxes (x, y, width, height), for objectBoundingBox units."""
     if not run.glyphs:
         return None
+    if not run.plain:
+        return _turned_box(run)
     scale = run.size / run.font.upem
     top = min(y for _, _, y in run.glyphs) - run.font.ascender * scale
     bottom = max(y for _, _, y in run.glyphs) - run.font.descender * scale
     left = min(x for _, x, _ in run.glyphs)
     right = max(x for _, x, _ in run.glyphs) + run.size * 0.6
     return left, top, right - left, bottom - top
+
+
+def _turned_box(run: Run) -> tuple[float, float, float, float]:
+    """The box around every turned (or stretched) glyph's em box."""
+    font = run.font
+    corners = [
+        (x, y)
+        for x in (0.0, 0.6 * font.upem)
+        for y in (-float(font.ascender), -float(font.descender))
+    ]
+    xs: list[float] = []
+    ys: list[float] = []
+    for _, matrix in run.matrices():
+        for corner in corners:
+            x, y = apply(matrix, corner)
+            xs.append(x)
+            ys.append(y)
+    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
 
 
 # -- colour glyphs --------------------------------------------------------------------------
@@ -501,24 +541,36 @@ def _paint_glyphs(pointer: Any, run: Run, foreground: cg.RGBA, alpha: float) -> 
     _lib.cairo_set_fill_rule(pointer, cairocffi.FILL_RULE_WINDING)
     if alpha < 1:
         _lib.cairo_push_group(pointer)
-    _lib.cairo_scale(pointer, scale, scale)
-    for gid, x, y in run.glyphs:
-        _lib.cairo_save(pointer)
-        _lib.cairo_translate(pointer, x / scale, y / scale)
-        if run.skew:
-            _lib.cairo_transform(pointer, skew)
-        entry = _cairo_glyph(font, gid, vector)
-        if isinstance(entry, list):
-            _run_program(pointer, entry, replay)
-        else:
-            _lib.cairo_set_source_surface(pointer, entry, 0, 0)
-            _lib.cairo_paint(pointer)
-        _lib.cairo_restore(pointer)
+    if run.plain:
+        _lib.cairo_scale(pointer, scale, scale)
+        for gid, x, y in run.glyphs:
+            _lib.cairo_save(pointer)
+            _lib.cairo_translate(pointer, x / scale, y / scale)
+            if run.skew:
+                _lib.cairo_transform(pointer, skew)
+            _paint_glyph(pointer, font, gid, vector, replay)
+            _lib.cairo_restore(pointer)
+    else:
+        for gid, matrix in run.matrices():
+            _lib.cairo_save(pointer)
+            _lib.cairo_transform(pointer, _matrix(matrix))
+            _paint_glyph(pointer, font, gid, vector, replay)
+            _lib.cairo_restore(pointer)
     if alpha < 1:
         _lib.cairo_pop_group_to_source(pointer)
         _lib.cairo_paint_with_alpha(pointer, alpha)
     _lib.cairo_restore(pointer)
     _lib.cairo_new_path(pointer)
+
+
+def _paint_glyph(pointer: Any, font: LoadedFont, gid: int, vector: bool, replay: _Replay) -> None:
+    """One colour glyph at the context's origin, in font units."""
+    entry = _cairo_glyph(font, gid, vector)
+    if isinstance(entry, list):
+        _run_program(pointer, entry, replay)
+    else:
+        _lib.cairo_set_source_surface(pointer, entry, 0, 0)
+        _lib.cairo_paint(pointer)
 
 
 def _append_rects(pointer: Any, run: Run) -> None:

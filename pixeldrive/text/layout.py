@@ -9,22 +9,31 @@ once more each (joining and kerning across a break are then right).
 
 from __future__ import annotations
 
+import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pixeldrive.text import bidi
-from pixeldrive.text.fonts import FontLibrary, LoadedFont
+from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, FontLibrary, LoadedFont
 from pixeldrive.text.shape import Shaped, Span, shape
 
 ELLIPSIS = "\u2026"
 _HYPHENS = frozenset("-\u2010\u2012\u2013")
 
 
+Matrix = tuple[float, float, float, float, float, float]  # SVG's (a, b, c, d, e, f)
+
+
 @dataclass(slots=True)
 class Run:
     """Glyphs of one font and size drawn into one output group; positions in px (user
-    units), absolute, y down. `rects` are decorations (x, y, width, height)."""
+    units), absolute, y down. `rects` are decorations (x, y, width, height).
+
+    Text on a path and per-glyph `rotate` turn glyphs: `angles` holds one angle per glyph
+    (radians, clockwise on screen, about the glyph's origin); `textLength` with
+    `lengthAdjust="spacingAndGlyphs"` scales them across: `stretch`. A plain run has
+    neither, and is drawn without them."""
 
     owner: int
     font: LoadedFont
@@ -32,6 +41,26 @@ class Run:
     skew: bool
     glyphs: list[tuple[int, float, float]] = field(default_factory=list)
     rects: list[tuple[float, float, float, float]] = field(default_factory=list)
+    angles: list[float] | None = None
+    stretch: float = 1.0
+
+    @property
+    def plain(self) -> bool:
+        """Upright and unscaled: each glyph is its outline moved to its position."""
+        return self.angles is None and self.stretch == 1.0
+
+    def matrices(self) -> Iterator[tuple[int, Matrix]]:
+        """Each glyph with the matrix from its outline (font units, y down) to user space:
+        its position, turn, stretch, size and synthetic slant."""
+        scale = self.size / self.font.upem
+        across = scale * self.stretch
+        shear = SYNTHETIC_OBLIQUE_SHEAR if self.skew else 0.0
+        angles = self.angles
+        for index, (gid, x, y) in enumerate(self.glyphs):
+            angle = angles[index] if angles is not None else 0.0
+            cos, sin = math.cos(angle), math.sin(angle)
+            a, b, c, d = cos * across, sin * across, -sin * scale, cos * scale
+            yield gid, (a, b, c - a * shear, d - b * shear, x, y)
 
 
 @dataclass(slots=True)
@@ -202,13 +231,13 @@ def place(shaped: Shaped, x: float, baseline: float, synthetic: set[int]) -> Pla
             current.glyphs.append((gid, pen + dx, baseline + dy - shift))
             pen += advance
         if span.decoration:
-            _decorate(
+            decorate(
                 current, item.font, item.size, span.decoration, run_start, pen, baseline - shift
             )
     return PlacedLine(runs, x, pen, baseline)
 
 
-def _decorate(
+def decorate(
     run: Run,
     font: LoadedFont,
     size: float,

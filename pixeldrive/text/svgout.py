@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import uharfbuzz as hb
 from cairosvg.colors import color as parse_color
 from cairosvg.helpers import paint as parse_paint
+from fontTools.pens.svgPathPen import SVGPathPen
+from fontTools.pens.transformPen import TransformPen
 from lxml import etree
 
 from pixeldrive.templates.parser import SVG_NS
@@ -65,6 +67,8 @@ def _path(run: Run, stroke_width: float | None) -> etree._Element | None:
     (with the synthetic slant, if any); decorations as rectangles in the same units."""
     if (not run.glyphs and not run.rects) or run.size <= 0:
         return None
+    if not run.plain:
+        return _turned_path(run)
     scale = run.size / run.font.upem
     x0, y0 = run.glyphs[0][1:] if run.glyphs else run.rects[0][:2]
     parts: list[str] = []
@@ -84,6 +88,27 @@ def _path(run: Run, stroke_width: float | None) -> etree._Element | None:
     if stroke_width is not None:
         # The transform scales strokes too: give the width in font units.
         path.set("stroke-width", f"{stroke_width / scale:.4g}")
+    return path
+
+
+def _number(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _turned_path(run: Run) -> etree._Element:
+    """One path for a run of turned (or stretched) glyphs, in user space: each outline
+    drawn through its glyph's matrix (and y flipped from the font's), so strokes keep the
+    width they inherit."""
+    pen = SVGPathPen(None, ntos=_number)
+    for gid, (a, b, c, d, e, f) in run.matrices():
+        run.font.hb_font.draw_glyph_with_pen(gid, TransformPen(pen, (a, b, -c, -d, e, f)))
+    parts = [pen.getCommands()]
+    for x, y, width, height in run.rects:
+        parts.append(f"M{_number(x)} {_number(y)}h{_number(width)}v{_number(height)}")
+        parts.append(f"h{_number(-width)}z")
+    path = etree.Element(f"{{{SVG_NS}}}path")
+    path.set("d", "".join(parts) or "M0 0")
     return path
 
 
@@ -419,12 +444,17 @@ def _color_run(writer: _ColorWriter, element: etree._Element, run: Run) -> etree
         writer.text = text
         scale = run.size / run.font.upem
         shear = -SYNTHETIC_OBLIQUE_SHEAR * scale if run.skew else 0.0
-        for gid, x, y in run.glyphs:
+        run_matrices = [matrix for _, matrix in run.matrices()]
+        for index, (gid, x, y) in enumerate(run.glyphs):
             ident = writer.glyph(run.font, gid)
-            if ident is not None:
+            if ident is None:
+                continue
+            if run.plain:
                 at = f"matrix({_n(scale)} 0 {_n(shear)} {_n(scale)} {x:.3f} {y:.3f})"
-                _svg("use", group, href=f"#{ident}", transform=at)
-    rects = _path(Run(run.owner, run.font, run.size, run.skew, [], run.rects), None)
+            else:
+                at = _matrix(run_matrices[index])
+            _svg("use", group, href=f"#{ident}", transform=at)
+    rects = _path(Run(run.owner, run.font, run.size, run.skew, [], list(run.rects)), None)
     if rects is not None:
         wrapper.append(rects)
     return wrapper if len(wrapper) else None

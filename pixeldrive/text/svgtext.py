@@ -9,13 +9,21 @@ Two layouts, as in SVG:
   field's `data-pd-box` gives a frame; paragraphs are broken into lines inside it (and
   Inkscape's pre-wrapped fallback positions are ignored).
 A field's fitting options (shrink, wrap, ellipsis, max-lines) apply within the frame.
+
+Positioned text reads SVG's per-character positions (text/positions.py): every value of
+an `x`/`y` list starts a chunk at its character, `dx`/`dy`/`rotate` lists move and turn
+single characters, `textLength` spaces or stretches an element's characters. A text with a
+`<textPath>` is set along its path, as Inkscape sets it: all of the text is one line
+following the first textPath's path, from its `startOffset`, anchored there.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from lxml import etree
 
@@ -34,6 +42,8 @@ from pixeldrive.text.layout import (
     width_of,
     with_ellipsis,
 )
+from pixeldrive.text.pathline import Polyline, flatten, polyline_of
+from pixeldrive.text.positions import Adjust, fit_to_path, place_adjusted, shaping_cuts
 from pixeldrive.text.report import TextReport
 from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.shape import FontStyle, Shaped, Span, shape
@@ -41,6 +51,7 @@ from pixeldrive.text.shape import FontStyle, Shaped, Span, shape
 PD_NS = "https://pixeldrive.dev/ns/text"
 GLYPHS = f"{{{PD_NS}}}glyphs"
 ROLE = f"{{{SODIPODI_NS}}}role"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _URL = re.compile(r"url\(\s*['\"]?#([^)'\"]+)['\"]?\s*\)")
 _SKIP = frozenset({"flowRegion", "flowRegionExclude", "title", "desc", "metadata"})
 _PARAGRAPHS = frozenset({"flowPara", "flowDiv"})
@@ -48,20 +59,46 @@ _PARAGRAPHS = frozenset({"flowPara", "flowDiv"})
 _POSITIONAL = frozenset(
     {"x", "y", "dx", "dy", "rotate", "textLength", "lengthAdjust", ROLE, "inline-size"}
 )
+_ON_PATH = frozenset({"href", XLINK_HREF, "startOffset", "method", "spacing", "side", "path"})
 REPLACEMENT = "\ufffd"
 
 
 @dataclass(slots=True)
 class _Chunk:
-    """Positioned text: an absolute start (None: carry on where the last one ended)."""
+    """Positioned text: an absolute start (None: carry on where the last one ended), and
+    its characters' own adjustments; `first` counts the text's characters before it."""
 
     x: float | None
     y: float | None
-    dx: float
-    dy: float
+    first: int
     anchor: str = "start"
     line: TextStyle | None = None  # an Inkscape line tspan's style
     spans: list[Span] = field(default_factory=list)
+    adjust: Adjust = field(default_factory=Adjust)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lists:
+    """An element's per-character `x`/`y`/`dx`/`dy` (px) and `rotate` (degrees) lists; the
+    first value is for the text's character number `start`."""
+
+    start: int
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    dx: tuple[float, ...]
+    dy: tuple[float, ...]
+    rotate: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Length:
+    """An element's `textLength`: its characters [start, end) take `length` px, by spacing
+    or (stretch) by scaling them across."""
+
+    start: int
+    end: int
+    length: float
+    stretch: bool
 
 
 class _Collector:
@@ -74,6 +111,11 @@ class _Collector:
         self.owner_of: dict[int, int] = {}  # id(element) → index in owners
         self.chunks: list[_Chunk] = []
         self.paragraphs: list[list[Span]] = [[]]
+        self.count = 0  # characters of positioned text so far
+        self.lists: list[_Lists] = []  # of the elements around the walk
+        self.lengths: list[_Length] = []
+        self.path: etree._Element | None = None  # the first <textPath>
+        self.path_style = TextStyle()
         self.base = computed(text, inherited(text))
         self.root = _group_for(text)
         self._space_before = True
@@ -92,15 +134,18 @@ class _Collector:
         self, element: etree._Element, style: TextStyle, group: etree._Element, top: bool = False
     ) -> None:
         name = local_name(element)
+        start, lists = self.count, self._enter(element, style)
         if not top:
             if (self.framed and name in _PARAGRAPHS) or (
                 self.framed and element.get(ROLE) == "line" and self._has_content()
             ):
                 self._new_paragraph()
             if not self.framed and _starts_chunk(element):
-                self._new_chunk(element, style)
+                self._new_chunk(element, style, lists)
         elif not self.framed:
-            self._new_chunk(element, style)
+            self._new_chunk(element, style, lists)
+        if name == "textPath" and self.path is None:
+            self.path, self.path_style = element, style
         if element.text:
             self._add(element.text, style, self._owner(element, group))
         for child in element:
@@ -113,6 +158,25 @@ class _Collector:
             self._walk(child, child_style, child_group)
             if child.tail:
                 self._add(child.tail, style, self._owner(element, group))
+        self._leave(element, style, start, lists is not None)
+
+    def _enter(self, element: etree._Element, style: TextStyle) -> _Lists | None:
+        """Keep the element's position lists while its characters are read."""
+        if self.framed:
+            return None
+        lists = _lists_of(element, style, self.count)
+        if lists is not None:
+            self.lists.append(lists)
+        return lists
+
+    def _leave(self, element: etree._Element, style: TextStyle, start: int, pushed: bool) -> None:
+        if pushed:
+            self.lists.pop()
+        wanted = element.get("textLength")
+        size = length(wanted, style.size) if wanted and not self.framed else None
+        if size is not None and size >= 0 and self.count > start:
+            stretch = element.get("lengthAdjust", "").strip() == "spacingAndGlyphs"
+            self.lengths.append(_Length(start, self.count, size, stretch))
 
     def _has_content(self) -> bool:
         return any(span.text for span in self.paragraphs[-1])
@@ -122,17 +186,11 @@ class _Collector:
             self.paragraphs.append([])
         self._space_before = True
 
-    def _new_chunk(self, element: etree._Element, style: TextStyle) -> None:
-        self.chunks.append(
-            _Chunk(
-                _first_length(element.get("x"), style.size),
-                _first_length(element.get("y"), style.size),
-                _first_length(element.get("dx"), style.size) or 0.0,
-                _first_length(element.get("dy"), style.size) or 0.0,
-                style.anchor,
-                style if element.get(ROLE) == "line" else None,
-            )
-        )
+    def _new_chunk(self, element: etree._Element, style: TextStyle, lists: _Lists | None) -> None:
+        x = lists.x[0] if lists is not None and lists.x else None
+        y = lists.y[0] if lists is not None and lists.y else None
+        line = style if element.get(ROLE) == "line" else None
+        self.chunks.append(_Chunk(x, y, self.count, style.anchor, line))
 
     def _add(self, raw: str, style: TextStyle, owner: int) -> None:
         if style.preserve:
@@ -159,17 +217,44 @@ class _Collector:
             style.word_spacing,
             style.lang,
         )
-        pieces = text.split("\n") if self.framed else [text]
-        for n, piece in enumerate(pieces):
+        if not self.framed:
+            self._add_positioned(text, font, owner, style)
+            return
+        for n, piece in enumerate(text.split("\n")):
             if n:
                 self.paragraphs.append([])
             if piece:
                 span = Span(piece, font, owner, style.baseline_shift, style.decoration)
                 self.paragraphs[-1].append(span)
-                if not self.framed:
-                    if not self.chunks:
-                        self.chunks.append(_Chunk(None, None, 0.0, 0.0, style.anchor))
-                    self.chunks[-1].spans.append(span)
+
+    def _add_positioned(self, text: str, font: FontStyle, owner: int, style: TextStyle) -> None:
+        """Characters of positioned text, each with its adjustments; one with an absolute
+        x or y of its own starts a chunk there."""
+        if not self.chunks:
+            self.chunks.append(_Chunk(None, None, self.count, style.anchor))
+        start = 0
+        reach = _reach(self.lists, self.count, len(text))
+        for k in range(reach):
+            x, y, dx, dy, rotate = _resolve(self.lists, self.count + k)
+            chunk = self.chunks[-1]
+            if (x is not None or y is not None) and chunk.adjust.dx:
+                self._span(text[start:k], font, owner, style)
+                start = k
+                chunk = _Chunk(x, y, self.count + k, style.anchor)
+                self.chunks.append(chunk)
+            elif x is not None or y is not None:  # the chunk's first character
+                chunk.x = x if x is not None else chunk.x
+                chunk.y = y if y is not None else chunk.y
+            chunk.adjust.append(dx, dy, rotate)
+        self.chunks[-1].adjust.pad(len(text) - reach)  # characters no list reaches
+        self._span(text[start:], font, owner, style)
+        self.count += len(text)
+
+    def _span(self, text: str, font: FontStyle, owner: int, style: TextStyle) -> None:
+        if text:
+            span = Span(text, font, owner, style.baseline_shift, style.decoration)
+            self.paragraphs[-1].append(span)
+            self.chunks[-1].spans.append(span)
 
     def _finish_whitespace(self) -> None:
         """Default whitespace handling trims the end of the whole text."""
@@ -220,11 +305,159 @@ def _first_length(value: str | None, size: float) -> float | None:
     return length(first[0], size) if first else None
 
 
+def _numbers(value: str | None, size: float, lengths: bool = True) -> tuple[float, ...]:
+    """A list attribute's values (lengths in px, or plain numbers); unreadable: none."""
+    if value is None:
+        return ()
+    out: list[float] = []
+    for part in value.replace(",", " ").split():
+        number = length(part, size) if lengths else _float(part)
+        if number is None:
+            return ()
+        out.append(number)
+    return tuple(out)
+
+
+def _float(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _lists_of(element: etree._Element, style: TextStyle, start: int) -> _Lists | None:
+    get, size = element.get, style.size
+    x, y, dx, dy, rotate = get("x"), get("y"), get("dx"), get("dy"), get("rotate")
+    if x is None and y is None and dx is None and dy is None and rotate is None:
+        return None
+    return _Lists(
+        start,
+        _numbers(x, size),
+        _numbers(y, size),
+        _numbers(dx, size),
+        _numbers(dy, size),
+        _numbers(rotate, size, lengths=False),
+    )
+
+
+def _reach(stack: list[_Lists], count: int, size: int) -> int:
+    """How many of the `size` characters from number `count` on some list may give a value
+    (the rest have none: no per-character work for them)."""
+    if any(lists.rotate for lists in stack):
+        return size
+    ends = [
+        lists.start + max(len(lists.x), len(lists.y), len(lists.dx), len(lists.dy))
+        for lists in stack
+    ]
+    return max(0, min(size, max(ends, default=0) - count))
+
+
+def _resolve(
+    stack: list[_Lists], index: int
+) -> tuple[float | None, float | None, float, float, float]:
+    """Character `index`'s x, y, dx, dy and rotate: the innermost element with a value for
+    it wins; the last rotate value of an element holds for the rest of its characters."""
+    x = y = None
+    dx = dy = rotate = 0.0
+    for lists in stack:
+        i = index - lists.start
+        if i < len(lists.x):
+            x = lists.x[i]
+        if i < len(lists.y):
+            y = lists.y[i]
+        if i < len(lists.dx):
+            dx = lists.dx[i]
+        if i < len(lists.dy):
+            dy = lists.dy[i]
+        if lists.rotate:
+            rotate = lists.rotate[min(i, len(lists.rotate) - 1)]
+    return x, y, dx, dy, rotate
+
+
+def _members(
+    chunks: list[_Chunk], shaped: list[Shaped], start: int, end: int
+) -> list[tuple[Adjust, Shaped, int]]:
+    """The characters [start, end) of the text, as (chunk's adjustments, its shaped text,
+    index in it)."""
+    out: list[tuple[Adjust, Shaped, int]] = []
+    for chunk, line in zip(chunks, shaped, strict=True):
+        lo, hi = max(start, chunk.first), min(end, chunk.first + len(line.text))
+        out.extend((chunk.adjust, line, i - chunk.first) for i in range(lo, hi))
+    return out
+
+
+def _apply_lengths(chunks: list[_Chunk], shaped: list[Shaped], lengths: list[_Length]) -> None:
+    """textLength: the same extra space after each of the element's characters but its
+    last, or all of them scaled across, so that their advances (with their dx) make
+    `length` (SVG 2; Inkscape adds the space after the last one too, where it only moves
+    text that follows or an anchor other than start)."""
+    for wanted in lengths:
+        members = _members(chunks, shaped, wanted.start, wanted.end)
+        if not members:
+            continue
+        natural = sum(line.advances[i] for _, line, i in members)
+        shifts = sum(adjust.dx[i] for adjust, _, i in members[1:])
+        if wanted.stretch:
+            factor = (wanted.length - shifts) / natural if natural > 0 else 1.0
+            for adjust, _, i in members:
+                adjust.scale(i, max(factor, 0.0))
+        elif len(members) > 1:
+            space = (wanted.length - natural - shifts) / (len(members) - 1)
+            for adjust, _, i in members[:-1]:
+                adjust.space(i, space)
+
+
+def _merged(chunks: list[_Chunk]) -> _Chunk:
+    """The chunks of a text as one (text on a path is one line)."""
+    merged = _Chunk(None, None, chunks[0].first if chunks else 0)
+    for chunk in chunks:
+        merged.spans.extend(chunk.spans)
+        merged.adjust.extend(chunk.adjust)
+    return merged
+
+
+def _path_of(
+    text_path: etree._Element | None, by_id: Callable[[str], etree._Element | None]
+) -> Polyline | None:
+    """The polyline a textPath follows: its own `path` data (SVG 2), else the path or
+    basic shape its href (or xlink:href) names; walked backwards for side="right"."""
+    if text_path is None:
+        return None
+    data = text_path.get("path")
+    if data:
+        line = flatten(data)
+    else:
+        href = (text_path.get(XLINK_HREF) or text_path.get("href") or "").strip()
+        target = by_id(href[1:]) if href.startswith("#") else None
+        line = polyline_of(target) if target is not None else None
+    if line is not None and text_path.get("side", "").strip() == "right":
+        line = line.reversed()
+    return line
+
+
+def _start_offset(value: str | None, size: float, path_length: float) -> float:
+    """startOffset in px along the path: a length, or a percentage of the path's length."""
+    value = (value or "").strip()
+    if value.endswith("%"):
+        number = _float(value[:-1])
+        return number / 100 * path_length if number is not None else 0.0
+    return (length(value, size) or 0.0) if value else 0.0
+
+
+def _report(size: float, lines: int, shaped: list[Shaped]) -> TextReport:
+    fallbacks = set().union(*(s.fallbacks for s in shaped))
+    missing = set().union(*(s.missing for s in shaped))
+    return TextReport(size, lines, False, tuple(sorted(fallbacks)), tuple(sorted(missing)))
+
+
 def _group_attributes(element: etree._Element) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in element.attrib.items():
         key = str(name)
         if key in _POSITIONAL or key.startswith("{http://www.w3.org/XML/1998/namespace}"):
+            continue
+        if key in _ON_PATH and local_name(element) == "textPath":
             continue
         if key == "style":
             declarations = parse_style(str(value))
@@ -260,17 +493,21 @@ class TextSetter:
     ) -> TextReport:
         """Replace `text` (a <text> or <flowRoot>) in its tree by a group of glyph runs."""
         fit = fit or Fit()
-        frame_source = _frame_source(text, by_id, fit)
+        on_path = next(text.iter("{*}textPath", "textPath"), None) is not None
+        frame_source = None if on_path else _frame_source(text, by_id, fit)
         collector = _Collector(text, framed=frame_source is not None)
         if self.replace_missing:
             self._replace_missing(collector)
         direction = _direction(collector, fit)
         level = bidi.base_level(direction)
+        # A direction found in the value leaves a positioned text where it was drawn: only
+        # a declared one turns text-anchor around (SVG's start is the right end).
+        declared = bool(collector.base.direction or fit.direction in ("ltr", "rtl"))
         lines: list[PlacedLine]
-        if frame_source is None:
-            # A direction found in the value leaves a positioned text where it was drawn:
-            # only a declared one turns text-anchor around (SVG's start is the right end).
-            declared = bool(collector.base.direction or fit.direction in ("ltr", "rtl"))
+        if collector.path is not None:
+            path = _path_of(collector.path, by_id)
+            lines, report = self._on_path(collector, path, level, declared)
+        elif frame_source is None:
             lines, report = self._positioned(collector, level, declared)
         else:
             lines, report = self._framed(collector, frame_source, fit, level)
@@ -307,9 +544,9 @@ class TextSetter:
         lines: list[PlacedLine] = []
         pen_x = pen_y = 0.0
         last_line: tuple[float, tuple[float, float, float]] | None = None  # baseline, box
-        fallbacks: set[str] = set()
-        missing: set[str] = set()
-        for chunk in collector.chunks:
+        shaped = [self._shape_chunk(chunk, level) for chunk in collector.chunks]
+        _apply_lengths(collector.chunks, shaped, collector.lengths)
+        for chunk, chunk_shaped in zip(collector.chunks, shaped, strict=True):
             x = chunk.x if chunk.x is not None else pen_x
             y = chunk.y if chunk.y is not None else pen_y
             if chunk.line is not None:
@@ -318,30 +555,64 @@ class TextSetter:
                 if last_line is not None:
                     y = last_line[0] + _line_gap(last_line[1], box)
                 last_line = (y, box)
-            x += chunk.dx
-            y += chunk.dy
             if not chunk.spans:
                 pen_x, pen_y = x, y
                 continue
-            shaped = shape(chunk.spans, self.library, level)
-            fallbacks |= shaped.fallbacks
-            missing |= shaped.missing
-            line = place(shaped, x, y, self._synthetic(shaped))
+            line, pen_x, pen_y = self._place_chunk(chunk, chunk_shaped, x, y)
             width = line.right - line.left
             anchor = chunk.anchor
             shift = {"middle": -width / 2, "end": -width}.get(anchor, 0.0)
             if level % 2 and anchor == "start" and declared:
                 shift = -width
             lines.append(shift_line(line, shift))
-            pen_x, pen_y = x + width, y
-        report = TextReport(
-            collector.base.size,
-            sum(1 for chunk in collector.chunks if chunk.spans),
-            False,
-            tuple(sorted(fallbacks)),
-            tuple(sorted(missing)),
-        )
-        return lines, report
+        lines_set = sum(1 for chunk in collector.chunks if chunk.spans)
+        return lines, _report(collector.base.size, lines_set, shaped)
+
+    def _shape_chunk(self, chunk: _Chunk, level: int) -> Shaped:
+        """A chunk shaped as one line, in pieces cut before each character that has a
+        position of its own (text/positions.py)."""
+        if not chunk.spans:
+            return Shaped("", [], [], [], [], set(), set())
+        text = "".join(span.text for span in chunk.spans) if chunk.adjust.shifted else ""
+        cuts = shaping_cuts(text, chunk.adjust)
+        if cuts:
+            bounds = [0, *cuts, len(text)]
+            chunk.spans = [s for a, b in pairwise(bounds) for s in slice_spans(chunk.spans, a, b)]
+        return shape(chunk.spans, self.library, level)
+
+    def _place_chunk(
+        self, chunk: _Chunk, shaped: Shaped, x: float, y: float
+    ) -> tuple[PlacedLine, float, float]:
+        """The chunk's line from (x, y), and where the text after it continues."""
+        synthetic = self._synthetic(shaped)
+        if chunk.adjust.plain:
+            line = place(shaped, x, y, synthetic)
+            return line, line.right, y
+        placed = place_adjusted(shaped, x, y, synthetic, chunk.adjust)
+        return placed.line, placed.line.right, y + placed.shift[1]
+
+    # -- text on a path ----------------------------------------------------------------
+
+    def _on_path(
+        self, collector: _Collector, path: Polyline | None, level: int, declared: bool
+    ) -> tuple[list[PlacedLine], TextReport]:
+        """All of the text as one line bent along the path, anchored at its startOffset
+        (absolute x and y inside it are not read). Nothing is drawn without a path."""
+        chunk = _merged(collector.chunks)
+        if path is None or collector.path is None or not chunk.spans:
+            return [], _report(collector.base.size, 0, [])
+        shaped = self._shape_chunk(chunk, level)
+        _apply_lengths([chunk], [shaped], collector.lengths)
+        placed = place_adjusted(shaped, 0.0, 0.0, self._synthetic(shaped), chunk.adjust)
+        width = placed.line.right - placed.line.left
+        style = collector.path_style
+        anchor = style.anchor
+        shift = {"middle": -width / 2, "end": -width}.get(anchor, 0.0)
+        if level % 2 and anchor == "start" and declared:
+            shift = -width
+        offset = _start_offset(collector.path.get("startOffset"), style.size, path.length)
+        line = fit_to_path(placed, path, offset + shift)
+        return [line], _report(collector.base.size, 1, [shaped])
 
     def _line_box(self, style: TextStyle) -> tuple[float, float, float]:
         """(size, line-height, share of the em above the baseline) of a line's font,

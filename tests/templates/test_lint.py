@@ -85,8 +85,13 @@ FEATURES: list[tuple[str, str | None, str, str]] = [
     ),
     ('<text id="t-inline" style="inline-size:100;font-family:Inter">Hi</text>', None, "", ""),
     ('<path id="curve" d="M0 0C5 5 10 0 20 5"/>', None, "", ""),
-    ('<text><textPath id="tp" href="#curve">Hi</textPath></text>', "tp", "warning", "path"),
-    ('<text id="t-rot" rotate="10 20" font-family="Inter">Hi</text>', "t-rot", "warning", "rotate"),
+    (
+        '<text><textPath id="tp" href="#curve" method="stretch">Hi</textPath></text>',
+        "tp",
+        "warning",
+        "stretch",  # text on a path is drawn; only method="stretch" is not
+    ),
+    ('<text id="t-rot" rotate="10 20" font-family="Inter">Hi</text>', None, "", ""),  # drawn
     (
         '<image id="linked" xlink:href="photo.png" width="5" height="5"/>',
         "linked",
