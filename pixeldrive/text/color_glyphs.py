@@ -36,14 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import uharfbuzz as hb
 
+from pixeldrive.text.affine import IDENTITY, Box, Matrix, invert, map_box, multiply
+
 if TYPE_CHECKING:
     from pixeldrive.text.fonts import LoadedFont
 
-Matrix = tuple[float, float, float, float, float, float]  # xx, yx, xy, yy, dx, dy (cairo's)
 RGBA = tuple[float, float, float, float]  # unpremultiplied, 0..1
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
-IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 PAD, REPEAT, REFLECT = 0, 1, 2  # hb.PaintExtend values
 SRC_OVER = int(hb.PaintCompositeMode.SRC_OVER)
 TAU = 2 * math.pi
@@ -177,38 +176,6 @@ def color_glyph(font: LoadedFont, gid: int) -> ColorGlyph:
 # -- matrices and boxes ---------------------------------------------------------------------
 
 
-def compose(outer: Matrix, inner: Matrix) -> Matrix:
-    """The matrix of p -> outer(inner(p))."""
-    a, b, c, d, e, f = outer
-    xx, yx, xy, yy, dx, dy = inner
-    return (
-        a * xx + c * yx,
-        b * xx + d * yx,
-        a * xy + c * yy,
-        b * xy + d * yy,
-        a * dx + c * dy + e,
-        b * dx + d * dy + f,
-    )
-
-
-def invert(m: Matrix) -> Matrix | None:
-    xx, yx, xy, yy, dx, dy = m
-    det = xx * yy - xy * yx
-    if abs(det) < 1e-12:
-        return None
-    ixx, iyx, ixy, iyy = yy / det, -yx / det, -xy / det, xx / det
-    return (ixx, iyx, ixy, iyy, -(ixx * dx + ixy * dy), -(iyx * dx + iyy * dy))
-
-
-def map_box(m: Matrix, box: Box) -> Box:
-    """The bounding box of `box` mapped by `m`."""
-    xx, yx, xy, yy, dx, dy = m
-    x0, y0, x1, y1 = box
-    xs = [xx * x + xy * y + dx for x in (x0, x1) for y in (y0, y1)]
-    ys = [yx * x + yy * y + dy for x in (x0, x1) for y in (y0, y1)]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 # -- recording ------------------------------------------------------------------------------
 
 
@@ -254,7 +221,7 @@ def _push_transform(
 ) -> None:
     m = (xx, -yx, -xy, yy, dx, -dy)  # conjugated by the y flip
     rec.open("T", m)
-    rec.ctm.append(compose(rec.ctm[-1], m))
+    rec.ctm.append(multiply(rec.ctm[-1], m))
 
 
 def _pop_transform(rec: _Recorder) -> None:
@@ -293,7 +260,7 @@ def _as_fill(gid: int, body: list[Node]) -> Fill | None:
     matrix: Matrix | None = None
     while len(body) == 1 and isinstance(body[0], Transform):
         node = body[0]
-        matrix = node.matrix if matrix is None else compose(matrix, node.matrix)
+        matrix = node.matrix if matrix is None else multiply(matrix, node.matrix)
         body = list(node.body)
     if len(body) != 1 or not isinstance(body[0], Cover):
         return None

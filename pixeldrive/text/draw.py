@@ -26,9 +26,9 @@ from cairosvg import surface as cairosvg_surface
 from cairosvg.helpers import paint as parse_paint
 
 from pixeldrive.text import color_glyphs as cg
+from pixeldrive.text.affine import Box, Matrix, apply, invert, multiply
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, LoadedFont
 from pixeldrive.text.layout import Run
-from pixeldrive.text.pathline import apply, multiply
 from pixeldrive.text.runs import GlyphRuns
 from pixeldrive.text.svgtext import GLYPHS
 
@@ -232,7 +232,7 @@ class _Replay:
         self.held: list[Any] = []
 
 
-def _matrix(m: cg.Matrix) -> Any:
+def _matrix(m: Matrix) -> Any:
     return _ffi.new("cairo_matrix_t *", m)
 
 
@@ -293,12 +293,12 @@ def _mesh(sweep: cg.Sweep, colors: Sequence[cg.RGBA]) -> Any:
     return pattern
 
 
-def _source(paint: cg.Paint, matrix: cg.Matrix | None, foreground: cg.RGBA) -> Any:
+def _source(paint: cg.Paint, matrix: Matrix | None, foreground: cg.RGBA) -> Any:
     """An owned cairo pattern for a gradient whose coordinates `matrix` maps to the user
     space it is used in; None when the matrix collapses it."""
     pattern = _ffi.gc(_gradient(paint, foreground), _lib.cairo_pattern_destroy)  # type: ignore[arg-type]
     if matrix is not None:
-        inverse = cg.invert(matrix)
+        inverse = invert(matrix)
         if inverse is None:
             return None
         _lib.cairo_pattern_set_matrix(pattern, _matrix(inverse))
@@ -378,7 +378,7 @@ def _compile(font: LoadedFont, nodes: Sequence[cg.Node], out: list[Step]) -> Non
 
 
 def _compile_paint(
-    font: LoadedFont, gid: int | None, paint: cg.Paint, matrix: cg.Matrix | None, out: list[Step]
+    font: LoadedFont, gid: int | None, paint: cg.Paint, matrix: Matrix | None, out: list[Step]
 ) -> None:
     path = glyph_cairo_path(font, gid) if gid is not None else None
     if isinstance(paint, cg.Solid):
@@ -454,7 +454,7 @@ def _run_program(pointer: Any, program: Sequence[Step], replay: _Replay) -> None
             a(pointer, b, replay)
 
 
-def _clip(pointer: Any, path: Any, box: cg.Box) -> None:
+def _clip(pointer: Any, path: Any, box: Box) -> None:
     _lib.cairo_save(pointer)
     _lib.cairo_new_path(pointer)
     if path is None:

@@ -15,14 +15,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pixeldrive.text import bidi
+from pixeldrive.text.affine import Matrix
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, FontLibrary, LoadedFont
 from pixeldrive.text.shape import Shaped, Span, shape
 
 ELLIPSIS = "\u2026"
 _HYPHENS = frozenset("-\u2010\u2012\u2013")
-
-
-Matrix = tuple[float, float, float, float, float, float]  # SVG's (a, b, c, d, e, f)
 
 
 @dataclass(slots=True)

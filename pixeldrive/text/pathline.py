@@ -24,33 +24,12 @@ from fontTools.svgLib.path import parse_path
 from lxml import etree
 
 from pixeldrive.templates.parser import local_name
+from pixeldrive.text.affine import IDENTITY, Matrix, Point, apply, multiply
 
-Point = tuple[float, float]
-Matrix = tuple[float, float, float, float, float, float]  # SVG's (a, b, c, d, e, f)
-IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 TOLERANCE = 0.1  # px: how far a straight piece may stray from the curve it stands for
 _MAX_PIECES = 4096  # per curve
 _TRANSFORM = re.compile(r"(matrix|translate|scale|rotate|skewX|skewY)\s*\(([^)]*)\)")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def multiply(m: Matrix, n: Matrix) -> Matrix:
-    """m after n: the matrix that applies n, then m."""
-    a, b, c, d, e, f = m
-    a2, b2, c2, d2, e2, f2 = n
-    return (
-        a * a2 + c * b2,
-        b * a2 + d * b2,
-        a * c2 + c * d2,
-        b * c2 + d * d2,
-        a * e2 + c * f2 + e,
-        b * e2 + d * f2 + f,
-    )
-
-
-def apply(m: Matrix, p: Point) -> Point:
-    a, b, c, d, e, f = m
-    return a * p[0] + c * p[1] + e, b * p[0] + d * p[1] + f
 
 
 def _one_transform(name: str, v: list[float]) -> Matrix | None:

@@ -27,8 +27,9 @@ from itertools import accumulate
 import regex
 
 from pixeldrive.text import bidi
+from pixeldrive.text.affine import Point
 from pixeldrive.text.layout import PlacedLine, Run, decorate
-from pixeldrive.text.pathline import Point, Polyline
+from pixeldrive.text.pathline import Polyline
 from pixeldrive.text.shape import Item, Shaped
 
 

@@ -17,6 +17,7 @@ from pixeldrive.templates.parser import SVG_NS
 from pixeldrive.templates.sizes import parse_length
 from pixeldrive.templates.style import parse_style
 from pixeldrive.text import color_glyphs as cg
+from pixeldrive.text.affine import Box, Matrix, map_box
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, LoadedFont
 from pixeldrive.text.glyphs import append_glyphs
 from pixeldrive.text.layout import Run
@@ -192,7 +193,7 @@ def _n(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _matrix(m: cg.Matrix) -> str:
+def _matrix(m: Matrix) -> str:
     return "matrix(" + " ".join(_n(v) for v in m) + ")"
 
 
@@ -254,7 +255,7 @@ class _ColorWriter:
                 self.composite(font, parent, node)
 
     def clipped(
-        self, font: LoadedFont, parent: etree._Element, gid: int | None, box: cg.Box
+        self, font: LoadedFont, parent: etree._Element, gid: int | None, box: Box
     ) -> etree._Element:
         ident = self.new_id()
         clip = _svg("clipPath", self.defs, id=ident)
@@ -271,14 +272,14 @@ class _ColorWriter:
         parent: etree._Element,
         gid: int,
         paint: cg.Paint,
-        matrix: cg.Matrix | None,
+        matrix: Matrix | None,
     ) -> None:
         if isinstance(paint, cg.Sweep):
             # Masked, not clipped: a renderer clips each wedge on its own, and the wedges'
             # antialiased edges would pile up along the outline.
             r = paint.radius
             box = (paint.cx - r, paint.cy - r, paint.cx + r, paint.cy + r)
-            ident, mask = self.new_mask(box if matrix is None else cg.map_box(matrix, box))
+            ident, mask = self.new_mask(box if matrix is None else map_box(matrix, box))
             _svg("path", mask, d=_outline(font, gid), fill="#ffffff")
             inner = _svg("g", parent, mask=f"url(#{ident})")
             if matrix is not None:
@@ -287,7 +288,7 @@ class _ColorWriter:
             return
         self.paint(_svg("path", parent, d=_outline(font, gid)), paint, matrix)
 
-    def cover(self, parent: etree._Element, paint: cg.Paint, box: cg.Box) -> None:
+    def cover(self, parent: etree._Element, paint: cg.Paint, box: Box) -> None:
         if isinstance(paint, cg.Sweep):
             self.wedges(parent, paint)
             return
@@ -299,7 +300,7 @@ class _ColorWriter:
         resolved = cg.resolve(rgba, foreground, self.text)
         return resolved if self.tint is None else (*self.tint, resolved[3])
 
-    def paint(self, shape: etree._Element, paint: cg.Paint, matrix: cg.Matrix | None) -> None:
+    def paint(self, shape: etree._Element, paint: cg.Paint, matrix: Matrix | None) -> None:
         if isinstance(paint, cg.Solid):
             rgba = self.color(paint.rgba, paint.foreground)
             shape.set("fill", _hex(rgba))
@@ -309,7 +310,7 @@ class _ColorWriter:
         if not isinstance(paint, cg.Sweep):  # a sweep is drawn as wedges, not a fill
             shape.set("fill", f"url(#{self.gradient(paint, matrix)})")
 
-    def gradient(self, paint: cg.Linear | cg.Radial, matrix: cg.Matrix | None) -> str:
+    def gradient(self, paint: cg.Linear | cg.Radial, matrix: Matrix | None) -> str:
         ident = self.new_id()
         if isinstance(paint, cg.Linear):
             tag = "linearGradient"
@@ -366,7 +367,7 @@ class _ColorWriter:
                 target.set("mask", f"url(#{ident})")
             self.nodes(font, target, operands[operand])
 
-    def new_mask(self, box: cg.Box) -> tuple[str, etree._Element]:
+    def new_mask(self, box: Box) -> tuple[str, etree._Element]:
         """An empty mask over `box`, in the user space of what uses it."""
         ident = self.new_id()
         x0, y0, x1, y1 = box
@@ -375,7 +376,7 @@ class _ColorWriter:
         mask.set("stroke", "none")
         return ident, mask
 
-    def mask(self, font: LoadedFont, nodes: Sequence[cg.Node], kind: str, box: cg.Box) -> str:
+    def mask(self, font: LoadedFont, nodes: Sequence[cg.Node], kind: str, box: Box) -> str:
         """A luminance mask that is the alpha of `nodes` ("in") or its complement ("out")."""
         ident, mask = self.new_mask(box)
         saved, self.tint = self.tint, _WHITE
