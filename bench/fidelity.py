@@ -506,7 +506,8 @@ def run_resvg(workers: int, timeout: float, fonts: str) -> ResvgRun:
             conf.write_text(
                 SUITE_FONTS_CONF.format(fonts=RESVG / "fonts", cache=Path(tmp) / "fc-cache")
             )
-            config = WorkerConfig(fontconfig_file=str(conf))
+            # The suite's fonts only: its Noto Sans is the fallback, as in resvg's runner.
+            config = WorkerConfig(fontconfig_file=str(conf), fallback_fonts=("Noto Sans",))
         for path in files:
             name = str(path.relative_to(cases))
             reference = path.with_suffix(".png")
