@@ -169,15 +169,16 @@ def _scan_file(path: str, mtime_ns: int, size: int) -> tuple[FaceRecord, ...]:
     del mtime_ns, size  # only part of the cache key
     with Path(path).open("rb") as handle:
         collection = handle.read(4) == b"ttcf"
-    # Lazy: only the few tables _entry touches are read, before the file is closed.
+    # Lazy: only the few tables face_record touches are read, before the file is closed.
     opened = TTCollection(path, lazy=True) if collection else TTFont(path, lazy=True)
     with opened:
         fonts = opened.fonts if isinstance(opened, TTCollection) else [opened]
-        return tuple(_entry(font, path, index) for index, font in enumerate(fonts))
+        return tuple(face_record(font, path, index) for index, font in enumerate(fonts))
 
 
-def _entry(font: TTFont, path: str, index: int) -> FaceRecord:
-    """Read only name, OS/2, head and fvar: enough to match, cheap to load."""
+def face_record(font: TTFont, path: str, index: int) -> FaceRecord:
+    """Read only name, OS/2, head and fvar: enough to match, cheap to load. (Also how an
+    uploaded font is described: text/font_files.py.)"""
     name = font["name"]
     legacy = name.getDebugName(1) or Path(path).stem
     family = name.getDebugName(16) or legacy
@@ -332,6 +333,10 @@ class FontLibrary:
     def families(self) -> list[str]:
         """Typographic family names, sorted."""
         return sorted({e.family for entries in self._families.values() for e in entries})
+
+    def has_family(self, name: str) -> bool:
+        """Whether `name` (a family, or a generic name through the aliases) is installed."""
+        return self._family(name) is not None
 
     def _family(self, name: str, depth: int = 0) -> list[FaceRecord] | None:
         key = name.strip().casefold()
