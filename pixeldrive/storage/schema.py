@@ -60,6 +60,35 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (key_id, day, template)
     );
     """,
+    # Fonts people upload (storage/fonts.py): a name per face, and the sanitised files by
+    # their sha256. A file outlives its name: stored render specs name files by digest.
+    """
+    CREATE TABLE font_files (
+        digest TEXT PRIMARY KEY,
+        ext TEXT NOT NULL,
+        data {blob} NOT NULL,
+        size {int} NOT NULL,
+        created {real} NOT NULL
+    );
+    CREATE TABLE fonts (
+        name TEXT PRIMARY KEY,
+        digest TEXT NOT NULL REFERENCES font_files (digest),
+        family TEXT NOT NULL,
+        names TEXT NOT NULL,
+        style TEXT NOT NULL,
+        weight {int} NOT NULL,
+        weight_max {int} NOT NULL,
+        italic {int} NOT NULL,
+        glyphs {int} NOT NULL,
+        size {int} NOT NULL,
+        kind TEXT NOT NULL,
+        fs_type {int} NOT NULL,
+        copyright TEXT NOT NULL,
+        licence TEXT NOT NULL,
+        licence_url TEXT NOT NULL,
+        uploaded_at {real} NOT NULL
+    );
+    """,
 )
 
 
