@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import unquote_to_bytes
 
 from lxml import etree
 
 from pixeldrive.core.errors import TemplateInvalid
+from pixeldrive.templates.data_uri import DataUriError, kind_of, parse_data_uri, raster_size
 from pixeldrive.templates.options import href_of
 from pixeldrive.templates.parser import SODIPODI_NS, local_name, parse_svg, text_of
 from pixeldrive.templates.style import format_style, parse_style
@@ -32,6 +31,8 @@ MAX_TEXT_CHARS = 20_000
 # gunzips them without a bound): it is sanitised like the upload, within these limits.
 MAX_EMBEDDED_SVG_BYTES = 4 * 2**20
 MAX_EMBEDDED_DEPTH = 2
+MAX_EMBEDDED_BYTES = 64 * 2**20  # the upload's own size limit is far below this
+EMBEDDED = "an image embedded in an <image> is checked by its bytes, like the template itself"
 
 ABSREF = f"{{{SODIPODI_NS}}}absref"
 REMOVED_ELEMENTS = {
@@ -52,7 +53,6 @@ URL_RE = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE | re.DOTAL
 NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 CSS_COMMENT_RE = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
 CSS_ESCAPE_RE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
-SVG_SNIFF = (b"<svg ", b"<?xml", b"<!DOC", b"\x1f\x8b")  # cairosvg/image.py
 NO_FETCH = (
     "PixelDrive never fetches what a template links to: only #fragments and embedded data: "
     "URIs are kept"
@@ -313,19 +313,25 @@ def _image_link(state: _Pass, element: etree._Element, name: str, value: str, ki
 
 
 def _embedded_image(state: _Pass, element: etree._Element, name: str, uri: str) -> None:
-    data = _data_uri_bytes(uri)
-    if data is None or data.startswith(b"\x89PNG"):
-        return  # the render's fetcher checks raster images (and refuses what does not decode)
-    if not (data.startswith(SVG_SNIFF) or b"<svg" in data):
+    """An embedded image is judged by its bytes, as the render's fetcher and CairoSVG will
+    read them (one data: URI parser for both): a raster image whose header reads, or an
+    SVG document checked like the template itself; anything else is refused."""
+    try:
+        data = parse_data_uri(uri, MAX_EMBEDDED_BYTES).data
+        kind = kind_of(data)
+        if kind is not None and kind != "svg":
+            raster_size(data, kind)  # its header must read
+            return
+    except DataUriError as exc:
+        state.add(element, "error", f"embedded image refused: {exc}", EMBEDDED)
+        return
+    if kind is None:
+        what = "embedded image refused: its bytes are no PNG, JPEG, WebP, GIF or SVG image"
+        state.add(element, "error", what, EMBEDDED)
         return
     problem = _embedded_problem(state, element, name, data)
     if problem is not None:
-        state.add(
-            element,
-            "error",
-            f"embedded SVG image refused: {problem}",
-            "an SVG embedded in an <image> is checked like the template itself",
-        )
+        state.add(element, "error", f"embedded SVG image refused: {problem}", EMBEDDED)
 
 
 def _embedded_problem(state: _Pass, element: etree._Element, name: str, data: bytes) -> str | None:
@@ -351,18 +357,6 @@ def _embedded_problem(state: _Pass, element: etree._Element, name: str, data: by
         removed = "; ".join(dict.fromkeys(f.what for f in inner.findings))
         state.add(element, "warning", f"embedded SVG image cleaned: {removed}", NO_FETCH)
     return None
-
-
-def _data_uri_bytes(uri: str) -> bytes | None:
-    header, sep, payload = uri.strip().partition(",")
-    if not sep:
-        return None
-    try:
-        if header.lower().endswith(";base64"):
-            return base64.b64decode(payload)  # drops the line breaks Inkscape writes
-        return unquote_to_bytes(payload)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _gunzip(data: bytes, limit: int) -> bytes | None:

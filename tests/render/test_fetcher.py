@@ -125,7 +125,7 @@ def secret(tmp_path: Path) -> Path:
 def test_anything_but_data_is_refused_and_nothing_is_read(
     fetch: Any, url: str, resource_type: str
 ) -> None:
-    with watched() as access, pytest.raises(JobError, match="only embedded data"):
+    with watched() as access, pytest.raises(JobError, match="not a data: URI"):
         fetch(url, resource_type)
     assert access.paths == []
     assert access.connections == []
@@ -226,7 +226,7 @@ def test_pixel_bomb_header_is_refused_as_too_many_pixels() -> None:
 
 @pytest.mark.parametrize("payload", [b"garbage!", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"GIF8"])
 def test_unreadable_embedded_image_is_a_job_error(fetch: Any, payload: bytes) -> None:
-    with pytest.raises(JobError, match="cannot be read"):
+    with pytest.raises(JobError, match=r"cannot be read|no PNG, JPEG, WebP, GIF or SVG"):
         fetch(b64_uri(payload), "image/*")
 
 
@@ -283,3 +283,41 @@ def test_the_spy_sees_what_cairosvgs_own_fetcher_reads(secret: Path) -> None:
     with watched() as access:
         rasterize(SVG.format(body).encode(), 20, 20, cairosvg_fetch)
     assert access.touched(secret)
+
+
+# --- polyglots: the bytes, not CairoSVG's `<svg` sniffing, decide ------------------------------
+
+
+def with_svg_inside(fmt: str, svg: bytes) -> bytes:
+    """A real `fmt` image that also holds an SVG document (in a JPEG comment, a PNG text
+    chunk, a GIF comment, after a WebP's last chunk): CairoSVG takes any non-PNG bytes
+    holding `<svg` for an SVG document."""
+    out = io.BytesIO()
+    image = Image.new("RGB", (2, 2), (10, 20, 30))
+    if fmt == "JPEG":
+        image.save(out, "JPEG", comment=svg)
+    elif fmt == "GIF":
+        image.save(out, "GIF", comment=svg)
+    else:
+        image.save(out, fmt)
+        out.write(svg)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "GIF", "WEBP", "PNG"])
+def test_a_raster_image_holding_svg_is_drawn_as_the_raster_image(fmt: str, secret: Path) -> None:
+    inner = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        f'<image width="9" height="9" xlink:href="{secret.as_uri()}"/></svg>'
+    ).encode()
+    uri = b64_uri(with_svg_inside(fmt, inner), "image/jpeg")
+    fetched = make_fetcher(2**20, 10**6)(uri, "image/*")
+    assert fetched.startswith(b"\x89PNG"), "handed to CairoSVG as PNG, never sniffed as SVG"
+    svg = SVG.format(f'<image width="20" height="20" xlink:href="{uri}"/>').encode()
+    with watched() as access:
+        image = rasterize(svg, 20, 20, make_fetcher(2**20, 10**6))
+    assert not access.touched(secret)
+    pixel = image.getpixel((10, 10))
+    assert isinstance(pixel, tuple)
+    red, green, blue, _ = pixel
+    assert abs(red - 10) + abs(green - 20) + abs(blue - 30) < 24  # JPEG's loss

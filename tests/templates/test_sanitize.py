@@ -22,6 +22,7 @@ from pixeldrive.templates.sanitize import (
 )
 from tests.conftest import TEMPLATES_DIR
 from tests.svgdoc import svg_document
+from tests.templates.test_data_uri import spellings
 
 BUNDLED = sorted(TEMPLATES_DIR.glob("*.svg"))
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -437,6 +438,55 @@ def test_an_exponential_chain_inside_an_embedded_svg_counts() -> None:
     images = svg_image(inner) * 200
     _, findings = clean(images)
     assert has_errors(findings)
+
+
+OUTSIDE = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+    b'<image xlink:href="file:///etc/passwd"/></svg>'
+)
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>'
+)
+
+
+def image_with(uri: str) -> str:
+    return f'<image id="img" width="5" height="5" xlink:href="{uri}"/>'
+
+
+@pytest.mark.parametrize("inner", [OUTSIDE, XXE], ids=["links-outside", "xxe"])
+@pytest.mark.parametrize("spelled", range(7))
+def test_an_embedded_svg_is_checked_however_its_uri_is_spelled(inner: bytes, spelled: int) -> None:
+    """The sanitiser and the render's fetcher read one parser's bytes: no spelling (case,
+    percent-encoded base64, a raster label, no label) slips an SVG past the check."""
+    label = ["image/svg+xml", "image/png", "text/plain"][spelled % 3]
+    uri = spellings(inner, label)[spelled].replace("&", "&amp;").replace('"', "&quot;")
+    uri = uri.replace("<", "&lt;")
+    started = time.perf_counter()
+    _, findings = clean(image_with(uri))
+    item = only(findings)
+    assert (item.severity, item.element_id) == ("error", "img")
+    assert "embedded SVG image refused" in item.what
+    assert time.perf_counter() - started < 1.0, "refused without reading anything"
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("data:image/png;base64,@@@notbase64", "not base64"),
+        ("data:image/png;base64,AAAAA", "does not decode"),
+        ("data:image/png;base64," + base64.b64encode(b"hello").decode(), "no PNG, JPEG"),
+        (
+            "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(40)).decode(),
+            "header does not read",
+        ),
+    ],
+)
+def test_an_embedded_image_that_is_no_image_is_refused(uri: str, message: str) -> None:
+    _, findings = clean(image_with(uri))
+    item = only(findings)
+    assert (item.severity, item.element_id) == ("error", "img")
+    assert message in item.what
 
 
 # ----------------------------------------------------------------------- the contract

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import unicodedata
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
 from pixeldrive.templates.model import Template, compile_template, template_version
@@ -74,9 +76,17 @@ def problem(template: Template, **values: Any) -> FieldProblem:
     return only
 
 
+def image_bytes(fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
 def png_data_uri(size: int) -> str:
-    data = (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (size // 256 + 1))[:size]
-    return "data:image/png;base64," + base64.b64encode(data).decode()
+    """A real 1×1 PNG (its header reads), padded after its end to `size` bytes."""
+    data = image_bytes()
+    data += bytes(range(256)) * (size // 256 + 1)
+    return "data:image/png;base64," + base64.b64encode(data[:size]).decode()
 
 
 # --------------------------------------------------------------------------- the model
@@ -331,14 +341,16 @@ def test_number_refuses_booleans(card: Template, value: bool) -> None:
 
 
 def test_image_accepts_a_base64_png(card: Template) -> None:
-    uri = png_data_uri(64)
+    uri = png_data_uri(128)
     assert valid(card, photo=uri)["photo"] == uri
 
 
 @pytest.mark.parametrize("media", ["image/jpeg", "image/webp", "image/gif"])
-def test_image_accepts_other_raster_types(card: Template, media: str) -> None:
-    uri = f"data:{media};base64,{base64.b64encode(b'raster').decode()}"
-    assert valid(card, photo=uri)["photo"] == uri
+def test_image_accepts_other_raster_types(media: str) -> None:
+    raster = image_bytes(media.split("/")[1].upper())  # a JPEG's tables need 600 bytes
+    template = compile_body('<image data-pd-field="photo"/>', max_image_bytes=4096)
+    uri = f"data:{media};base64,{base64.b64encode(raster).decode()}"
+    assert template.validate({"photo": uri})["photo"] == uri
 
 
 def test_image_none_keeps_the_drawing(card: Template) -> None:
@@ -388,8 +400,8 @@ def test_image_over_the_byte_limit(card: Template) -> None:
 
 @pytest.mark.parametrize(
     ("limit", "size", "line_breaks"),
-    [(20, 19, False), (20, 20, False), (MAX_IMAGE, MAX_IMAGE, True)],
-    ids=["19-of-20-padded", "20-of-20-padded", "300-of-300-mime-lines"],
+    [(80, 79, False), (80, 80, False), (MAX_IMAGE, MAX_IMAGE, True)],
+    ids=["79-of-80-padded", "80-of-80-padded", "300-of-300-mime-lines"],
 )
 def test_image_within_the_limit_is_accepted(limit: int, size: int, line_breaks: bool) -> None:
     template = compile_body('<image data-pd-field="photo"/>', max_image_bytes=limit)
