@@ -29,6 +29,7 @@ from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.render.job import EncodeOptions, RenderOutput, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.service.batches import BatchSubmitter
+from pixeldrive.service.fonts import FontCatalog, FontUploads
 from pixeldrive.service.pipeline import Renderer, RenderPipeline
 from pixeldrive.service.uploads import TemplateUploads
 from pixeldrive.storage.database import Database
@@ -76,6 +77,7 @@ class Services:
     uploads: TemplateUploads
     batches: BatchSubmitter
     redis: RedisLink | None
+    fonts: FontUploads
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ async def _open_pipeline(
     templates: TemplateStore,
     stores: _Stores,
     metrics: Metrics | None,
+    fonts: FontCatalog,
 ) -> tuple[RenderPool, RenderPipeline]:
     """The cache, the remote-image fetcher and the render pool, under the pipeline."""
     r, link = settings.render, stores.redis
@@ -192,6 +195,7 @@ async def _open_pipeline(
         fingerprint=fingerprint,
         limits=r,
         cluster=cluster,
+        fonts=fonts,
     )
     return pool, pipeline
 
@@ -233,13 +237,18 @@ async def open_services(
         authenticator = Authenticator(
             stores.accounts, issuer, cache_seconds=settings.access.key_cache_seconds
         )
-        pool, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics)
+        # Fonts people uploaded, from the keys-and-ledger database (every node's, in
+        # cluster mode), their files copied to this node's state directory.
+        fonts = FontCatalog(stores.accounts, settings.state_dir / "fonts", r.fontconfig_file)
+        await fonts.open()
+        pool, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics, fonts)
         uploads = TemplateUploads(
             templates,
             pipeline.renderer,
             fontconfig_file=r.fontconfig_file,
             max_image_bytes=r.max_data_uri_bytes,
             max_side=r.max_side,
+            fonts=fonts,
         )
         queue = _batch_queue(settings, stores.redis)
         if serve:
@@ -247,6 +256,9 @@ async def open_services(
             if settings.templates_poll_seconds > 0:
                 watcher = asyncio.create_task(templates.watch(settings.templates_poll_seconds))
                 stack.push_async_callback(_cancel, watcher)
+            # Fonts added or removed through another node or the CLI.
+            font_watcher = asyncio.create_task(fonts.watch(settings.fonts.refresh_seconds))
+            stack.push_async_callback(_cancel, font_watcher)
         else:
             stack.push_async_callback(queue.close)
         batches = BatchSubmitter(queue, templates, settings.batch.max_items)
@@ -260,6 +272,7 @@ async def open_services(
             uploads,
             batches,
             stores.redis,
+            FontUploads(fonts, settings.fonts),
         )
 
 

@@ -155,6 +155,21 @@ class BatchSettings(_Section):
     retry_seconds: float = Field(60.0, ge=0, description="an overloaded item is retried this long")
 
 
+class FontSettings(_Section):
+    """Fonts people upload (PUT /v1/fonts/{name}, `pixeldrive fonts add`)."""
+
+    max_bytes: int = Field(20 * 2**20, ge=1024, description="the largest font file taken")
+    max_sfnt_bytes: int = Field(
+        64 * 2**20, ge=1024, description="the most a WOFF or WOFF2 file may decompress to"
+    )
+    sanitiser_timeout: float = Field(
+        10.0, gt=0, description="seconds the OpenType Sanitizer may take over one font"
+    )
+    refresh_seconds: float = Field(
+        2.0, gt=0, description="how long a font added or removed elsewhere takes to be seen"
+    )
+
+
 class ImageSettings(_Section):
     """Remote images for `image` fields: which hosts, which networks, and how much."""
 
@@ -206,6 +221,7 @@ class Settings(BaseSettings):
     images: ImageSettings = ImageSettings()
     redis: RedisSettings = RedisSettings()
     batch: BatchSettings = BatchSettings()
+    fonts: FontSettings = FontSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

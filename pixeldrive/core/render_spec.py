@@ -17,6 +17,11 @@ class RenderSpec:
     `fields` holds every field of the template (defaults filled), so an omitted default
     and the same value given explicitly produce one spec. The output format is not part
     of the spec: one key names the image, its extension names the encoding.
+
+    `fonts` are the sha256 digests, sorted, of the uploaded font files of the families the
+    template names: a changed font is a new key, and a spec drawn again later uses exactly
+    these files. Empty (no uploaded font), it is left out of the canonical form, so keys
+    made before fonts could be uploaded stay what they were.
     """
 
     template: str
@@ -25,12 +30,15 @@ class RenderSpec:
     width: int
     height: int
     quality: int | None = None
+    fonts: tuple[str, ...] = ()
 
     def canonical(self) -> bytes:
         """Sorted keys, no whitespace, UTF-8: equal specs give equal bytes."""
         # Not dataclasses.asdict: it deep-copies the values, which are already plain JSON
         # types (validated field values); this runs once per request.
         fields = {name: getattr(self, name) for name in self.__slots__}
+        if not self.fonts:
+            del fields["fonts"]
         return json.dumps(
             fields,
             sort_keys=True,
@@ -42,6 +50,7 @@ class RenderSpec:
     @classmethod
     def from_canonical(cls, data: bytes | str) -> RenderSpec:
         raw: dict[str, Any] = json.loads(data)
+        raw["fonts"] = tuple(raw.get("fonts", ()))
         return cls(**raw)
 
 

@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from pixeldrive.templates.parser import local_name, parse_svg
 from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
 from pixeldrive.templates.style import parse_style
 from pixeldrive.text.css import computed, inherited
-from pixeldrive.text.fonts import library_for
+from pixeldrive.text.fonts import library_for, scan_file
 from pixeldrive.text.pathline import path_data
 from pixeldrive.text.svgtext import XLINK_HREF
 
@@ -138,13 +138,16 @@ def lint(
     name: str,
     fontconfig_file: Path | None = None,
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    uploaded: Sequence[str] = (),
 ) -> LintReport:
     """Check one template file (`name` is its file name; the id is its stem).
 
     Reports parse and field errors, what the sanitiser removes or refuses, and every
     feature CairoSVG cannot draw faithfully, each with its element id and line. Fonts are
     resolved through `fontconfig_file` (the project's by default) with `fc-list`: this
-    blocks on a subprocess the first time, so call it from a thread in a server.
+    blocks on a subprocess the first time, so call it from a thread in a server. The font
+    files `uploaded` (fonts people uploaded, for the families the template names) count as
+    installed, and their glyphs as drawn, as they are in a render.
     """
     template_id = Path(name).stem
     version = template_version(data)
@@ -170,10 +173,10 @@ def lint(
         drawn = copy.deepcopy(root)
         findings.extend(normalize(drawn))
         conf = fontconfig_file or PROJECT_FONTCONFIG
-        resolved = fonts(conf)
+        resolved = fonts(conf).with_files(uploaded)
         findings.extend(_Features(drawn, resolved).run())
         if resolved.problem is None:
-            findings.extend(_missing_glyphs(drawn, conf))
+            findings.extend(_missing_glyphs(drawn, conf, uploaded))
     findings.sort(key=lambda f: (f.line, SEVERITY_ORDER[f.severity]))
     summaries = tuple(_summary(spec) for spec in fields)
     return LintReport(name, template_id, version, width, height, summaries, tuple(findings))
@@ -208,11 +211,15 @@ def _invalid(exc: TemplateInvalid, root: etree._Element | None) -> tuple[Finding
 # ---------------------------------------------------------------------------- fonts
 
 
-def _missing_glyphs(root: etree._Element, fontconfig_file: Path) -> list[Finding]:
-    """Characters of the template's own text that no configured font has: the renderer
-    refuses to draw boxes for them, so the template cannot be served."""
+def _missing_glyphs(
+    root: etree._Element, fontconfig_file: Path, uploaded: Sequence[str] = ()
+) -> list[Finding]:
+    """Characters of the template's own text that no configured or uploaded font has:
+    the renderer refuses to draw boxes for them, so the template cannot be served."""
     try:
         library = library_for(str(fontconfig_file))
+        if uploaded:
+            library = library.with_files(uploaded)
     except PixelDriveError as exc:
         return [finding(root, "info", "glyphs not checked", exc.detail)]
     out: list[Finding] = []
@@ -243,8 +250,9 @@ def _missing_glyphs(root: etree._Element, fontconfig_file: Path) -> list[Finding
                     text,
                     "error",
                     f"characters no configured font has: {listed}{more}",
-                    "PixelDrive does not draw boxes: add a font that has them to "
-                    'svg_templates/fonts, or set render.missing_glyphs = "replace"',
+                    "PixelDrive does not draw boxes: upload a font that has them "
+                    "(PUT /v1/fonts/NAME) or add one to svg_templates/fonts, or set "
+                    'render.missing_glyphs = "replace"',
                 )
             )
     return out
@@ -264,6 +272,15 @@ class Fonts:
 
     def resolves(self, family: str) -> bool:
         return self.problem is not None or _font_key(family) in self.families
+
+    def with_files(self, paths: Sequence[str]) -> Fonts:
+        """These families and those of the font files `paths` (uploaded fonts)."""
+        if not paths:
+            return self
+        names = {
+            _font_key(n) for path in paths for face in scan_file(Path(path)) for n in face.names
+        }
+        return Fonts(self.families | names, self.fallback, self.problem)
 
 
 def _font_key(family: str) -> str:
@@ -485,7 +502,10 @@ class _Features:
             return
         first = families[0]
         later = [f for f in families[1:] if self.fonts.resolves(f)]
-        where = " (fonts come from svg_templates/fonts through conf/fonts.conf)"
+        where = (
+            " (fonts are uploaded, PUT /v1/fonts/NAME, or come from svg_templates/fonts"
+            " through conf/fonts.conf)"
+        )
         if later:
             self.add(
                 element,

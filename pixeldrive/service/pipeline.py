@@ -30,6 +30,7 @@ from pixeldrive.remote_images.fetch import ImageFetcher, to_data_uri
 from pixeldrive.remote_images.policy import ImageRefused
 from pixeldrive.render.job import RenderJob, RenderOutput
 from pixeldrive.render.sizing import output_size
+from pixeldrive.service.fonts import FontCatalog
 from pixeldrive.service.render_request import RenderRequest
 from pixeldrive.storage.specs import SpecStore
 from pixeldrive.templates.coerce import coerce
@@ -122,6 +123,7 @@ class RenderPipeline:
         fingerprint: str,
         limits: RenderSettings,
         cluster: ClusterFlight[RenderOutput] | None = None,
+        fonts: FontCatalog | None = None,
     ) -> None:
         self.templates = templates
         self.cache = cache
@@ -132,6 +134,7 @@ class RenderPipeline:
         self.fingerprint = fingerprint
         self.limits = limits
         self.cluster = cluster
+        self.fonts = fonts  # uploaded fonts: their digests go into specs, their files to jobs
         # (output, drawn by another node): local callers share one draw, and in cluster
         # mode one node draws for all (`ClusterFlight`).
         self._flight: SingleFlight[tuple[RenderOutput, bool]] = SingleFlight()
@@ -259,6 +262,7 @@ class RenderPipeline:
             width=width,
             height=height,
             quality=request.quality,
+            fonts=self.fonts.digests(template.families) if self.fonts is not None else (),
         )
         order.key = render_key(order.spec, self.fingerprint)
         self._template_of[order.key] = template.id
@@ -317,7 +321,7 @@ class RenderPipeline:
     async def text_layout(self, order: Order) -> None:
         """The spec's text laid out in a worker (the dry run's answer)."""
         assert order.spec is not None
-        order.layout = await self.renderer.layout(self._job(order.spec, "png"))
+        order.layout = await self.renderer.layout(await self._job(order.spec, "png"))
 
     # --------------------------------------------------------------- the draw itself
 
@@ -345,8 +349,12 @@ class RenderPipeline:
         assert spec is not None
         # The worker may write the disk tier's file itself (the cache decides): no copy
         # of the bytes is then written, hashed or handed to a thread in this process.
+        fonts = await self._font_files(spec)
         output = await self.cache.fill(
-            variant, lambda writer: self.renderer.render(self._job(spec, order.output.name, writer))
+            variant,
+            lambda writer: self.renderer.render(
+                self._job_with(spec, order.output.name, fonts, writer)
+            ),
         )
         billed = self.meter.render(
             order.principal,
@@ -363,8 +371,22 @@ class RenderPipeline:
             await asyncio.gather(billed, self.specs.save(order.key, spec))
         return output
 
-    def _job(self, spec: RenderSpec, fmt: str, store: EntryWriter | None = None) -> RenderJob:
-        return RenderJob.of(spec, self.templates.source_path(spec.version), fmt, store)
+    async def _job(self, spec: RenderSpec, fmt: str) -> RenderJob:
+        return self._job_with(spec, fmt, await self._font_files(spec))
+
+    async def _font_files(self, spec: RenderSpec) -> tuple[str, ...]:
+        """The local files of the spec's uploaded fonts (exactly those it names, so a
+        spec drawn again later is set in the fonts it was first drawn in); a file this
+        node has not seen yet is fetched from the database first."""
+        if not spec.fonts or self.fonts is None:
+            return ()
+        return await self.fonts.paths(spec.fonts)
+
+    def _job_with(
+        self, spec: RenderSpec, fmt: str, fonts: tuple[str, ...], store: EntryWriter | None = None
+    ) -> RenderJob:
+        source = self.templates.source_path(spec.version)
+        return RenderJob.of(spec, source, fmt, store, fonts)
 
 
 # The entries. Each is the same steps in the same order; an entry leaves out what does

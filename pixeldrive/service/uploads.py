@@ -21,10 +21,13 @@ from pixeldrive.core.errors import (
 from pixeldrive.core.render_spec import RenderSpec
 from pixeldrive.lint.linter import LintReport, lint
 from pixeldrive.render.job import RenderJob
+from pixeldrive.service.fonts import FontCatalog
 from pixeldrive.service.pipeline import Renderer
 from pixeldrive.templates.model import ID_RE, Template, compile_template
+from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.sanitize import Finding, sanitize_svg
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.templates.style import families_named
 
 TRIAL_WIDTH = 600  # the trial render only has to prove the template draws
 
@@ -60,8 +63,10 @@ class TemplateUploads:
         fontconfig_file: Path,
         max_image_bytes: int,
         max_side: int,
+        fonts: FontCatalog | None = None,
     ) -> None:
         self.store = store
+        self.fonts = fonts
         self.pool = pool
         self._fontconfig = fontconfig_file
         self._max_image_bytes = max_image_bytes
@@ -71,19 +76,33 @@ class TemplateUploads:
         """Accept or refuse (TemplateInvalid, 422) one upload; Overloaded (503) passes."""
         if not ID_RE.fullmatch(template_id):  # a path parameter: it may hold "/" or "\n"
             raise TemplateInvalid(f"template id {template_id!r} must match {ID_RE.pattern}")
-        report, clean, template = await asyncio.to_thread(self._check, template_id, data)
-        await self._trial(template, clean)
+        fonts = await self._uploaded_fonts(data)
+        report, clean, template = await asyncio.to_thread(self._check, template_id, data, fonts)
+        await self._trial(template, fonts)
         replaced = await asyncio.to_thread(self.store.save_upload, template_id, clean)
         await self.store.refresh()
         notes = tuple(f for f in report.findings if f.severity != "error")
         return Uploaded(self.store.get(template_id), notes, replaced)
 
-    def _check(self, template_id: str, data: bytes) -> tuple[LintReport, bytes, Template]:
+    async def _uploaded_fonts(self, data: bytes) -> tuple[str, ...]:
+        """The local files of the uploaded fonts of the families the template names,
+        read afresh (a font may have been uploaded through another node a moment ago):
+        the linter and the trial draw see what renders will."""
+        if self.fonts is None:
+            return ()
+        await self.fonts.refresh_if_reachable()
+        families = await asyncio.to_thread(_families, data)
+        return await self.fonts.paths(self.fonts.digests(families))
+
+    def _check(
+        self, template_id: str, data: bytes, fonts: tuple[str, ...]
+    ) -> tuple[LintReport, bytes, Template]:
         report = lint(
             data,
             name=f"{template_id}.svg",
             fontconfig_file=self._fontconfig,
             max_image_bytes=self._max_image_bytes,
+            uploaded=fonts,
         )
         if not report.servable:
             refused = problems(report.findings)
@@ -100,7 +119,7 @@ class TemplateUploads:
         self.store.keep_version(clean)
         return report, clean, template
 
-    async def _trial(self, template: Template, clean: bytes) -> None:
+    async def _trial(self, template: Template, fonts: tuple[str, ...]) -> None:
         """Draw once with the defaults, small, in the pool: whatever CairoSVG raises on
         this template is found now, as a 422, not later as a 500."""
         scale = min(1.0, TRIAL_WIDTH / template.width)
@@ -115,7 +134,7 @@ class TemplateUploads:
             width=max(1, round(template.width * scale)),
             height=max(1, round(template.height * scale)),
         )
-        job = RenderJob.of(trial, self.store.source_path(template.version), "png")
+        job = RenderJob.of(trial, self.store.source_path(template.version), "png", fonts=fonts)
         try:
             await self.pool.render(job)
         except (InvalidInput, RenderFailed, RenderTimeout) as exc:
@@ -126,3 +145,11 @@ class TemplateUploads:
         if not valid or not await asyncio.to_thread(self.store.delete_upload, template_id):
             raise NotFound(f"no uploaded template {template_id!r} (bundled ones are files)")
         await self.store.refresh()
+
+
+def _families(data: bytes) -> tuple[str, ...]:
+    """The font families an SVG names; none when it does not parse (the linter says why)."""
+    try:
+        return families_named(parse_svg(data))
+    except TemplateInvalid:
+        return ()

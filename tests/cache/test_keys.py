@@ -3,6 +3,8 @@ releases. The expected values were computed by the release before this code chan
 
 from __future__ import annotations
 
+import dataclasses
+
 from pixeldrive.core.render_spec import RenderSpec, render_key
 
 SPEC = RenderSpec(
@@ -37,3 +39,13 @@ def test_field_order_and_the_fingerprint() -> None:
 
 def test_from_canonical_round_trips() -> None:
     assert RenderSpec.from_canonical(SPEC.canonical()) == SPEC
+
+
+def test_uploaded_fonts_change_the_key_and_are_absent_when_none() -> None:
+    fonted = dataclasses.replace(SPEC, fonts=("a" * 64,))
+    assert b'"fonts":["' + b"a" * 64 + b'"]' in fonted.canonical()
+    assert b"fonts" not in SPEC.canonical()
+    assert render_key(fonted, "fp1") != render_key(SPEC, "fp1")
+    other = dataclasses.replace(SPEC, fonts=("b" * 64,))
+    assert render_key(other, "fp1") != render_key(fonted, "fp1")
+    assert RenderSpec.from_canonical(fonted.canonical()) == fonted
