@@ -129,6 +129,14 @@ class FieldDescription(BaseModel):
     )
 
 
+class TemplateFont(BaseModel):
+    """A font family the template names, and where its text is set from: an uploaded
+    font, a bundled one, or neither (then the fallback font draws it)."""
+
+    family: str
+    source: Literal["uploaded", "bundled", "missing"]
+
+
 class TemplateDescription(BaseModel):
     """Answer of GET /v1/templates/{id}."""
 
@@ -137,6 +145,61 @@ class TemplateDescription(BaseModel):
     width: int
     height: int
     fields: list[FieldDescription]
+    fonts: list[TemplateFont] = Field(default_factory=list)
+
+
+class FontLicence(BaseModel):
+    """A face's licence fields: OS/2 fsType decoded, and the name table's copyright (0),
+    licence description (13) and licence URL (14)."""
+
+    fs_type: int = Field(description="OS/2 fsType as stored in the font")
+    embedding: Literal["installable", "restricted", "preview-print", "editable"]
+    no_subsetting: bool
+    bitmap_only: bool
+    copyright: str
+    description: str
+    url: str
+
+
+class FontFace(BaseModel):
+    """One face of a family. An uploaded face has its `name`, `digest` (sha256 of the
+    sanitised file), `bytes` and `uploaded_at`; a bundled one its `file`."""
+
+    style: str
+    weight: int
+    weight_max: int = Field(description="a variable font's heaviest weight; else `weight`")
+    italic: bool
+    name: str | None = None
+    digest: str | None = None
+    bytes: int | None = None
+    uploaded_as: str | None = Field(None, description="ttf, otf, woff or woff2")
+    uploaded_at: float | None = Field(None, description="Unix seconds")
+    file: str | None = None
+    licence: FontLicence
+
+
+class FontFamily(BaseModel):
+    family: str
+    source: Literal["bundled", "uploaded"]
+    replaces_bundled: bool = Field(
+        False, description="an uploaded family that a bundled family of the same name gives way to"
+    )
+    faces: list[FontFace]
+
+
+class FontList(BaseModel):
+    """Answer of GET /v1/fonts: every family, bundled and uploaded, with its faces."""
+
+    families: list[FontFamily]
+
+
+class FontUploaded(BaseModel):
+    """Answer of PUT /v1/fonts/{name}: the face as stored."""
+
+    name: str
+    family: str
+    face: FontFace
+    replaced: bool
 
 
 class UsageRow(BaseModel):

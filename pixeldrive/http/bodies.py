@@ -13,18 +13,32 @@ from pixeldrive.http.app_keys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 PARSE_IN_THREAD = 64 * 1024  # bigger bodies are parsed off the event loop
+CHUNK = 256 * 1024
 _ROOT_TYPES = {"model_type", "model_attributes_type", "dict_type"}
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The raw body; 413 over the size limit (checked before reading when announced)."""
-    limit = request.app[SETTINGS].server.max_body_bytes
+async def read_body(request: web.Request, limit: int | None = None) -> bytes:
+    """The raw body; 413 over the size limit (checked before reading when announced).
+    `limit` replaces `server.max_body_bytes` for one route (font uploads)."""
+    server_limit = request.app[SETTINGS].server.max_body_bytes
+    limit = server_limit if limit is None else limit
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
+    if limit > server_limit:  # past the app's client_max_size: read in pieces, counted
+        return await _read_up_to(request, limit)
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise TooLarge(f"the body is larger than the limit of {limit} bytes") from exc
+
+
+async def _read_up_to(request: web.Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the body is larger than the limit of {limit} bytes")
+    return bytes(body)
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:

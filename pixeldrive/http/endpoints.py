@@ -43,7 +43,7 @@ class Endpoint:
     template_param: str | None = None
     renders: bool = False
     body: type[BaseModel] | None = None
-    raw_body: str | None = None  # a non-JSON body's media type (template uploads: SVG)
+    raw_body: tuple[str, ...] = ()  # a non-JSON body's media types (an SVG, a font)
     query: type[BaseModel] | None = None
     answers: dict[int, Answer] = field(default_factory=dict)
     errors: tuple[int, ...] = ()

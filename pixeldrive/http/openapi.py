@@ -41,6 +41,7 @@ TAGS = {
     "templates": "The SVG templates: their fields, constraints and previews.",
     "renders": "Images: render them, fetch them by key, or through signed URLs.",
     "batches": "Many field sets for one template, rendered through the queue by every node.",
+    "fonts": "Fonts people bring: checked, sanitised, shared by every node, part of render keys.",
     "auth": "Scoped tokens minted from an API key, and the key's usage.",
     "operations": "Health, readiness and this documentation.",
     "playground": "A page to try templates and payloads, and copy a signed URL.",
@@ -62,7 +63,8 @@ ERRORS = {
     "names an unknown key.",
     404: "No such template or image.",
     406: "None of the offered media types is acceptable; the detail lists them.",
-    409: "The server's state does not allow it (signing with authentication off).",
+    409: "The server's state does not allow it (signing with authentication off; a font face "
+    "already uploaded under another name).",
     413: "The body, or the requested pixel size, is larger than the server allows.",
     422: "Validation failed: `errors` names each field and what is wrong with it.",
     429: "The key's render quota is used up; Retry-After says when it renews.",
@@ -193,10 +195,10 @@ def _operation(endpoint: Endpoint, refs: dict[Key, Any]) -> dict[str, Any]:
             "required": True,
             "content": {JSON: {"schema": refs[endpoint.body, "validation"]}},
         }
-    elif endpoint.raw_body is not None:
+    elif endpoint.raw_body:
         operation["requestBody"] = {
             "required": True,
-            "content": {endpoint.raw_body: {"schema": dict(BINARY)}},
+            "content": {media: {"schema": dict(BINARY)} for media in endpoint.raw_body},
         }
     operation["responses"] = _responses(endpoint, refs)
     if endpoint.access != "credential":  # public, or a signed URL's query

@@ -8,6 +8,7 @@ from aiohttp.typedefs import Handler
 
 from pixeldrive.http import (
     batches,
+    fonts,
     health,
     images,
     openapi,
@@ -22,6 +23,8 @@ from pixeldrive.http.api_models import (
     BatchCreated,
     BatchRequest,
     BatchStatus,
+    FontList,
+    FontUploaded,
     Health,
     PreviewQuery,
     Readiness,
@@ -43,6 +46,8 @@ from pixeldrive.service.render_request import RenderRequest
 
 IMAGES = ("image/png", "image/jpeg", "image/webp", "image/avif")
 IMAGE_HEADERS = ("ETag", "Cache-Control", "X-Cache", "Vary")
+# What a font upload may be sent as; the bytes decide what it is.
+FONT_MEDIA = ("font/ttf", "font/otf", "font/woff", "font/woff2", "application/octet-stream")
 
 
 def _asset(path: str, handler: Handler, summary: str, what: str, media: str) -> Endpoint:
@@ -145,7 +150,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "templates",
         operation="templates:write",
         template_param="id",
-        raw_body="image/svg+xml",
+        raw_body=("image/svg+xml",),
         answers={
             201: Answer("uploaded", TemplateUploaded),
             200: Answer("replaced", TemplateUploaded),
@@ -162,6 +167,39 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         template_param="id",
         answers={204: Answer("removed")},
         errors=(401, 403, 404),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/fonts",
+        fonts.list_fonts,
+        "Every font family, bundled and uploaded, with its faces and licence fields",
+        "fonts",
+        answers={200: Answer("the families", FontList)},
+        errors=(401, 503),
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/fonts/{name}",
+        fonts.put_font,
+        "Upload or replace a font (TTF, OTF, WOFF or WOFF2); 422 names why one is refused",
+        "fonts",
+        operation="templates:write",
+        raw_body=FONT_MEDIA,
+        answers={
+            201: Answer("uploaded", FontUploaded),
+            200: Answer("replaced", FontUploaded),
+        },
+        errors=(401, 403, 409, 413, 422, 503),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/fonts/{name}",
+        fonts.delete_font,
+        "Remove an uploaded font (images made with it keep their pixels)",
+        "fonts",
+        operation="templates:write",
+        answers={204: Answer("removed")},
+        errors=(401, 403, 404, 503),
     ),
     Endpoint(
         "POST",

@@ -10,6 +10,7 @@ from pixeldrive.http.api_models import (
     PreviewQuery,
     TemplateDescription,
     TemplateFinding,
+    TemplateFont,
     TemplateList,
     TemplateSummary,
     TemplateUploaded,
@@ -19,6 +20,7 @@ from pixeldrive.http.bodies import read_body
 from pixeldrive.http.respond import REVALIDATE, image_response, negotiate_format
 from pixeldrive.service.pipeline import Order
 from pixeldrive.service.render_request import RenderRequest
+from pixeldrive.templates.model import Template
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -42,8 +44,17 @@ async def list_templates(request: web.Request) -> web.Response:
 
 async def get_template(request: web.Request) -> web.Response:
     template = request.app[SERVICES].templates.get(request.match_info["id"])
+    return web.json_response(_described(request, template).model_dump(exclude_none=True))
+
+
+def _described(request: web.Request, template: Template) -> TemplateDescription:
+    """The template's description, with the families it names and where each comes from."""
+    catalog = request.app[SERVICES].fonts.catalog
     described = TemplateDescription.model_validate(template.describe())
-    return web.json_response(described.model_dump(exclude_none=True))
+    described.fonts = [
+        TemplateFont(family=family, source=catalog.source(family)) for family in template.families
+    ]
+    return described
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
@@ -72,7 +83,7 @@ async def put_template(request: web.Request) -> web.Response:
     data = await read_body(request)
     uploaded = await request.app[SERVICES].uploads.put(request.match_info["id"], data)
     answer = TemplateUploaded(
-        template=TemplateDescription.model_validate(uploaded.template.describe()),
+        template=_described(request, uploaded.template),
         findings=[
             TemplateFinding.model_validate(f, from_attributes=True) for f in uploaded.findings
         ],

@@ -36,4 +36,6 @@ def test_every_route_says_who_may_call_it() -> None:
             assert f"{{{endpoint.template_param}}}" in endpoint.path, endpoint.path
             assert endpoint.operation is not None, endpoint.path
     credential_only = {e.path for e in ENDPOINTS if e.access != "public" and not e.operation}
-    assert credential_only == {"/v1/templates"}  # a list filtered by the caller's scopes
+    # The template list (filtered by the caller's scopes) and the font list (what any
+    # credential may read: the families its templates can name).
+    assert credential_only == {"/v1/templates", "/v1/fonts"}

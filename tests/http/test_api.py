@@ -43,7 +43,8 @@ async def test_list_templates_names_the_bundled_four(client: Client) -> None:
 async def test_describe_template_gives_kinds_and_defaults(client: Client) -> None:
     response = await client.get("/v1/templates/og-card")
     body = await response.json()
-    assert set(body) == {"id", "version", "width", "height", "fields"}
+    assert set(body) == {"id", "version", "width", "height", "fields", "fonts"}
+    assert {"family": "Inter", "source": "bundled"} in body["fonts"]
     kinds = {f["name"]: f["kind"] for f in body["fields"]}
     assert kinds["title"] == "text"
     assert kinds["accent"] == "color"
