@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _batch_parser(sub)
     _keys_parser(sub)
+    _fonts_parser(sub)
 
     templates = sub.add_parser("templates", help="check templates before uploading them")
     verbs = templates.add_subparsers(required=True, metavar="ACTION")
@@ -138,6 +139,26 @@ def _keys_parser(sub: Any) -> None:
     revoke = verbs.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
     revoke.set_defaults(run=_keys_revoke)
+
+
+def _fonts_parser(sub: Any) -> None:
+    fonts = sub.add_parser(
+        "fonts",
+        help="add, list and remove fonts people bring (every server on the state sees them)",
+    )
+    verbs = fonts.add_subparsers(required=True, metavar="ACTION")
+    add = verbs.add_parser("add", help="check, sanitise and store a TTF, OTF, WOFF or WOFF2 file")
+    add.add_argument("file", type=Path)
+    add.add_argument(
+        "--name", help="the font's name (default: from the file name, e.g. acmesans-bold)"
+    )
+    add.set_defaults(run=_fonts_add)
+    listing = verbs.add_parser("list", help="every family, bundled and uploaded, and its faces")
+    listing.add_argument("--json", action="store_true", help="the same JSON as GET /v1/fonts")
+    listing.set_defaults(run=_fonts_list)
+    remove = verbs.add_parser("remove", help="remove an uploaded font by name")
+    remove.add_argument("name")
+    remove.set_defaults(run=_fonts_remove)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -347,6 +368,73 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 1
 
 
+def _font_name(path: Path) -> str:
+    """A font name from a file name: `AcmeSans-Bold.woff2` → `acmesans-bold`."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in path.stem)
+    return name.lower().lstrip("-_")[:64]
+
+
+def _fonts_add(args: argparse.Namespace) -> int:
+    from pixeldrive.service.fonts import add_font
+    from pixeldrive.storage.database import connection
+
+    settings = _settings(args)
+    data = args.file.read_bytes()
+    name = args.name or _font_name(args.file)
+    with connection(settings.database_url, settings.database_path) as db:
+        record, replaced = add_font(db, name, data, settings.fonts)
+    weights = f"{record.weight}" + (
+        f"–{record.weight_max}" if record.weight_max != record.weight else ""
+    )
+    print(
+        f"{'replaced' if replaced else 'added'} {record.name}: {record.family} {record.style} "
+        f"(weight {weights}, {record.glyphs} glyphs, sha256 {record.digest[:12]}…); "
+        f"servers see it within {settings.fonts.refresh_seconds:g} s"
+    )
+    return 0
+
+
+def _fonts_list(args: argparse.Namespace) -> int:
+    from pixeldrive.http.fonts import font_list
+    from pixeldrive.storage.database import connection
+    from pixeldrive.storage.fonts import list_fonts
+    from pixeldrive.text.font_files import bundled_faces
+    from pixeldrive.text.fonts import library_for
+
+    settings = _settings(args)
+    with connection(settings.database_url, settings.database_path) as db:
+        records = list_fonts(db)
+    conf = settings.render.fontconfig_file
+    listing = font_list(records, bundled_faces(conf), library_for(str(conf)).has_family)
+    if args.json:
+        print(listing.model_dump_json(exclude_none=True))
+        return 0
+    for family in listing.families:
+        styles = ", ".join(
+            f"{face.style} {face.weight}"
+            + (f"–{face.weight_max}" if face.weight_max != face.weight else "")
+            + (f" [{face.name}]" if face.name else "")
+            + (f" ({face.licence.embedding})" if face.licence.embedding != "installable" else "")
+            for face in family.faces
+        )
+        print(f"{family.family}  {family.source}: {styles}")
+    return 0
+
+
+def _fonts_remove(args: argparse.Namespace) -> int:
+    from pixeldrive.storage.database import connection
+    from pixeldrive.storage.fonts import delete_font
+
+    settings = _settings(args)
+    with connection(settings.database_url, settings.database_path) as db:
+        removed = delete_font(db, args.name)
+    if not removed:
+        print(f"pixeldrive: no uploaded font {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"removed {args.name} (its file is kept: images made with it keep their pixels)")
+    return 0
+
+
 def _templates_check(args: argparse.Namespace) -> int:
     """Exit 1 when any file cannot be served."""
     from pixeldrive.lint.linter import lint
@@ -355,11 +443,13 @@ def _templates_check(args: argparse.Namespace) -> int:
     files = args.files or sorted(settings.templates_dir.glob("*.svg"))
     servable = True
     for path in files:
+        data = path.read_bytes()
         report = lint(
-            path.read_bytes(),
+            data,
             name=path.name,
             fontconfig_file=settings.render.fontconfig_file,
             max_image_bytes=settings.render.max_data_uri_bytes,
+            uploaded=_uploaded_fonts(settings, data),
         )
         servable &= report.servable
         if args.json:
@@ -370,6 +460,25 @@ def _templates_check(args: argparse.Namespace) -> int:
             print(f"{path.name}: field {field.name}: {field.kind} ({field.marking}) {options}")
         print(report.format_text())
     return 0 if servable else 1
+
+
+def _uploaded_fonts(settings: Settings, svg: bytes) -> tuple[str, ...]:
+    """The files of the fonts uploaded to this state (or database) for the families the
+    template names, as the server lints with them; none on a state that has no database."""
+    if not settings.database_url and not settings.database_path.exists():
+        return ()
+    from pixeldrive.core.errors import TemplateInvalid
+    from pixeldrive.service.fonts import uploaded_files
+    from pixeldrive.storage.database import connection
+    from pixeldrive.templates.parser import parse_svg
+    from pixeldrive.templates.style import families_named
+
+    try:
+        families = families_named(parse_svg(svg))
+    except TemplateInvalid:
+        return ()  # the linter says why
+    with connection(settings.database_url, settings.database_path) as db:
+        return uploaded_files(db, settings.state_dir / "fonts", families)
 
 
 def _sign(args: argparse.Namespace) -> int:

@@ -176,7 +176,7 @@ class FontCatalog:
         return tuple(out)
 
     async def _ensure(self, digest: str) -> str:
-        path = await asyncio.to_thread(self._verified_file, digest)
+        path = await asyncio.to_thread(verified_file, self.directory, digest)
         if path is None:
             stored = await self.db.run(font_file, digest)
             if stored is None:
@@ -184,43 +184,65 @@ class FontCatalog:
             ext, data = stored
             if hashlib.sha256(data).hexdigest() != digest:
                 raise RenderFailed(f"the stored font file {digest[:12]}… is corrupt")
-            path = await asyncio.to_thread(self._write, digest, ext, data)
+            path = await asyncio.to_thread(write_file, self.directory, digest, ext, data)
         self._local[digest] = path
         return path
 
-    def _verified_file(self, digest: str) -> str | None:
-        """A local copy of `digest` whose bytes still hash to it; a corrupt one is
-        removed (and fetched again)."""
-        for ext in EXTENSIONS:
-            path = self.directory / f"{digest}.{ext}"
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                continue
-            if hashlib.sha256(data).hexdigest() == digest:
-                return str(path)
-            log.warning("local font file %s is corrupt: fetched again", path.name)
-            path.unlink(missing_ok=True)
-        return None
-
-    def _write(self, digest: str, ext: str, data: bytes) -> str:
-        """Write a font file atomically (readers see all of it or none)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.directory / f"{digest}.{ext if ext in EXTENSIONS else 'ttf'}"
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return str(target)
-
     async def keep(self, checked: CheckedFont) -> None:
         """A font just accepted here: its local copy, written now."""
-        path = await asyncio.to_thread(self._write, checked.digest, checked.facts.ext, checked.data)
+        path = await asyncio.to_thread(
+            write_file, self.directory, checked.digest, checked.facts.ext, checked.data
+        )
         self._local[checked.digest] = path
+
+
+def verified_file(directory: Path, digest: str) -> str | None:
+    """A local copy of `digest` in `directory` whose bytes still hash to it; a corrupt
+    one is removed (to be fetched again)."""
+    for ext in EXTENSIONS:
+        path = directory / f"{digest}.{ext}"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        if hashlib.sha256(data).hexdigest() == digest:
+            return str(path)
+        log.warning("local font file %s is corrupt: fetched again", path.name)
+        path.unlink(missing_ok=True)
+    return None
+
+
+def write_file(directory: Path, digest: str, ext: str, data: bytes) -> str:
+    """Write a font file atomically (readers see all of it or none); its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{digest}.{ext if ext in EXTENSIONS else 'ttf'}"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+def uploaded_files(db: Connection, directory: Path, families: Iterable[str]) -> tuple[str, ...]:
+    """The local files of the uploaded faces of `families`, written from the database
+    when missing: what the CLI's `templates check` lints with (synchronous)."""
+    wanted = {family.strip().casefold() for family in families}
+    digests = sorted(
+        {r.digest for r in list_fonts(db) if wanted & {n.casefold() for n in r.families}}
+    )
+    paths = []
+    for digest in digests:
+        path = verified_file(directory, digest)
+        stored = font_file(db, digest) if path is None else None
+        if stored is not None:
+            path = write_file(directory, digest, *stored)
+        if path is not None:
+            paths.append(path)
+    return tuple(paths)
 
 
 @dataclass(frozen=True, slots=True)
