@@ -200,8 +200,25 @@ async function choose(id, { focus = true } = {}) {
   $("editor").hidden = false;
   $("template-meta").textContent = `${described.id} · ${described.width}×${described.height}`;
   buildForm(described);
+  showFonts(described.fonts || []);
   if (focus) $("fields-form").querySelector("input, textarea")?.focus();
   update(true);
+}
+
+// The families the template names, each with where its text comes from.
+const FONT_SOURCES = { uploaded: "uploaded", bundled: "bundled", missing: "not installed: the fallback font draws it" };
+
+function showFonts(fonts) {
+  const list = $("template-fonts");
+  list.replaceChildren(...fonts.map(({ family, source }) => {
+    const item = document.createElement("li");
+    item.dataset.source = source;
+    const name = document.createElement("strong");
+    name.textContent = family;
+    item.append(name, ` ${FONT_SOURCES[source] || source}`);
+    return item;
+  }));
+  list.hidden = fonts.length === 0;
 }
 
 function fieldHint(f) {

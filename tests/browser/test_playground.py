@@ -171,6 +171,8 @@ def test_gallery_form_preview_and_signed_url(page: tuple[Any, Console], server: 
     open_og_card(tab)
     for name in ("title", "subtitle", "author", "avatar", "accent"):
         assert tab.locator(f'#fields-form [name="{name}"]').count() == 1, name
+    # The families the template names, and where each comes from.
+    assert "Inter bundled" in tab.locator("#template-fonts").inner_text()
     tab.wait_for_function("() => document.querySelector('#preview').naturalWidth > 0")
     first = tab.eval_on_selector("#preview", "img => img.src")
 
