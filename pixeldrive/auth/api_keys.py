@@ -14,7 +14,7 @@ from pixeldrive.auth.scopes import Scopes
 from pixeldrive.storage.key_records import KeyRecord
 
 PREFIX = "pd"
-KEY_RE = re.compile(r"^pd_(?P<id>[a-z2-7]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
+KEY_RE = re.compile(r"pd_(?P<id>[a-z2-7]{12})_(?P<secret>[A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def new_key(
 
 def split_key(presented: str) -> tuple[str, str] | None:
     """(key id, secret) of something shaped like a key, else None."""
-    match = KEY_RE.match(presented)
+    match = KEY_RE.fullmatch(presented)
     return (match.group("id"), match.group("secret")) if match else None
 
 

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pixeldrive.core.entry_writer import EntryWriter
 
-VARIANT_RE = re.compile(r"^[a-z0-9]{8,64}\.[a-z0-9]{2,5}$")
+VARIANT_RE = re.compile(r"[a-z0-9]{8,64}\.[a-z0-9]{2,5}")
 
 
 def is_valid_variant(variant: str) -> bool:

@@ -17,7 +17,7 @@ from pixeldrive.observe.logs import current_request_id
 log = logging.getLogger("pixeldrive.http")
 PROBLEM_TYPE = "application/problem+json"
 REQUEST_ID = web.RequestKey("request_id", str)
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # aiohttp's own HTTP errors keep their status; these get a clearer detail.
 HTTP_DETAILS = {
@@ -47,7 +47,7 @@ _ids = random.Random()  # noqa: S311
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
-    return given if _SAFE_ID.match(given) else f"{_ids.getrandbits(64):016x}"
+    return given if _SAFE_ID.fullmatch(given) else f"{_ids.getrandbits(64):016x}"
 
 
 @web.middleware

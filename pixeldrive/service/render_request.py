@@ -16,7 +16,8 @@ class RenderOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    template: str = Field(max_length=64, pattern=ID_RE.pattern)
+    # pydantic matches with Rust's regex, whose `$` is the end of the text (no final "\n").
+    template: str = Field(max_length=64, pattern=f"^{ID_RE.pattern}$")
     format: RequestedFormat | None = None
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)

@@ -16,7 +16,7 @@ from pixeldrive.templates.values import FLAGS
 TEXT_FITS = ("none", "shrink", "wrap", "ellipsis")
 IMAGE_FITS = ("cover", "contain", "fill")
 PAINTS = ("fill", "stroke", "both")
-ATTR_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+ATTR_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,63}")
 FORBIDDEN_ATTRS = frozenset({"href", "style", "id", "class", "transform"})
 ROLE = f"{{{SODIPODI_NS}}}role"
 
@@ -97,7 +97,7 @@ def _regex(raw: str) -> str | None:
 def _attribute_name(raw: str) -> str | None:
     # Never an event handler, a link or style: a number must not become script or a fetch.
     lowered = raw.lower()
-    if not ATTR_RE.match(raw) or lowered.startswith("on") or lowered in FORBIDDEN_ATTRS:
+    if not ATTR_RE.fullmatch(raw) or lowered.startswith("on") or lowered in FORBIDDEN_ATTRS:
         return None
     return raw
 

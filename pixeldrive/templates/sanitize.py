@@ -51,7 +51,7 @@ READ_ONLY = frozenset({"linearGradient", "radialGradient", "filter"})
 TEXT_ROOTS = frozenset({"text", "flowRoot"})
 URL_RE = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE | re.DOTALL)
 NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-CSS_COMMENT_RE = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
+CSS_COMMENT_RE = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 CSS_ESCAPE_RE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
 NO_FETCH = (
     "PixelDrive never fetches what a template links to: only #fragments and embedded data: "

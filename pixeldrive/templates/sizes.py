@@ -21,14 +21,14 @@ UNITS = {
     "q": 96 / 101.6,
 }
 MAX_SIDE = 100_000
-_LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*$")
+_LENGTH = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*")
 
 
 def parse_length(value: str | None) -> float | None:
     """A length in px, or None when absent, relative (%, em) or unparseable."""
     if value is None:
         return None
-    match = _LENGTH.match(value)
+    match = _LENGTH.fullmatch(value)
     if not match or match.group(2).lower() not in UNITS:
         return None
     length = float(match.group(1)) * UNITS[match.group(2).lower()]

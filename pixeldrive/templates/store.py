@@ -83,7 +83,7 @@ class TemplateStore:
         table: dict[str, _Entry] = {}
         for path in self._files():
             template_id = path.stem
-            if not ID_RE.match(template_id):
+            if not ID_RE.fullmatch(template_id):
                 continue
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)

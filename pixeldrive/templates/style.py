@@ -7,7 +7,7 @@ import re
 from lxml import etree
 
 # Commas outside quotes separate a font-family list.
-_FAMILY_SPLIT = re.compile(r",(?=(?:[^'\"]*['\"][^'\"]*['\"])*[^'\"]*$)")
+_FAMILY_SPLIT = re.compile(r",(?=(?:[^'\"]*['\"][^'\"]*['\"])*[^'\"]*\Z)")
 _CSS_FAMILY = re.compile(r"font-family\s*:\s*([^;{}]+)", re.IGNORECASE)
 
 

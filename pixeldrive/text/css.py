@@ -32,7 +32,7 @@ SIZE_KEYWORDS = {
     "xx-large": 32.0,
     "xxx-large": 48.0,
 }
-_LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z%]*)\s*$", re.I)
+_LENGTH = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z%]*)\s*", re.I)
 TEXT_PROPERTIES = (
     "font-family",
     "font-size",
@@ -149,7 +149,7 @@ def inherited(element: etree._Element) -> TextStyle:
 
 
 def length(value: str, font_size: float, percent_of: float | None = None) -> float | None:
-    match = _LENGTH.match(value)
+    match = _LENGTH.fullmatch(value)
     if not match:
         return None
     number, unit = float(match.group(1)), match.group(2).lower()
