@@ -17,7 +17,8 @@ from typing import Any
 from lxml import etree
 
 from pixeldrive.core.errors import PixelDriveError, TemplateInvalid
-from pixeldrive.templates.fields import TEXT_TAGS, FieldSpec
+from pixeldrive.lint import effects
+from pixeldrive.templates.fields import PAGE_SPANS, TEXT_TAGS, FieldSpec, discover_fields
 from pixeldrive.templates.model import compile_template, describe_field, template_version
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import local_name, parse_svg
@@ -34,8 +35,8 @@ CAIROSVG = "CairoSVG 2.9.1"
 DEFAULT_FALLBACK = "fontconfig's default font"
 UNKNOWN = "PixelDrive No Such Family"  # what fc-match substitutes for any missing font
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-WHERE_RE = re.compile(r'^<(?P<tag>[^\s>]+)(?: id="(?P<id>[^"]*)")?> line (?P<line>\d+)$')
-LINE_RE = re.compile(r"^line (?P<line>\d+)$")
+WHERE_RE = re.compile(r'<(?P<tag>[^\s>]+)(?: id="(?P<id>[^"]*)")?> line (?P<line>\d+)')
+LINE_RE = re.compile(r"line (?P<line>\d+)")
 CSS_DECLARATION_RE = re.compile(r"([a-zA-Z-]+)\s*:\s*([^;{}]+)")
 URL_ID_RE = re.compile(r"""url\(\s*['"]?#([^'")\s]+)""")
 HSL_RE = re.compile(r"\bhsla?\(", re.IGNORECASE)
@@ -164,6 +165,7 @@ def lint(
         findings.extend(_invalid(exc, root))
     else:
         width, height, fields = template.width, template.height, template.fields
+        findings.extend(_unbounded_numbers(root, max(width, height)))
     cleaned = sanitize(root)[1]
     findings.extend(cleaned)
     if not any(f.tag == "svg" and f.severity == "error" for f in cleaned):
@@ -182,6 +184,24 @@ def lint(
     return LintReport(name, template_id, version, width, height, summaries, tuple(findings))
 
 
+def _unbounded_numbers(root: etree._Element, longest_side: float) -> Iterator[Finding]:
+    elements = list(root.iter(etree.Element))
+    for spec in discover_fields(root):  # as written: compiling fills in the page's bounds
+        missing = [
+            f"data-pd-{option}"
+            for option, bound in (("min", spec.minimum), ("max", spec.maximum))
+            if bound is None
+        ]
+        if spec.kind == "number" and missing:
+            yield finding(
+                elements[spec.targets[0]],
+                "warning",
+                f"number field {spec.name!r} has no {' or '.join(missing)}",
+                f"values are bounded by the page instead (±{PAGE_SPANS * longest_side:g}, "
+                f"{PAGE_SPANS} × its longest side); bound it to what the design can show",
+            )
+
+
 def _summary(spec: FieldSpec) -> FieldSummary:
     described = describe_field(spec)
     options = {k: v for k, v in described.items() if k not in ("name", "kind")}
@@ -196,11 +216,11 @@ def _invalid(exc: TemplateInvalid, root: etree._Element | None) -> tuple[Finding
         return (Finding("error", "", 0, exc.detail, "the file cannot be parsed"),)
     out = []
     for problem in exc.errors:
-        if match := WHERE_RE.match(problem.field):
+        if match := WHERE_RE.fullmatch(problem.field):
             ident, line = match["id"] or "", int(match["line"])
             why = "the template's fields cannot be compiled"
             out.append(Finding("error", ident, line, problem.message, why, match["tag"]))
-        elif match := LINE_RE.match(problem.field):
+        elif match := LINE_RE.fullmatch(problem.field):
             why = "the file cannot be parsed"
             out.append(Finding("error", "", int(match["line"]), exc.detail, why))
         else:
@@ -367,13 +387,8 @@ class _Features:
             )
         elif tag == "textPath":
             self._text_path(element)
-        elif tag == "feBlend":
-            self.add(
-                element,
-                "warning",
-                f"feBlend mode={element.get('mode', 'normal')!r}",
-                f"{CAIROSVG} approximates it with a cairo operator on the element alone",
-            )
+        elif tag == "filter":
+            self.out.extend(effects.filter_element(element))
         elif tag == "switch":
             self.add(element, "info", "<switch>", f"{CAIROSVG} draws the first child it supports")
         elif tag == "style":
@@ -436,39 +451,14 @@ class _Features:
         elif prop in OPACITY_PROPS:
             self._opacity(element, prop, value)
 
+    # Filters, masks (luminance and alpha), blend modes, isolation, paint-order and
+    # markers are drawn by PixelDrive (render/effects/): lint/effects.py reports what of
+    # them is still not drawn, or past the bounds of templates/effect_limits.py.
     def _filter(self, element: etree._Element, prop: str, value: str) -> None:
-        if value.strip().lower() in ("none", ""):
-            return
-        target = self._target(value, "filter")
-        steps = ""
-        if target is not None:
-            primitives = dict.fromkeys(local_name(c) for c in target.iterchildren(etree.Element))
-            steps = f" ({', '.join(primitives)})" if primitives else ""
-        self.add(
-            element,
-            "warning",
-            f"filter {value}{steps} not drawn",
-            f"{CAIROSVG} draws no filter effects (blur, drop shadow, colour matrix…); only an "
-            "feOffset, feFlood or feBlend step is approximated",
-        )
+        self.out.extend(effects.filter_reference(element, value, self.ids))
 
-    def _mask(self, element: etree._Element, prop: str, value: str) -> None:
-        target = self._target(value, "mask")
-        if target is None:
-            return
-        mask_type = parse_style(target.get("style")).get("mask-type") or target.get("mask-type")
-        if (mask_type or "luminance").strip().lower() != "alpha":
-            self.add(
-                element,
-                "warning",
-                f"luminance mask {value}",
-                f"{CAIROSVG} applies masks by their alpha only, not their luminance; set the "
-                "mask's mask-type to alpha if that is what is meant",
-            )
-
-    def _unsupported(self, element: etree._Element, prop: str, value: str) -> None:
-        if value.strip().lower() not in ("normal", "auto", "none", ""):
-            self.add(element, "warning", f"{prop}:{value}", f"{CAIROSVG} ignores {prop}")
+    def _blend_mode(self, element: etree._Element, prop: str, value: str) -> None:
+        self.out.extend(effects.blend_mode(element, value))
 
     def _text_frame(self, element: etree._Element, prop: str, value: str) -> None:
         """shape-inside frames are laid out when they are rectangles (inline-size always)."""
@@ -562,10 +552,7 @@ class _Features:
 
 PROPERTY_CHECKS = {
     "filter": _Features._filter,
-    "mask": _Features._mask,
-    "mix-blend-mode": _Features._unsupported,
-    "isolation": _Features._unsupported,
-    "paint-order": _Features._unsupported,
+    "mix-blend-mode": _Features._blend_mode,
     "shape-inside": _Features._text_frame,
     "font-size": _Features._font_size,
     "font-family": _Features._font_family,

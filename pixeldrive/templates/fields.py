@@ -17,7 +17,7 @@ KINDS: tuple[str, ...] = get_args(Kind)
 Marking = Literal["attribute", "label", "placeholder"]
 Value = str | float | bool | None
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z][a-z0-9_]{0,63})\s*\}\}")
 TEXT_TAGS = frozenset({"text", "tspan", "flowRoot", "flowPara", "flowSpan", "textPath"})
 SHAPE_TAGS = frozenset({"rect", "circle", "ellipse", "path", "polygon", "polyline", "line", "stop"})
@@ -53,6 +53,23 @@ class FieldSpec:
     element_ids: tuple[str, ...] = ()
     locations: tuple[str, ...] = field(default=(), compare=False)  # '<text id="t1"> line 4'
     problems: tuple[FieldProblem, ...] = field(default=(), compare=False)
+
+
+# A number field the designer left unbounded may still reach this many of the page's
+# longest side either way: far enough for any position or size a design can show, and
+# nowhere near the 1e308 that held a worker for its whole timeout as a circle's radius.
+PAGE_SPANS = 10
+
+
+def page_bound(spec: FieldSpec, width: float, height: float) -> FieldSpec:
+    """A number field with finite bounds: each one the designer did not write is
+    ±PAGE_SPANS × the page's longest side (never crossing the one they did write)."""
+    if spec.kind != "number":
+        return spec
+    span = PAGE_SPANS * float(max(width, height))
+    low = spec.minimum if spec.minimum is not None else min(-span, spec.maximum or 0.0)
+    high = spec.maximum if spec.maximum is not None else max(span, low)
+    return replace(spec, minimum=low, maximum=high)
 
 
 def discover_fields(root: etree._Element) -> tuple[FieldSpec, ...]:
@@ -109,7 +126,7 @@ def _where(element: etree._Element) -> str:
 def _element_field(element: etree._Element, index: int, name: str, marking: Marking) -> FieldSpec:
     problems: list[FieldProblem] = []
     where = _where(element)
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         problems.append(FieldProblem(where, f"field name {name!r} must match {NAME_RE.pattern}"))
     kind = element.get("data-pd-kind") or _kind_of(element)
     if kind not in KINDS:

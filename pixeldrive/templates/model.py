@@ -11,7 +11,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
-from pixeldrive.templates.fields import FieldSpec, discover_fields
+from pixeldrive.templates.fields import FieldSpec, discover_fields, page_bound
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.schema import (
     DEFAULT_MAX_TEXT,
@@ -23,7 +23,7 @@ from pixeldrive.templates.schema import (
 from pixeldrive.templates.sizes import document_size
 from pixeldrive.templates.style import families_named
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def template_version(data: bytes) -> str:
@@ -112,11 +112,12 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
 
 def compile_template(template_id: str, data: bytes, *, max_image_bytes: int) -> Template:
     """Parse, measure and discover fields; raises TemplateInvalid naming what is wrong."""
-    if not ID_RE.match(template_id):
+    if not ID_RE.fullmatch(template_id):
         raise TemplateInvalid(f"template id {template_id!r} must match {ID_RE.pattern}")
     root = parse_svg(data)
     width, height = document_size(root)
-    fields = normalise_defaults(discover_fields(root), max_image_bytes)
+    bounded = tuple(page_bound(spec, width, height) for spec in discover_fields(root))
+    fields = normalise_defaults(bounded, max_image_bytes)
     return Template(
         id=template_id,
         version=template_version(data),

@@ -9,6 +9,7 @@ from lxml import etree
 
 from pixeldrive.core.errors import FieldProblem, TemplateInvalid
 from pixeldrive.templates.fields import FieldSpec, discover_fields
+from pixeldrive.templates.model import compile_template
 from pixeldrive.templates.parser import local_name, parse_svg, text_of
 from pixeldrive.templates.schema import normalise_defaults
 from tests.svgdoc import fill, svg_document
@@ -651,3 +652,32 @@ def test_fields_inside_a_show_group_are_fields_of_their_own() -> None:
     )
     kinds = {name: spec.kind for name, spec in fields.items()}
     assert kinds == {"badge_shown": "show", "badge_colour": "color", "badge": "text", "who": "text"}
+
+
+# --- a number field's bounds: what the designer wrote, else the page's ------------------------
+
+
+def number_field(bounds: str) -> FieldSpec:
+    svg = svg_document(
+        f'<rect id="bar" width="5" height="5" data-pd-field="bar" data-pd-kind="number"'
+        f' data-pd-attr="width" {bounds}/>',
+        100,
+        50,
+    )
+    return compile_template("t", svg, max_image_bytes=1000).fields[0]
+
+
+@pytest.mark.parametrize(
+    ("bounds", "expected"),
+    [
+        ("", (-1000.0, 1000.0)),  # the page is 100×50: ±10 × its longest side
+        ('data-pd-min="0"', (0.0, 1000.0)),
+        ('data-pd-max="5"', (-1000.0, 5.0)),
+        ('data-pd-min="2" data-pd-max="3"', (2.0, 3.0)),
+        ('data-pd-min="5000"', (5000.0, 5000.0)),  # never crossing the bound written
+        ('data-pd-max="-5000"', (-5000.0, -5000.0)),
+    ],
+)
+def test_every_number_field_is_bounded(bounds: str, expected: tuple[float, float]) -> None:
+    spec = number_field(bounds)
+    assert (spec.minimum, spec.maximum) == expected

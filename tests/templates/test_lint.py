@@ -24,45 +24,37 @@ needs_fontconfig = pytest.mark.skipif(
 )
 
 # One feature per line (the body starts on line 2): element id → severity and a word of
-# the finding. Lines without an id define what the others use and must stay silent.
+# the finding. Lines without an id define what the others use, or hold what PixelDrive
+# draws (filters, masks, blend modes, isolation, paint-order: render/effects/), and must
+# stay silent.
 FEATURES: list[tuple[str, str | None, str, str]] = [
     ('<filter id="blur"><feGaussianBlur stdDeviation="3"/></filter>', None, "", ""),
     (
-        '<rect id="r-filter" width="5" height="5" filter="url(#blur)"/>',
+        '<rect id="r-filter" width="5" height="5" filter="url(#nowhere)"/>',
         "r-filter",
         "warning",
-        "feGaussianBlur",
+        "names no filter",
     ),
-    (
-        '<rect id="r-filter-style" width="5" style="filter:url(#blur)"/>',
-        "r-filter-style",
-        "warning",
-        "filter",
-    ),
+    ('<rect id="r-filter-style" width="5" style="filter:url(#blur)"/>', None, "", ""),
     ('<filter id="shadow"><feOffset dx="2"/>', None, "", ""),
-    ('<feBlend id="blend" mode="multiply" in="SourceGraphic"/>', "blend", "warning", "feBlend"),
+    ('<feBlend id="blend" mode="multiply" in="SourceGraphic"/>', None, "", ""),
     ("</filter>", None, "", ""),
     ('<mask id="lum"><rect width="5" height="5" fill="#fff"/></mask>', None, "", ""),
-    ('<rect id="r-mask" width="5" mask="url(#lum)"/>', "r-mask", "warning", "luminance"),
+    ('<rect id="r-mask" width="5" mask="url(#lum)"/>', None, "", ""),
     ('<mask id="alpha" mask-type="alpha"><rect width="5"/></mask>', None, "", ""),
     ('<rect id="r-alpha" width="5" mask="url(#alpha)"/>', None, "", ""),
     (
-        '<rect id="r-blend" width="5" style="mix-blend-mode:multiply"/>',
+        '<rect id="r-blend" width="5" style="mix-blend-mode:plus-darker"/>',
         "r-blend",
         "warning",
         "mix-blend-mode",
     ),
+    ('<g id="g-iso" style="isolation:isolate"><rect width="5"/></g>', None, "", ""),
     (
-        '<g id="g-iso" style="isolation:isolate"><rect width="5"/></g>',
-        "g-iso",
+        '<filter id="custom"><feCustomThing id="fe-custom"/></filter>',
+        "fe-custom",
         "warning",
-        "isolation",
-    ),
-    (
-        '<path id="p-order" d="M0 0H5" style="paint-order:stroke;stroke:#000"/>',
-        "p-order",
-        "warning",
-        "paint-order",
+        "not drawn",
     ),
     (
         '<text id="t-font" style="font-family:\'Comic Sans MS\';font-size:12px">Hi</text>',
@@ -196,6 +188,30 @@ def test_a_bad_option_is_an_error_at_its_element() -> None:
     report = report_of('<text id="t1" data-pd-field="x" data-pd-fit="squash">a</text>')
     (item,) = at(report, "t1")
     assert (item.severity, item.line, item.tag) == ("error", 2, "text")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "missing"),
+    [
+        ("", "data-pd-min or data-pd-max"),
+        ('data-pd-min="0"', "data-pd-max"),
+        ('data-pd-max="9"', "data-pd-min"),
+        ('data-pd-min="0" data-pd-max="9"', None),
+    ],
+)
+def test_a_number_field_left_unbounded_is_a_warning(bounds: str, missing: str | None) -> None:
+    report = report_of(
+        f'<rect id="bar" width="5" height="5" data-pd-field="bar" data-pd-kind="number"'
+        f' data-pd-attr="width" {bounds}/>'
+    )
+    found = at(report, "bar")
+    if missing is None:
+        assert found == []
+        return
+    (item,) = found
+    assert (item.severity, item.line, item.tag) == ("warning", 2, "rect")
+    assert item.what == f"number field 'bar' has no {missing}"
+    assert "±2000" in item.why  # 10 × the longest side of a 200×100 page
 
 
 def test_xml_that_does_not_parse_is_one_error_with_its_line() -> None:
@@ -389,3 +405,35 @@ def test_emoji_and_every_living_script_are_drawable() -> None:
 def test_fallback_fonts_cover_arabic_hebrew_devanagari() -> None:
     report = report_of('<text id="t" font-family="Inter">مرحبا שלום नमस्ते Ωμέγα Привет 中文</text>')
     assert at(report, "t") == []
+
+
+@pytest.mark.parametrize(
+    ("primitive", "word"),
+    [
+        ('<feTurbulence id="fe" baseFrequency="0.1" numOctaves="40"/>', "numOctaves"),
+        ('<feConvolveMatrix id="fe" order="40" kernelMatrix="1"/>', "order"),
+        ('<feMorphology id="fe" radius="5000"/>', "radius"),
+        ("".join('<feFlood id="fe"/>' if i == 0 else "<feFlood/>" for i in range(70)), "70"),
+    ],
+    ids=["octaves", "kernel", "morphology", "primitives"],
+)
+def test_filters_past_the_bounds_are_errors(primitive: str, word: str) -> None:
+    """A 1 kB filter could hold a worker for minutes: past templates/effect_limits.py it
+    is refused at upload (an error), with what and why."""
+    body = f'<filter id="f">{primitive}</filter><rect width="5" height="5" filter="url(#f)"/>'
+    report = report_of(body)
+    errors = [f for f in report.findings if f.severity == "error"]
+    assert errors and word in errors[0].what
+    assert not report.servable
+
+
+def test_drawn_effects_are_not_reported() -> None:
+    body = (
+        '<filter id="f" style="color-interpolation-filters:sRGB"><feFlood/><feComposite'
+        ' in2="SourceGraphic" operator="in"/><feGaussianBlur stdDeviation="3"/><feOffset'
+        ' dx="2"/><feMerge><feMergeNode/><feMergeNode in="SourceGraphic"/></feMerge></filter>'
+        '<mask id="m"><rect width="5" height="5" fill="#fff"/></mask>'
+        '<rect id="r" width="5" height="5" style="filter:url(#f) blur(2px);'
+        'mix-blend-mode:multiply;paint-order:stroke" mask="url(#m)"/>'
+    )
+    assert [f for f in report_of(body).findings if f.element_id in ("r", "f", "m")] == []
