@@ -16,8 +16,11 @@ _GRAPHEME = regex.compile(r"\X")
 CODE_POINTS_PER_CHARACTER = 16
 
 # XML 1.0 cannot carry C0 controls (except tab and newline), lone surrogates or U+FFFE/F;
-# lxml would raise on them deep in the render, so they are refused up front, by name.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# lxml would raise on them deep in the render. C1 controls (U+0080-U+009F: terminal escapes,
+# mis-decoded Windows-1252) and the other non-characters (U+FDD0-U+FDEF, the last two code
+# points of every plane) draw nothing meaningful. All are refused up front, by name.
+_NONCHARACTERS = "".join(chr(plane << 16 | end) for plane in range(17) for end in (0xFFFE, 0xFFFF))
+_FORBIDDEN = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
 # How a boolean may be written as text (a default attribute, a query string, the CLI).
 FLAGS = {
     "true": True,
