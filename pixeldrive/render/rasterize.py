@@ -24,9 +24,9 @@ def rasterize(
     or the network by itself. Its exceptions propagate: the worker translates them.
     """
     # Imported here: cairosvg costs ~150 ms to import, paid once in each worker.
-    from pixeldrive.text.draw import PNGWithRuns
+    from pixeldrive.render.effects.surfaces import PNGWithEffects
 
-    surface = PNGWithRuns(
+    surface = PNGWithEffects(
         _tree(svg, fetcher),
         None,
         96,
@@ -48,9 +48,9 @@ def rasterize_layers(
     """Draw `backdrop`, keep a copy of its pixels, draw `overlay` (if any) on top: the
     image and the backdrop's pixels (cairo ARGB32, for `rasterize_over`). Both documents'
     glyph elements refer to `runs`."""
-    from pixeldrive.text.draw import PNGWithRuns
+    from pixeldrive.render.effects.surfaces import PNGWithEffects
 
-    target = PNGWithRuns(
+    target = PNGWithEffects(
         _tree(backdrop, fetcher),
         None,
         96,
@@ -110,10 +110,10 @@ def _draw_on(
     target: Any, svg: bytes, width: int, height: int, fetcher: Fetcher, runs: GlyphRuns
 ) -> None:
     """CairoSVG's PNG drawing, onto an existing cairo image surface."""
-    from pixeldrive.text.draw import PixelsWithRuns
+    from pixeldrive.render.effects.surfaces import PixelsWithEffects
 
     tree = _tree(svg, fetcher)
-    PixelsWithRuns(tree, target, glyph_runs=runs, output_width=width, output_height=height)
+    PixelsWithEffects(tree, target, glyph_runs=runs, output_width=width, output_height=height)
 
 
 def _finished(target: Any) -> Image.Image:
@@ -131,10 +131,10 @@ def to_pdf(svg: bytes, width: int, height: int, fetcher: Fetcher, runs: GlyphRun
     same spec gives the same bytes."""
     from cairocffi import PDF_METADATA_CREATE_DATE, PDF_METADATA_CREATOR, PDF_METADATA_MOD_DATE
 
-    from pixeldrive.text.draw import PDFWithRuns
+    from pixeldrive.render.effects.surfaces import PDFWithEffects
 
     out = io.BytesIO()
-    surface = PDFWithRuns(
+    surface = PDFWithEffects(
         _tree(svg, fetcher), out, 96, glyph_runs=runs, output_width=width, output_height=height
     )
     for field, value in (

@@ -1,0 +1,183 @@
+"""What a filter primitive sees: the region's pixels, units and scale, its inputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cairocffi
+import numpy as np
+from cairosvg.helpers import size
+
+from pixeldrive.render.effects import image as im
+from pixeldrive.render.effects.geometry import Box, PixelBox, fraction, own
+from pixeldrive.render.job import JobError
+from pixeldrive.templates import effect_limits as limits
+
+NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def numbers(value: Any) -> list[float]:
+    return [float(n) for n in NUMBER_RE.findall(str(value or ""))]
+
+
+class Budget:
+    """The filter work left to one draw (see templates/effect_limits.py)."""
+
+    def __init__(self, work: float = limits.MAX_WORK) -> None:
+        self.left = work
+
+    def spend(self, pixels: int, weight: float) -> None:
+        self.left -= pixels * weight
+        if self.left < 0:
+            raise JobError(
+                "the template's filter effects are too costly to draw: past "
+                f"{limits.MAX_WORK:,} pixel-primitives in one render; make the filtered "
+                "areas or the blur and turbulence smaller"
+            )
+
+
+@dataclass(slots=True)
+class Frame:
+    """One filter's region: `width`×`height` pixels; `matrix` maps user space to them;
+    `bbox` is the element's bounding box (user space) and `by_box` says whether
+    primitive lengths are fractions of it."""
+
+    surface: Any
+    node: Any
+    width: int
+    height: int
+    matrix: cairocffi.Matrix
+    bbox: Box | None
+    by_box: bool
+    budget: Budget
+    sources: dict[str, Callable[[], im.Img]]
+    depth: int = 0
+    results: dict[str, tuple[im.Img, PixelBox]] = field(default_factory=dict)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        m = self.matrix
+        return float(np.hypot(m.xx, m.yx)), float(np.hypot(m.xy, m.yy))
+
+    def length(self, value: float, axis: str) -> float:
+        """A primitive length (user or bounding-box units) in pixels along `axis`."""
+        sx, sy = self.scale
+        if self.by_box and self.bbox is not None:
+            value *= self.bbox[2] if axis == "x" else self.bbox[3]
+        return value * (sx if axis == "x" else sy)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        """A primitive coordinate (user or bounding-box units) in region pixels."""
+        if self.by_box and self.bbox is not None:
+            x = self.bbox[0] + x * self.bbox[2]
+            y = self.bbox[1] + y * self.bbox[3]
+        px, py = self.matrix.transform_point(x, y)
+        return float(px), float(py)
+
+    def subregion(self, prim: Any, default: PixelBox | None = None) -> PixelBox:
+        """The primitive's subregion in region pixels (`default`, else the whole
+        region, for what its attributes do not say)."""
+        names = ("x", "y", "width", "height")
+        if all(prim.get(n) is None for n in names):
+            return default or (0, 0, self.width, self.height)
+        rect = self._user_rect(prim)
+        corners = [self.matrix.transform_point(x, y) for x in rect[::2] for y in rect[1::2]]
+        xs = [c[0] for c in corners]
+        ys = [c[1] for c in corners]
+        x0 = max(0, int(np.floor(min(xs) + 1e-6)))
+        y0 = max(0, int(np.floor(min(ys) + 1e-6)))
+        x1 = min(self.width, int(np.ceil(max(xs) - 1e-6)))
+        y1 = min(self.height, int(np.ceil(max(ys) - 1e-6)))
+        return x0, y0, max(x0, x1), max(y0, y1)
+
+    def _user_rect(self, prim: Any) -> tuple[float, float, float, float]:
+        """x0, y0, x1, y1 in user space; attributes not given take the region's."""
+        inverse = cairocffi.Matrix(*self.matrix.as_tuple())
+        inverse.invert()
+        ux0, uy0 = inverse.transform_point(0, 0)
+        ux1, uy1 = inverse.transform_point(self.width, self.height)
+        ux0, ux1 = min(ux0, ux1), max(ux0, ux1)
+        uy0, uy1 = min(uy0, uy1), max(uy0, uy1)
+        if self.by_box and self.bbox is not None:
+            bx, by, bw, bh = self.bbox
+            x = bx + fraction(prim.get("x"), (ux0 - bx) / bw if bw else 0) * bw
+            y = by + fraction(prim.get("y"), (uy0 - by) / bh if bh else 0) * bh
+            w = fraction(prim.get("width"), (ux1 - x) / bw if bw else 0) * bw
+            h = fraction(prim.get("height"), (uy1 - y) / bh if bh else 0) * bh
+        else:
+            x = _user(self.surface, prim.get("x"), "x", ux0)
+            y = _user(self.surface, prim.get("y"), "y", uy0)
+            w = _user(self.surface, prim.get("width"), "x", ux1 - x)
+            h = _user(self.surface, prim.get("height"), "y", uy1 - y)
+        return x, y, x + max(w, 0.0), y + max(h, 0.0)
+
+
+def _user(surface: Any, value: Any, axis: str, default: float) -> float:
+    return default if value is None else float(size(surface, value, axis))
+
+
+@dataclass(slots=True)
+class Step:
+    """One primitive being run: its node, its frame, its colour space and subregion."""
+
+    prim: Any
+    frame: Frame
+    linear: bool
+    box: PixelBox
+    previous: im.Img | None
+    previous_box: PixelBox | None = None
+
+    def number(self, name: str, default: float) -> float:
+        found = numbers(self.prim.get(name))
+        return found[0] if found else default
+
+    def pair(self, name: str, default: float) -> tuple[float, float]:
+        found = numbers(self.prim.get(name))
+        if not found:
+            return default, default
+        return found[0], found[1] if len(found) > 1 else found[0]
+
+    def input(self, name: str = "in") -> im.Img:
+        """The image an `in`/`in2` attribute names (the previous result, or the source
+        graphic for the first primitive, when it names nothing known)."""
+        ref = str(self.prim.get(name) or "").strip()
+        frame = self.frame
+        if ref in frame.results:
+            return frame.results[ref][0]
+        if ref in frame.sources:
+            return frame.sources[ref]()
+        if self.previous is not None:
+            return self.previous
+        return frame.sources["SourceGraphic"]()
+
+    def pixels(self, name: str = "in") -> im.Array:
+        """An input's pixels in this primitive's colour space."""
+        return im.in_space(self.input(name), self.linear)
+
+    def input_box(self, name: str = "in") -> PixelBox:
+        ref = str(self.prim.get(name) or "").strip()
+        if ref in self.frame.results:
+            return self.frame.results[ref][1]
+        if ref not in self.frame.sources and self.previous_box is not None:
+            return self.previous_box
+        return 0, 0, self.frame.width, self.frame.height
+
+    def color(self, prop: str, opacity_prop: str | None) -> tuple[float, float, float, float]:
+        """A colour property of the primitive (flood-color, lighting-color) as straight
+        sRGB RGBA."""
+        surface, prim = self.frame.surface, self.prim
+        # Not inherited (CairoSVG hands them down from the filter element).
+        value = str(own(prim, prop) or ("white" if prop == "lighting-color" else "black"))
+        if value.strip() == "currentColor":
+            value = str(prim.get("color") or self.frame.node.get("color") or "black")
+        opacity = 1.0
+        if opacity_prop is not None:
+            opacity = max(0.0, min(1.0, fraction(own(prim, opacity_prop), 1.0)))
+        try:
+            r, g, b, a = surface.map_color(value.strip(), opacity)
+        except (ValueError, TypeError, KeyError):
+            r, g, b, a = 0.0, 0.0, 0.0, opacity
+        return float(r), float(g), float(b), float(a)

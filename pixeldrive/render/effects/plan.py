@@ -1,0 +1,72 @@
+"""Which effects of an element PixelDrive draws itself: read from CairoSVG's node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cairocffi
+from cairosvg.url import parse_url
+
+from pixeldrive.render.effects import cssfilter
+from pixeldrive.render.effects.compose import BLEND_MODES
+from pixeldrive.render.effects.geometry import own
+
+# CairoSVG hands every property but a few down to the children in its nodes: a blend
+# mode or an isolation read from a child may be its parent's.
+OWN_ONLY = ("mix-blend-mode", "isolation")
+# Drawn by CairoSVG as definitions, or not at all: never an effect of their own.
+PASSIVE = frozenset(
+    {"defs", "clipPath", "mask", "marker", "pattern", "linearGradient", "radialGradient"}
+    | {"filter", "symbol", "style", "title", "desc", "metadata"}
+)
+PARTS = ("fill", "stroke", "markers")
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """An element's filter items (None: no filter), mask node, blend operator, whether
+    it isolates, and its opacity."""
+
+    filters: list[cssfilter.Item] | None
+    mask: Any
+    operator: int
+    isolate: bool
+    opacity: float
+
+    @property
+    def raster(self) -> bool:
+        return self.filters is not None or self.mask is not None
+
+
+def _opacity(node: Any) -> float:
+    try:
+        return max(0.0, min(1.0, float(node.get("opacity", 1))))
+    except ValueError:
+        return 1.0
+
+
+def effects_of(surface: Any, node: Any) -> Effects | None:
+    """The effects PixelDrive draws for `node`, or None to leave it all to CairoSVG."""
+    if node.tag in PASSIVE:
+        return None
+    raw = str(node.get("filter") or "").strip()
+    filters = cssfilter.parse(raw) if raw and raw != "none" else None
+    mask_name = parse_url(node.get("mask")).fragment
+    mask = surface.masks.get(mask_name) if mask_name else None
+    blend = (own(node, "mix-blend-mode") or "normal").strip()
+    operator = BLEND_MODES.get(blend, cairocffi.OPERATOR_OVER)
+    isolate = (own(node, "isolation") or "auto").strip() == "isolate" and bool(node.children)
+    if filters is None and mask is None and operator == cairocffi.OPERATOR_OVER and not isolate:
+        return None
+    return Effects(filters, mask, operator, isolate, _opacity(node))
+
+
+def paint_order(node: Any, drawable: bool) -> list[str] | None:
+    """The order of a shape's fill, stroke and markers when it is not the usual one."""
+    value = str(node.get("paint-order") or "").strip()
+    if not value or value == "normal" or node.children or not drawable:
+        return None
+    tokens = [t for t in value.split() if t in PARTS]
+    order = tokens + [p for p in PARTS if p not in tokens]
+    return None if order == list(PARTS) else order
