@@ -45,7 +45,8 @@ def parse_svg(data: bytes) -> etree._Element:
 
     Raises TemplateInvalid when the bytes are not well-formed XML, carry a DTD (any
     DOCTYPE, so no entity can be declared), are nested deeper than MAX_DEPTH, or the root
-    is not an SVG element.
+    is not an SVG element. A root `<svg>` without a namespace (an SVG 1.0 file written by
+    hand, which Inkscape opens) has its elements without one taken into the SVG namespace.
     """
     try:
         root = etree.fromstring(data, _parser())
@@ -59,6 +60,8 @@ def parse_svg(data: bytes) -> etree._Element:
     docinfo = tree.docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise TemplateInvalid("DOCTYPE declarations are not allowed in templates")
+    if root.tag == "svg":
+        root = _adopted(root)
     if root.tag != f"{{{SVG_NS}}}svg":
         name = etree.QName(root)
         raise TemplateInvalid(
@@ -67,6 +70,18 @@ def parse_svg(data: bytes) -> etree._Element:
         )
     _check_depth(root)
     return root
+
+
+def _adopted(root: etree._Element) -> etree._Element:
+    """The document with every element that has no namespace put in SVG's."""
+    for element in root.iter(etree.Element):
+        tag = element.tag
+        if isinstance(tag, str) and not tag.startswith("{"):
+            element.tag = f"{{{SVG_NS}}}{tag}"
+    # A fresh parse, so the root declares the SVG namespace as its default.
+    clean = etree.fromstring(etree.tostring(root), _parser())
+    etree.cleanup_namespaces(clean, top_nsmap={None: SVG_NS})  # type: ignore[dict-item]
+    return clean
 
 
 def _check_depth(root: etree._Element) -> None:
