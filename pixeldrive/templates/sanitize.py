@@ -41,7 +41,16 @@ REMOVED_ELEMENTS = {
     "iframe": "embedded documents are never drawn or fetched",
     "embed": "embedded documents are never drawn or fetched",
     "object": "embedded documents are never drawn or fetched",
+    # SVG Tiny 1.2 / XML Events: script by another name.
+    "handler": "event handlers are script; a raster image runs none",
+    "listener": "event listeners are script; a raster image runs none",
 }
+# SMIL animations: they draw nothing in a raster image, and in the SVG output one that sets
+# a link or an event handler turns the drawing into script (`<set attributeName="href"
+# to="javascript:…">`), so those are removed, and so is any whose values name a scheme.
+ANIMATIONS = frozenset({"animate", "set", "animateColor", "animateMotion", "animateTransform"})
+ANIMATION_VALUES = ("to", "from", "by", "values")
+SCHEME_RE = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE | re.MULTILINE)
 # Where a url(#id) may point: CairoSVG keeps these definitions by id, per kind.
 URL_TARGETS = frozenset(
     {"mask", "clipPath", "pattern", "linearGradient", "radialGradient", "marker", "filter"}
@@ -144,12 +153,21 @@ def _sanitize(root: etree._Element, depth: int) -> _Pass:
 def _remove_elements(state: _Pass) -> None:
     for element in list(state.tree.iter(etree.Element)):
         tag = local_name(element)
-        if tag not in REMOVED_ELEMENTS and tag != "style":
+        if tag not in REMOVED_ELEMENTS and tag not in ANIMATIONS and tag != "style":
             continue
         if not _attached(element, state.tree):
             continue  # inside something already removed
         if tag in REMOVED_ELEMENTS:
             state.add(element, "warning", f"<{tag}> removed", REMOVED_ELEMENTS[tag])
+            _remove(element)
+        elif tag in ANIMATIONS and (animated := _animates_script(element)):
+            state.add(
+                element,
+                "warning",
+                f"<{tag}> removed: it animates {animated}",
+                "an animation may not change a link or an event handler, nor set a value "
+                "naming a scheme (javascript:, data:, http:): in the SVG output that is script",
+            )
             _remove(element)
         elif tag == "style" and (problem := _stylesheet_problem(element)):
             state.add(
@@ -159,6 +177,26 @@ def _remove_elements(state: _Pass) -> None:
                 "a stylesheet may not import or link anything outside the template",
             )
             _remove(element)
+
+
+def _animates_script(element: etree._Element) -> str | None:
+    """What an animation element sets that may become script, or None."""
+    target = str(element.get("attributeName", "")).strip()
+    local = target.rpartition(":")[2].lower()
+    if local == "href" or local.startswith("on"):
+        return f"attributeName={target!r}"
+    for name in ANIMATION_VALUES:
+        # `values` is a ;-list; any item naming a scheme counts (a `#fragment` does not).
+        items = str(element.get(name, "")).replace(";", "\n")
+        if SCHEME_RE.search(_plain_value(items)):
+            return f"{name}={str(element.get(name))[:60]!r}"
+    return None
+
+
+def _plain_value(value: str) -> str:
+    """An attribute value as a browser reads it for a scheme: without the tabs and line
+    breaks (and other C0 controls) URL parsing drops, so `java\tscript:` is `javascript:`."""
+    return "".join(c for c in value if c == "\n" or ord(c) > 0x20)
 
 
 def _attached(element: etree._Element, root: etree._Element) -> bool:

@@ -195,3 +195,35 @@ async def test_control_characters_are_refused_by_name(
     problem = await refused(client, "POST", "/v1/renders", 422, json=body)
     assert problem["errors"][0]["field"] == "fields.title"
     assert named in messages(problem)
+
+
+# --- SVG output: nothing in it may become script in a browser ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "animation",
+    [
+        '<set attributeName="href" to="javascript:alert(document.domain)"/>',
+        '<animate attributeName="xlink:href" values="#a;JavaScript:alert(1)" dur="1s"/>',
+        '<set attributeName="onclick" to="alert(1)"/>',
+        '<set attributeName="href" to="data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;"/>',
+    ],
+)
+async def test_svg_output_carries_no_script_from_an_upload(client: Client, animation: str) -> None:
+    data = (
+        f'<svg {NAMESPACES} width="200" height="100"><a href="#t">{animation}'
+        '<text id="t" x="10" y="50" data-pd-field="title">Hi</text></a>'
+        '<a xlink:href=" javascript:alert(2)"><rect width="5" height="5"/></a></svg>'
+    ).encode()
+    put = await client.put(
+        "/v1/templates/animated", data=data, headers={"Content-Type": "image/svg+xml"}
+    )
+    assert put.status == 201, await put.text()
+    body = {"template": "animated", "fields": {"title": "x"}, "format": "svg"}
+    created = await client.post("/v1/renders", json=body)
+    assert created.status == 201, await created.text()
+    document = (await (await client.get(created.headers["Location"])).read()).lower()
+    assert b"script" not in document
+    assert b"<set" not in document
+    assert b"<animate" not in document
+    assert b"onclick" not in document

@@ -489,6 +489,50 @@ def test_an_embedded_image_that_is_no_image_is_refused(uri: str, message: str) -
     assert message in item.what
 
 
+SCRIPT_ANIMATIONS = [
+    '<a href="#x"><set attributeName="href" to="javascript:alert(1)"/><rect/></a>',
+    '<a xlink:href="#x"><animate attributeName="xlink:href" values="#x;javascript:alert(1)"'
+    ' dur="1s"/><rect/></a>',
+    '<a href="#x"><set attributeName="href" to="data:text/html,&lt;script&gt;x()&lt;/script&gt;"/></a>',
+    '<rect><set attributeName="onclick" to="alert(1)"/></rect>',
+    '<rect><animate attributeName="onmouseover" from="" to="alert(1)"/></rect>',
+    '<a href="#x"><set attributeName="HREF" to="#y"/></a>',
+    '<a href="#x"><set attributeName="title" to=" JaVa&#9;ScRiPt:alert(1)"/></a>',
+    '<a href="#x"><animate attributeName="title" values="a;\n java&#10;script:alert(1)"/></a>',
+    '<a href="#x"><animateColor attributeName="href" to="javascript:alert(1)"/></a>',
+    '<a href="#x"><animateTransform attributeName="onload" by="alert(1)"/></a>',
+    '<a href="#x"><animateMotion attributeName="xlink:href" to="https://evil/"/></a>',
+    '<handler type="application/ecmascript">alert(1)</handler>',
+    '<listener event="click" handler="#h"/>',
+]
+
+
+@pytest.mark.parametrize("body", SCRIPT_ANIMATIONS)
+def test_animations_and_handlers_that_make_script_are_removed(body: str) -> None:
+    cleaned, findings = sanitize_svg(svg_document(body))
+    assert findings
+    assert all(f.severity == "warning" for f in findings)
+    names = {local_name(e) for e in parse_svg(cleaned).iter(etree.Element)}
+    assert not names & {"set", "animate", "animateColor", "animateTransform", "animateMotion"}
+    assert not names & {"handler", "listener"}
+    assert b"script:" not in cleaned.lower().replace(b"&#9;", b"").replace(b"\n", b"")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<rect width="5" height="5"><animate attributeName="width" from="5" to="50" dur="2s"/></rect>',
+        '<rect><animate attributeName="fill" values="red;#00f;rgb(0,1,2)" dur="2s"/></rect>',
+        '<g><animateTransform attributeName="transform" type="rotate" from="0 5 5" to="360 5 5"/></g>',
+        '<circle r="3"><animateMotion path="M0 0 L10 10" dur="3s"/></circle>',
+    ],
+)
+def test_animations_of_drawing_are_kept(body: str) -> None:
+    cleaned, findings = sanitize_svg(svg_document(body))
+    assert findings == []
+    assert cleaned.count(b"<anim") == 1
+
+
 # ----------------------------------------------------------------------- the contract
 
 
