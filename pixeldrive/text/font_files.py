@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import ots
 from fontTools.ttLib import TTCollection, TTFont
@@ -252,23 +252,20 @@ def read_facts(path: Path) -> FontFacts:
     has no family name, no glyphs, no Unicode cmap or no outlines."""
     try:
         with TTFont(str(path), lazy=True) as font:
-            return _facts(font, path)
+            return _facts(font, path, check=True)
     except FontRefused:
         raise
     except Exception as exc:  # fontTools raises many kinds on a font it cannot read
         raise FontRefused(f"the font cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
-def _facts(font: TTFont, path: Path, index: int = 0) -> FontFacts:
+def _facts(font: TTFont, path: Path, index: int = 0, *, check: bool = False) -> FontFacts:
+    """A face's facts; with `check`, FontRefused unless it names a family, maps Unicode
+    characters to glyphs and has outlines (the cmap is the costly part to read)."""
     name = font["name"]
-    if not (name.getDebugName(16) or name.getDebugName(1)):
-        raise FontRefused("the font names no family (name table entries 1 and 16)")
     glyphs = int(font["maxp"].numGlyphs)
-    cmap = font["cmap"].getBestCmap() if "cmap" in font else None
-    if glyphs < 1 or not cmap or all(g == ".notdef" for g in cmap.values()):
-        raise FontRefused("the font maps no Unicode character to a glyph (no Unicode cmap)")
-    if not any(tag in font for tag in ("glyf", "CFF ", "CFF2")):
-        raise FontRefused("the font has no outlines (glyf, CFF or CFF2): PixelDrive draws outlines")
+    if check:
+        _check_face(font, name, glyphs)
     record = face_record(font, str(path), index)
     low, high = record.weight_range()
     os2 = font.get("OS/2")
@@ -287,6 +284,16 @@ def _facts(font: TTFont, path: Path, index: int = 0) -> FontFacts:
         licence_url=name.getDebugName(NAME_LICENCE_URL) or "",
         ext="otf" if "CFF " in font or "CFF2" in font else "ttf",
     )
+
+
+def _check_face(font: TTFont, name: Any, glyphs: int) -> None:
+    if not (name.getDebugName(16) or name.getDebugName(1)):
+        raise FontRefused("the font names no family (name table entries 1 and 16)")
+    cmap = font["cmap"].getBestCmap() if "cmap" in font else None
+    if glyphs < 1 or not cmap or all(g == ".notdef" for g in cmap.values()):
+        raise FontRefused("the font maps no Unicode character to a glyph (no Unicode cmap)")
+    if not any(tag in font for tag in ("glyf", "CFF ", "CFF2")):
+        raise FontRefused("the font has no outlines (glyf, CFF or CFF2): PixelDrive draws outlines")
 
 
 def refuse_by_licence(facts: FontFacts) -> None:
