@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from pixeldrive.storage.database import Database
 from pixeldrive.storage.ledger import (
     HitCount,
     RenderEntry,
+    UsageRow,
     billed_before,
     renders_in_month,
     usage,
@@ -176,22 +177,35 @@ class Meter:
             except Exception:  # the next flush retries; hits are free, renders are not here
                 log.exception("writing hit counts failed")
 
-    async def usage(self, key_id: str) -> dict[str, Any]:
-        """Totals per day and per template: renders, cache_hits, bytes."""
+    async def usage(self, principal: Principal) -> dict[str, Any]:
+        """The principal's key's totals per day and per template: renders, cache_hits,
+        bytes. Only templates within the principal's scopes count: a token narrowed to
+        `og-*` does not see what its key rendered of other templates."""
         await self.flush()
-        by_day = await self._db.run(usage, key_id, "day")
-        by_template = await self._db.run(usage, key_id, "template")
-
-        def rows(name: str, data: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
-            return [{name: k, "renders": r, "cache_hits": h, "bytes": b} for k, r, h, b in data]
-
+        rows = [
+            row
+            for row in await self._db.run(usage, principal.key_id)
+            if principal.scopes.allows_template(row[1])
+        ]
         return {
-            "key": key_id,
-            "days": rows("day", by_day),
-            "templates": rows("template", by_template),
-            "totals": {
-                "renders": sum(r for _, r, _, _ in by_day),
-                "cache_hits": sum(h for _, _, h, _ in by_day),
-                "bytes": sum(b for _, _, _, b in by_day),
-            },
+            "key": principal.key_id,
+            "days": _totals_by(rows, "day", lambda row: row[0]),
+            "templates": _totals_by(rows, "template", lambda row: row[1]),
+            "totals": _sums(rows),
         }
+
+
+def _sums(rows: list[UsageRow]) -> dict[str, int]:
+    return {
+        "renders": sum(r[2] for r in rows),
+        "cache_hits": sum(r[3] for r in rows),
+        "bytes": sum(r[4] for r in rows),
+    }
+
+
+def _totals_by(rows: list[UsageRow], name: str, of: Callable[[UsageRow], str]) -> list[Any]:
+    """Per value of `of(row)` (its day or its template), in order: renders, hits, bytes."""
+    groups: dict[str, list[UsageRow]] = defaultdict(list)
+    for row in rows:
+        groups[of(row)].append(row)
+    return [{name: value} | _sums(groups[value]) for value in sorted(groups)]

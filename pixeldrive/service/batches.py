@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pixeldrive.auth.principal import Principal
+from pixeldrive.auth.scopes import ScopeError
 from pixeldrive.batch.queue import Batch, BatchQueue, Progress
 from pixeldrive.core.errors import FieldProblem, InvalidInput, NotFound
 from pixeldrive.service.render_request import RenderOptions
@@ -38,8 +39,21 @@ class BatchSubmitter:
         return batch
 
     async def progress(self, principal: Principal, batch_id: str) -> Progress:
-        """A batch's progress; NotFound unless `principal`'s key submitted it."""
+        """A batch's progress; NotFound unless `principal`'s key submitted it and its
+        scopes cover the batch's template and format (a token narrowed to `og-*` does not
+        see its key's batches of other templates). Not found rather than forbidden: a
+        batch the caller may not see is not confirmed to exist."""
         progress = await self.queue.progress(batch_id)
-        if progress is None or progress.batch.principal.key_id != principal.key_id:
+        if progress is None or not _sees(principal, progress.batch):
             raise NotFound(f"no batch {batch_id!r}")
         return progress
+
+
+def _sees(principal: Principal, batch: Batch) -> bool:
+    if batch.principal.key_id != principal.key_id:
+        return False
+    try:
+        principal.scopes.check("batch", template=batch.template, format=batch.format)
+    except ScopeError:
+        return False
+    return True

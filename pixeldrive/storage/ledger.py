@@ -75,25 +75,26 @@ def renders_in_month(db: Connection, key_id: str, month: str) -> int:
     return int(row[0])
 
 
-UsageRow = tuple[str, int, int, int]  # (day or template, renders, cache_hits, bytes)
+UsageRow = tuple[str, str, int, int, int]  # (day, template, renders, cache_hits, bytes)
 
 
-def usage(db: Connection, key_id: str, by: str) -> list[UsageRow]:
-    """Totals per `day` or per `template`: renders, cache hits, bytes served."""
-    if by not in ("day", "template"):
-        raise ValueError(by)
+def usage(db: Connection, key_id: str) -> list[UsageRow]:
+    """Totals per day and template: renders, cache hits, bytes served. The caller sums
+    them per day or per template over the templates it may see (a token narrowed to some
+    templates sees only theirs)."""
     rows = db.execute(
-        f"""
-        SELECT {by}, sum(renders), sum(hits), sum(bytes) FROM (
-            SELECT {by}, count(*) AS renders, 0 AS hits, sum(bytes) AS bytes
-            FROM renders WHERE key_id = ? GROUP BY {by}
+        """
+        SELECT day, template, sum(renders), sum(hits), sum(bytes) FROM (
+            SELECT day, template, count(*) AS renders, 0 AS hits, sum(bytes) AS bytes
+            FROM renders WHERE key_id = ? GROUP BY day, template
             UNION ALL
-            SELECT {by}, 0, sum(count), sum(bytes) FROM hits WHERE key_id = ? GROUP BY {by}
-        ) AS per GROUP BY {by} ORDER BY {by}
-        """,  # noqa: S608  # `by` is one of two literal column names, checked above
+            SELECT day, template, 0, sum(count), sum(bytes) FROM hits WHERE key_id = ?
+            GROUP BY day, template
+        ) AS per GROUP BY day, template ORDER BY day, template
+        """,
         (key_id, key_id),
     ).fetchall()
-    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3] or 0)) for r in rows]
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
 
 Spooled = tuple[list[RenderEntry], list[HitCount]]

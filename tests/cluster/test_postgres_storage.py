@@ -221,7 +221,7 @@ async def test_the_ledger_writer_spools_while_postgres_is_down(tmp_path: Path) -
             assert await primary.ping()
             assert await writer.replay() == 2
             assert not writer.pending
-            assert await primary.run(usage, "k1", "day") == [("2026-05-20", 1, 2, 40_020)]
+            assert await primary.run(usage, "k1") == [("2026-05-20", "og-card", 1, 2, 40_020)]
             assert await local.run(spooled) == ([], [])
         finally:
             await primary.close()
