@@ -34,17 +34,25 @@ def blur(px: im.Array, sx: float, sy: float) -> im.Array:
         return px.copy()
     pad_x, pad_y = _reach(sx), _reach(sy)
     height, width = px.shape[:2]
-    padded = np.zeros((height + 2 * pad_y, width + 2 * pad_x, 4), np.uint8)
-    padded[pad_y : pad_y + height, pad_x : pad_x + width] = im.to_bytes(px)
-    picture = Image.fromarray(padded, "RGBA")
+    # A black shadow (Inkscape's Drop Shadow: black flood in the source's alpha) has
+    # nothing but alpha: one channel blurred instead of four.
+    alpha_only = not px[..., :3].any()
+    channels = px[..., 3] if alpha_only else px
+    padded = np.zeros((height + 2 * pad_y, width + 2 * pad_x, *channels.shape[2:]), np.uint8)
+    padded[pad_y : pad_y + height, pad_x : pad_x + width] = im.to_bytes(channels)
+    picture = Image.fromarray(padded, "L" if alpha_only else "RGBA")
     if max(sx, sy) < SMALL:
         picture = picture.filter(ImageFilter.GaussianBlur((sx, sy)))
     else:
         radius = (_box_radius(sx), _box_radius(sy))
         for _ in range(3):
             picture = picture.filter(ImageFilter.BoxBlur(radius))
-    out = np.asarray(picture)[pad_y : pad_y + height, pad_x : pad_x + width]
-    return im.from_bytes(out)
+    out = im.from_bytes(np.asarray(picture)[pad_y : pad_y + height, pad_x : pad_x + width])
+    if not alpha_only:
+        return out
+    full = np.zeros_like(px)
+    full[..., 3] = out
+    return full
 
 
 def _box_radius(s: float) -> float:

@@ -80,7 +80,7 @@ def _linear(prim: Any) -> bool:
 
 def _weight(prim: Any) -> float:
     octaves = int((numbers(prim.get("numOctaves")) or [1])[0])
-    order = int(max(numbers(prim.get("order")) or [3]))
+    order = min(limits.MAX_KERNEL_ORDER, int(max(numbers(prim.get("order")) or [3])))
     radius = max(numbers(prim.get("radius")) or [0.0])
     return limits.weight(prim.tag, min(octaves, limits.MAX_OCTAVES), order, radius)
 

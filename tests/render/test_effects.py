@@ -1,0 +1,105 @@
+"""Filters, masks, blend modes and markers drawn by render/effects/: hostile filters are
+bounded, effects draw, a document without them draws as CairoSVG draws it."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import ImageChops
+
+from pixeldrive.render.fetcher import make_fetcher
+from pixeldrive.render.job import JobError
+from pixeldrive.render.rasterize import rasterize
+from pixeldrive.templates.parser import SVG_NS, parse_svg
+
+FETCHER = make_fetcher(2**20, 10_000_000)
+
+
+def svg(body: str, width: int = 200, height: int = 100) -> bytes:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+        f' width="{width}" height="{height}">{body}</svg>'
+    ).encode()
+
+
+def test_a_filter_past_the_work_bound_is_the_inputs_fault() -> None:
+    """60 full-canvas blurs on 40 copies of a 1200×630 rect: ~1.8 G pixel-primitives,
+    refused after the first 48 M (a 422 at upload, where the template is drawn once)."""
+    blurs = "".join('<feGaussianBlur stdDeviation="30"/>' for _ in range(60))
+    uses = "".join('<use xlink:href="#r"/>' for _ in range(40))
+    body = (
+        f'<defs><filter id="f" x="0" y="0" width="1" height="1">{blurs}</filter>'
+        '<rect id="r" width="1200" height="630" fill="red" filter="url(#f)"/></defs>' + uses
+    )
+    with pytest.raises(JobError, match="too costly"):
+        rasterize(svg(body, 1200, 630), 1200, 630, FETCHER)
+
+
+def test_huge_octaves_and_kernels_are_clamped_while_drawing() -> None:
+    body = (
+        '<filter id="t"><feTurbulence baseFrequency="0.1" numOctaves="100000"/></filter>'
+        '<filter id="k"><feConvolveMatrix order="500" kernelMatrix="1"/></filter>'
+        '<rect width="100" height="100" filter="url(#t)"/>'
+        '<rect x="100" width="100" height="100" fill="red" filter="url(#k)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER)
+    assert image.size == (200, 100)
+
+
+def test_a_drop_shadow_and_a_css_blur_draw_outside_the_shape() -> None:
+    body = (
+        '<rect width="200" height="100" fill="#fff"/>'
+        '<rect x="20" y="20" width="40" height="40" fill="#00f"'
+        ' style="filter:drop-shadow(10px 10px 0 #000)"/>'
+        '<rect x="120" y="20" width="40" height="40" fill="#00f" style="filter:blur(4px)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
+    assert image.getpixel((65, 65)) == (0, 0, 0)  # the shadow, beyond the shape
+    r, _, b = image.getpixel((117, 40))
+    assert 0 < r < 255  # the blur reaches past the edge, softened
+    assert b == 255
+
+
+def test_a_luminance_mask_and_multiply_blend() -> None:
+    body = (
+        '<rect width="200" height="100" fill="#ff0"/>'
+        '<mask id="m"><rect width="100" height="100" fill="#808080"/></mask>'
+        '<rect width="100" height="100" fill="#f00" mask="url(#m)"/>'
+        '<rect x="100" width="100" height="100" fill="#0ff" style="mix-blend-mode:multiply"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
+    r, g, b = image.getpixel((50, 50))
+    assert (r, b) == (255, 0)  # half red over yellow
+    assert 120 < g < 135
+    assert image.getpixel((150, 50)) == (0, 255, 0)  # cyan × yellow
+
+
+def test_a_marker_without_viewbox_draws_and_takes_the_stroke() -> None:
+    """CairoSVG raises on a marker without a viewBox whose content has no box
+    (examples/markers.svg); context-stroke takes the shape's stroke."""
+    body = (
+        '<marker id="m" markerWidth="10" markerHeight="10" refX="5" refY="5"'
+        ' style="overflow:visible"><g><circle cx="5" cy="5" r="4"'
+        ' style="fill:context-stroke"/></g></marker>'
+        '<path d="M 20,50 H 180" stroke="#0a0" stroke-width="1" stroke-dasharray="4,4"'
+        ' marker-end="url(#m)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((180, 50))[:3] == (0, 170, 0)
+
+
+def test_a_document_without_effects_draws_as_cairosvg_draws_it() -> None:
+    import io
+
+    from cairosvg import svg2png
+    from PIL import Image
+
+    body = '<rect x="10" y="10" width="80" height="40" fill="#123456" stroke="#f00"/>'
+    ours = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    theirs = Image.open(io.BytesIO(svg2png(bytestring=svg(body)))).convert("RGBA")
+    assert ImageChops.difference(ours, theirs).getbbox() is None
+
+
+def test_a_root_without_namespace_is_read_as_svg() -> None:
+    root = parse_svg(b'<svg width="10" height="10"><rect width="5" height="5"/></svg>')
+    assert root.tag == f"{{{SVG_NS}}}svg"
+    assert root[0].tag == f"{{{SVG_NS}}}rect"
