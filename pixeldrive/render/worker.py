@@ -21,6 +21,7 @@ from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.render import backdrop
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
+from pixeldrive.render.footprint import footprints
 from pixeldrive.render.job import (
     FRAME,
     JobError,
@@ -65,7 +66,6 @@ class _Prepared:
 class _State:
     # Per-process state, set by init_worker; a worker process serves one config.
     config: ClassVar[WorkerConfig | None] = None
-    fetcher: ClassVar[Fetcher | None] = None
     templates: ClassVar[OrderedDict[str, _Prepared]] = OrderedDict()
     library: ClassVar[FontLibrary | None] = None
     # The bundled fonts with a set of uploaded font files, per set, fewest recently used out.
@@ -83,7 +83,6 @@ def init_worker(config: WorkerConfig) -> None:
     if config.nice:
         os.nice(config.nice)
     _State.config = config
-    _State.fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels)
     _State.templates = OrderedDict()
     _State.libraries = OrderedDict()
     _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
@@ -91,7 +90,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.replace_missing = config.missing_glyphs == "replace"
     warm, runs = parse_svg(WARM_SVG), GlyphRuns()
     document.prepare(warm, (), _setter(runs))
-    rasterize(etree.tostring(warm), 64, 16, _State.fetcher, runs)
+    rasterize(etree.tostring(warm), 64, 16, make_fetcher(0, 0), runs)
 
 
 def _setter(runs: GlyphRuns, library: FontLibrary | None = None) -> TextSetter:
@@ -187,7 +186,8 @@ def run(job: RenderJob) -> RenderOutput:
 
 
 def _drawn(job: RenderJob) -> RenderOutput:
-    if _State.config is None or _State.fetcher is None:
+    config = _State.config
+    if config is None:
         raise JobFailed("worker not initialised")
     prepared = _prepared(job)
     start = time.perf_counter()
@@ -196,7 +196,10 @@ def _drawn(job: RenderJob) -> RenderOutput:
     runs = GlyphRuns(prepared.runs)
     tree, reports = _filled(prepared, job, runs)
     set_ms = (time.perf_counter() - start) * 1000
-    fetcher = _State.fetcher
+    # Images are decoded at the size they are drawn (render/footprint.py); a PDF keeps
+    # them whole, for print, within the same budget.
+    images = footprints(tree, job.width, job.height, shrink=job.format != "pdf")
+    fetcher = make_fetcher(config.max_data_uri_bytes, config.max_image_pixels, images)
     if job.format == "svg":
         data = to_svg(tree, runs)
         ms = (time.perf_counter() - start) * 1000
@@ -208,7 +211,7 @@ def _drawn(job: RenderJob) -> RenderOutput:
         return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
     image = _drawing(lambda: _raster(prepared, tree, job, fetcher, runs))
     drawn = time.perf_counter()
-    data = encode(image, job.format, job.quality, _State.config.encode)
+    data = encode(image, job.format, job.quality, config.encode)
     done = time.perf_counter()
     return RenderOutput(
         data=data,

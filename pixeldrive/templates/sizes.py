@@ -39,7 +39,7 @@ def document_size(root: etree._Element) -> tuple[int, int]:
     """The intrinsic size in whole px: width/height attributes, else the viewBox."""
     width = parse_length(root.get("width"))
     height = parse_length(root.get("height"))
-    box = _view_box(root.get("viewBox"))
+    box = view_box_size(root.get("viewBox"))
     if (width is None or height is None) and box is not None:
         bw, bh = box
         if width is None and height is None:
@@ -55,7 +55,8 @@ def document_size(root: etree._Element) -> tuple[int, int]:
     return max(1, round(width)), max(1, round(height))
 
 
-def _view_box(value: str | None) -> tuple[float, float] | None:
+def view_box_size(value: str | None) -> tuple[float, float] | None:
+    """The width and height of a viewBox attribute, or None when it is absent or unusable."""
     if not value:
         return None
     parts = value.replace(",", " ").split()

@@ -227,3 +227,35 @@ async def test_svg_output_carries_no_script_from_an_upload(client: Client, anima
     assert b"<set" not in document
     assert b"<animate" not in document
     assert b"onclick" not in document
+
+
+# --- pixels, not bytes: a small file of many pixels ---------------------------------------------
+
+
+def many_pixels(fmt: str, size: tuple[int, int] = (6300, 6300)) -> str:
+    out = io.BytesIO()
+    Image.new("P" if fmt == "GIF" else "RGB", size, 7).save(out, fmt)
+    return f"data:image/{fmt.lower()};base64,{b64(out.getvalue())}"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "size"), [("GIF", (6300, 6300)), ("PNG", (2500, 2500)), ("WEBP", (3000, 1400))]
+)
+async def test_an_image_of_many_pixels_for_a_small_box_is_422_in_milliseconds(
+    client: Client, fmt: str, size: tuple[int, int]
+) -> None:
+    body = {"template": "og-card", "fields": {"title": "x", "avatar": many_pixels(fmt, size)}}
+    started = time.perf_counter()
+    response = await client.post("/v1/renders", json=body)
+    took = time.perf_counter() - started
+    assert response.status == 422, await response.text()
+    problem = await response.json()
+    assert problem["errors"][0]["field"] == "fields.avatar"
+    assert f"{size[0]}×{size[1]} pixels but covers about 56×56 px" in messages(problem)
+    assert took < FAST, f"{took:.2f} s: read from the header, never decoded"
+
+
+async def test_a_large_jpeg_for_a_small_box_is_drawn(client: Client) -> None:
+    body = {"template": "og-card", "fields": {"title": "x", "avatar": many_pixels("JPEG")}}
+    response = await client.post("/v1/renders", json=body)
+    assert response.status == 201, await response.text()

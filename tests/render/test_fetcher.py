@@ -8,6 +8,7 @@ import io
 import os
 import socket
 import struct
+import time
 import urllib.parse
 import urllib.request
 import zlib
@@ -20,7 +21,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pixeldrive.render.fetcher import make_fetcher
+from pixeldrive.render.fetcher import FLOOR_PIXELS, make_fetcher
+from pixeldrive.render.footprint import Footprint, Footprints, image_key
 from pixeldrive.render.job import JobError
 from pixeldrive.render.rasterize import rasterize
 
@@ -321,3 +323,75 @@ def test_a_raster_image_holding_svg_is_drawn_as_the_raster_image(fmt: str, secre
     assert isinstance(pixel, tuple)
     red, green, blue, _ = pixel
     assert abs(red - 10) + abs(green - 20) + abs(blue - 30) < 24  # JPEG's loss
+
+
+# --- decoding is charged by pixels, against the box the image is drawn in ----------------------
+
+AVATAR = Footprint(56.0 * 56.0, exact=True, field="avatar")
+
+
+@pytest.fixture(scope="module")
+def huge() -> dict[str, bytes]:
+    """Images of 6300×6300 pixels (40 MP) that are small files: 30 kB as a GIF."""
+    out = {}
+    for fmt in ("GIF", "PNG", "WEBP", "JPEG"):
+        buffer = io.BytesIO()
+        Image.new("P" if fmt == "GIF" else "RGB", (6300, 6300), 3).save(buffer, fmt)
+        out[fmt] = buffer.getvalue()
+    return out
+
+
+def fetch_into(where: Footprint, data: bytes) -> bytes:
+    drawn = Footprints({image_key(b64_uri(data)): where}, 1200 * 630)
+    return make_fetcher(2**24, 40_000_000, drawn)(b64_uri(data), "image/*")
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_a_small_file_of_many_pixels_is_refused_for_a_small_box(
+    huge: dict[str, bytes], fmt: str
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(JobError, match="6300×6300 pixels but covers about 56×56") as caught:
+        fetch_into(AVATAR, huge[fmt])
+    assert time.perf_counter() - started < 0.5, "refused from the header, nothing decoded"
+    assert caught.value.problems[0][0] == "fields.avatar"
+    assert f"{FLOOR_PIXELS:,}" in str(caught.value)
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_size(huge: dict[str, bytes]) -> None:
+    fetched = fetch_into(AVATAR, huge["JPEG"])
+    with Image.open(io.BytesIO(fetched)) as image:
+        assert image.format == "PNG"
+        assert image.size == (113, 113)  # 1/8 each way when drafted, then halved: ≥ 2× 56
+        red, green, blue = image.convert("RGB").getpixel((50, 50))  # type: ignore[misc]
+        assert abs(red - 3) + green + blue <= 6  # JPEG's loss
+
+
+def test_a_large_image_drawn_large_is_allowed_and_kept_whole() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 2000), "white").save(buffer, "PNG")
+    page = Footprint(1200.0 * 630, exact=True)
+    assert fetch_into(page, buffer.getvalue()) == buffer.getvalue()  # 6 MP ≤ 16 × 0.76 MP
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_an_image_far_larger_than_its_box_is_reduced_only_when_the_box_is_known(
+    exact: bool,
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (1000, 800), (9, 8, 7, 255)).save(buffer, "WEBP", lossless=True)
+    fetched = fetch_into(Footprint(100.0 * 80, exact=exact), buffer.getvalue())
+    with Image.open(io.BytesIO(fetched)) as image:
+        assert image.size == ((200, 160) if exact else (1000, 800))
+        assert image.convert("RGBA").getpixel((10, 10)) == (9, 8, 7, 255)
+
+
+def test_a_palette_gif_is_reduced_in_colour() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (900, 900), (200, 10, 10)).convert("P").save(buffer, "GIF")
+    with Image.open(
+        io.BytesIO(fetch_into(Footprint(50.0 * 50, exact=True), buffer.getvalue()))
+    ) as image:
+        assert image.size == (100, 100)
+        red, green, blue = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
+        assert abs(red - 200) + abs(green - 10) + abs(blue - 10) <= 6  # the GIF's palette
