@@ -84,6 +84,13 @@ class InvalidInput(PixelDriveError):
     slug = "invalid-input"
 
 
+class BodyIncomplete(BadRequest):
+    """The client closed the connection before its request body was complete. Nobody is
+    left to read the answer, and nothing is wrong with the server: it is not reported."""
+
+    slug = "body-incomplete"
+
+
 class TooLarge(PixelDriveError):
     status = 413
     title = "Payload too large"

@@ -8,7 +8,13 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from pixeldrive.core.errors import BadRequest, FieldProblem, InvalidInput, TooLarge
+from pixeldrive.core.errors import (
+    BadRequest,
+    BodyIncomplete,
+    FieldProblem,
+    InvalidInput,
+    TooLarge,
+)
 from pixeldrive.http.app_keys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,12 +30,14 @@ async def read_body(request: web.Request, limit: int | None = None) -> bytes:
     limit = server_limit if limit is None else limit
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is {request.content_length} bytes; the limit is {limit}")
-    if limit > server_limit:  # past the app's client_max_size: read in pieces, counted
-        return await _read_up_to(request, limit)
     try:
+        if limit > server_limit:  # past the app's client_max_size: read in pieces, counted
+            return await _read_up_to(request, limit)
         return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise TooLarge(f"the body is larger than the limit of {limit} bytes") from exc
+    except ConnectionResetError as exc:  # aiohttp's word for a peer gone mid-body
+        raise BodyIncomplete("the connection closed before the body was complete") from exc
 
 
 async def _read_up_to(request: web.Request, limit: int) -> bytes:
