@@ -493,7 +493,8 @@ SCRIPT_ANIMATIONS = [
     '<a href="#x"><set attributeName="href" to="javascript:alert(1)"/><rect/></a>',
     '<a xlink:href="#x"><animate attributeName="xlink:href" values="#x;javascript:alert(1)"'
     ' dur="1s"/><rect/></a>',
-    '<a href="#x"><set attributeName="href" to="data:text/html,&lt;script&gt;x()&lt;/script&gt;"/></a>',
+    '<a href="#x"><set attributeName="href"'
+    ' to="data:text/html,&lt;script&gt;x()&lt;/script&gt;"/></a>',
     '<rect><set attributeName="onclick" to="alert(1)"/></rect>',
     '<rect><animate attributeName="onmouseover" from="" to="alert(1)"/></rect>',
     '<a href="#x"><set attributeName="HREF" to="#y"/></a>',
@@ -521,9 +522,11 @@ def test_animations_and_handlers_that_make_script_are_removed(body: str) -> None
 @pytest.mark.parametrize(
     "body",
     [
-        '<rect width="5" height="5"><animate attributeName="width" from="5" to="50" dur="2s"/></rect>',
+        '<rect width="5" height="5">'
+        '<animate attributeName="width" from="5" to="50" dur="2s"/></rect>',
         '<rect><animate attributeName="fill" values="red;#00f;rgb(0,1,2)" dur="2s"/></rect>',
-        '<g><animateTransform attributeName="transform" type="rotate" from="0 5 5" to="360 5 5"/></g>',
+        '<g><animateTransform attributeName="transform" type="rotate"'
+        ' from="0 5 5" to="360 5 5"/></g>',
         '<circle r="3"><animateMotion path="M0 0 L10 10" dur="3s"/></circle>',
     ],
 )
