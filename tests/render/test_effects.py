@@ -3,8 +3,11 @@ bounded, effects draw, a document without them draws as CairoSVG draws it."""
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
-from PIL import ImageChops
+from PIL import Image, ImageChops
 
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import JobError
@@ -103,3 +106,36 @@ def test_a_root_without_namespace_is_read_as_svg() -> None:
     root = parse_svg(b'<svg width="10" height="10"><rect width="5" height="5"/></svg>')
     assert root.tag == f"{{{SVG_NS}}}svg"
     assert root[0].tag == f"{{{SVG_NS}}}rect"
+
+
+def _red_png() -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), (255, 0, 0)).save(out, "PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+RED_PNG = _red_png()
+SWAP = (
+    '<filter id="swap" x="0" y="0" width="1" height="1"><feColorMatrix type="matrix"'
+    ' values="0 0 1 0 0  0 1 0 0 0  1 0 0 0 0  0 0 0 1 0"/></filter>'
+    '<mask id="half"><rect width="20" height="40" fill="#fff"/></mask>'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'<image width="40" height="40" xlink:href="{RED_PNG}" filter="url(#swap)"/>',
+        f'<g filter="url(#swap)"><image width="40" height="40" xlink:href="{RED_PNG}"/></g>',
+        f'<defs><image id="i" width="40" height="40" xlink:href="{RED_PNG}"/></defs>'
+        '<use xlink:href="#i" style="filter:url(#swap)"/>',
+        f'<image width="40" height="40" xlink:href="{RED_PNG}" style="filter:url(#swap)"'
+        ' mask="url(#half)"/>',
+    ],
+    ids=["image", "group", "use", "masked"],
+)
+def test_an_image_under_a_filter_or_mask_is_drawn(body: str) -> None:
+    """CairoSVG knows no bounding box for an image: the filter region was empty and
+    Inkscape's replace-hue example drew nothing where its filtered copies stand."""
+    image = rasterize(svg(f"<defs>{SWAP}</defs>{body}"), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((10, 20)) == (0, 0, 255, 255)  # red with red and blue swapped

@@ -94,7 +94,8 @@ def transfer(func: Any, c: im.Array) -> im.Array:
             _num(func, "exponent", 1.0),
             _num(func, "offset", 0.0),
         )
-        return (amp * np.power(c, exp) + off).astype(np.float32)
+        with np.errstate(divide="ignore"):  # 0 to a negative power: infinite, then clamped
+            return (amp * np.power(c, exp) + off).astype(np.float32)
     return c
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cairocffi
-from cairosvg.bounding_box import calculate_bounding_box
+from cairosvg.bounding_box import BOUNDING_BOX_METHODS, calculate_bounding_box
 from cairosvg.helpers import size
 from cairosvg.helpers import transform as apply_transform
 
@@ -18,6 +18,20 @@ from pixeldrive.templates.style import parse_style
 Box = tuple[float, float, float, float]  # x, y, width, height
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1
 CONTAINERS = frozenset({"g", "a", "svg", "switch", "text", "textPath", "tspan"})
+
+
+def _image_box(surface: Any, node: Any) -> Box | None:
+    """An <image>'s box: its x, y, width and height (None when it is sized by its own
+    pixels, which are not read here)."""
+    width, height = size(surface, node.get("width"), "x"), size(surface, node.get("height"), "y")
+    if not width or not height:
+        return None
+    return size(surface, node.get("x"), "x"), size(surface, node.get("y"), "y"), width, height
+
+
+# CairoSVG knows no box for an image, so a filter or mask on one (or on a group or a <use>
+# holding one) had no region and drew nothing; its own group and <use> boxes look here.
+BOUNDING_BOX_METHODS.setdefault("image", _image_box)
 
 
 def transform_of(surface: Any, node: Any) -> cairocffi.Matrix:
