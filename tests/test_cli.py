@@ -82,7 +82,7 @@ def test_a_file_that_cannot_be_read_is_reported_with_exit_2(
     code = main(["render", "og-card", f"title=@{missing}", "-o", str(tmp_path / "x.png")])
     assert code == 2
     err = capsys.readouterr().err
-    assert f"pixeldrive: [Errno 2] No such file or directory: '{missing}'" in err
+    assert f"pixeldrive: title=@{missing}: no file '{missing}'; give the path" in err
     code = main(["batch", "quote", str(tmp_path / "missing.csv"), "--out", str(tmp_path)])
     assert code == 2
     assert "missing.csv" in capsys.readouterr().err

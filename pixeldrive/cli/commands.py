@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import io
 import json
 import logging
 import mimetypes
@@ -12,46 +13,92 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pixeldrive.auth import key_admin, url_signature
 from pixeldrive.auth.scopes import parse_scopes_option
+from pixeldrive.cli.listen import check_listen
+from pixeldrive.cli.mistakes import (
+    USAGE,
+    CommandError,
+    as_text,
+    explain,
+    output_path,
+    read_input,
+)
 from pixeldrive.core.config import Settings, load_settings
-from pixeldrive.core.errors import PixelDriveError, problem_line
+from pixeldrive.core.errors import problem_line
+
+ABOUT = """\
+PixelDrive fills SVG templates (drawn in Inkscape, with marked fields) and draws them as
+PNG, JPEG, WebP, AVIF or PDF: over HTTP with `serve`, or into files with `render` and
+`batch`, no server needed. Drawing needs the cairo library (libcairo2 on Debian and Ubuntu,
+cairo on Homebrew).
+"""
+EXAMPLES = """\
+examples:
+  pixeldrive serve                          the HTTP API on 127.0.0.1:8080
+  pixeldrive render og-card title=Hello -o card.webp
+  pixeldrive render og-card title=Hi 'accent=hsl(340,80%,50%)' avatar=@me.jpg -o card.png
+  pixeldrive batch quote rows.csv --out cards/
+  pixeldrive templates check                each template's fields, limits and problems
+
+Each command has its own --help. Settings come from conf/pixeldrive.toml and PIXELDRIVE_*
+variables (the README lists them). Exit status: 0 done, 1 failed, 2 a mistake in the
+command line or the settings.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with each mistake said in one line and the way to the help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: {message}; see '{self.prog} --help'\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user's mistake is one line on stderr and exit status 2, a failure
+    one line and 1 (mistakes.py), never a traceback."""
     args = _parser().parse_args(argv)
     try:
         result: int = args.run(args)
-    except PixelDriveError as exc:
-        print(f"pixeldrive: {exc.detail}", file=sys.stderr)
-        for problem in exc.errors:
-            print(f"  {problem.field}: {problem.message}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as exc:  # a bad option value, a file not read: said plainly
-        print(f"pixeldrive: {exc}", file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:
+        said = explain(exc)
+        if said is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"pixeldrive: {said.message}", file=sys.stderr)
+        return said.status
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pixeldrive", description=__doc__)
+    parser = _Parser(
+        prog="pixeldrive",
+        description=ABOUT,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", help="address to bind (default from settings: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default from settings: 8080)")
+    serve.add_argument("--port", type=port, help="port (default from settings: 8080)")
     serve.set_defaults(run=_serve)
 
-    render = sub.add_parser("render", help="render one image without a server")
-    render.add_argument("template", help="template id (a file stem in the templates dir)")
+    render = sub.add_parser(
+        "render",
+        help="render one image into a file, without a server",
+        description="Render one image into a file. `pixeldrive templates check` lists each "
+        "template's fields and their limits.",
+    )
+    render.add_argument("template", help="template id, e.g. og-card (an SVG file's stem)")
     render.add_argument(
         "fields",
         nargs="*",
         metavar="FIELD=VALUE",
-        help="field values; FIELD=@path embeds a file (images) or reads text from it",
+        help="field values (quote brackets and spaces for the shell); FIELD=@path embeds "
+        "an image file or reads text from a file",
     )
     render.add_argument(
         "-o",
@@ -67,7 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     _keys_parser(sub)
     _fonts_parser(sub)
 
-    templates = sub.add_parser("templates", help="check templates before uploading them")
+    templates = sub.add_parser(
+        "templates", help="check templates: fields, limits, what cannot be drawn"
+    )
     verbs = templates.add_subparsers(required=True, metavar="ACTION")
     check = verbs.add_parser(
         "check", help="fields found and every feature that cannot be drawn faithfully"
@@ -108,12 +157,25 @@ def _batch_parser(sub: Any) -> None:
     batch.set_defaults(run=_batch)
 
 
-SIZE_OPTIONS = {"width": int, "height": int, "scale": float, "quality": int}
+SIZE_OPTIONS = {
+    "width": (int, "pixels wide (alone: the height follows the template's aspect ratio)"),
+    "height": (int, "pixels high (alone: the width follows)"),
+    "scale": (float, "a multiple of the template's own size, e.g. 2"),
+    "quality": (int, "1-100, for JPEG, WebP and AVIF"),
+}
+
+
+def port(text: str) -> int:
+    """A TCP port number, for argparse (its name is what a refusal says)."""
+    number = int(text)
+    if not 0 <= number <= 65535:
+        raise ValueError(text)
+    return number
 
 
 def _size_options(parser: argparse.ArgumentParser) -> None:
-    for name, kind in SIZE_OPTIONS.items():
-        parser.add_argument(f"--{name}", type=kind)
+    for name, (kind, about) in SIZE_OPTIONS.items():
+        parser.add_argument(f"--{name}", type=kind, help=about)
 
 
 def _size(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,6 +242,7 @@ def _serve(args: argparse.Namespace) -> int:
     from pixeldrive.observe.logs import configure_logging
 
     settings = _settings(args)
+    check_listen(settings.server.host, settings.server.port)  # before a first key is made
     configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
     if settings.server.auth == "on" and (made := key_admin.first_admin_key(settings)):
         # Printed once to the terminal, never logged: like a notebook server's token.
@@ -212,6 +275,7 @@ def _render(args: argparse.Namespace) -> int:
     from pixeldrive.cli.file_renders import render_file
 
     settings = _settings(args)
+    output_path(args.output, "-o")
     values = dict(_field_value(item) for item in args.fields)
     size = render_file(settings, args.template, values, args.output, **_size(args))
     print(f"{args.output}: {size[0]}×{size[1]}")
@@ -226,7 +290,8 @@ def _batch(args: argparse.Namespace) -> int:
     rows, names = _csv_rows(args.csv, args.name)
     size = _size(args)
     failed: list[RowOutcome] = []
-    with tqdm(total=len(rows), unit="img", desc=args.template) as bar:
+    # Shown from the first image on: a mistake found before drawing prints no empty bar.
+    with tqdm(total=len(rows), unit="img", desc=args.template, delay=0.05) as bar:
 
         def done(outcome: RowOutcome) -> None:
             if outcome.error is not None:
@@ -257,10 +322,15 @@ def _batch(args: argparse.Namespace) -> int:
 
 def _csv_rows(path: Path, name_column: str | None) -> tuple[list[dict[str, str]], list[str]]:
     """Rows as field → text (empty cells left out, so defaults apply) and file stems."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        raw = list(csv.DictReader(handle))
-    if name_column and raw and name_column not in raw[0]:
-        raise ValueError(f"no column {name_column!r} in {path}")
+    fix = "give a CSV file (UTF-8) whose first row names the template's fields"
+    text = as_text(read_input(path, "batch", fix), str(path), fix)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise CommandError(f"{path} is empty; {fix}")
+    raw = list(reader)
+    if name_column and name_column not in reader.fieldnames:
+        columns = ", ".join(reader.fieldnames)
+        raise CommandError(f"--name {name_column}: no such column in {path} (it has: {columns})")
     digits = len(str(len(raw)))
     names = [
         _safe_stem(row[name_column] or "") if name_column else f"{n:0{digits}d}"
@@ -305,16 +375,20 @@ def _batch_on_server(
 
 def _field_value(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
-    if not sep:
-        raise SystemExit(f"pixeldrive: expected FIELD=VALUE, got {item!r}")
-    if value.startswith("@"):
-        path = Path(value[1:])
-        kind = mimetypes.guess_type(path.name)[0] or ""
-        if kind.startswith("image/"):
-            value = f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
-        else:
-            value = path.read_text(encoding="utf-8")
-    return name, value
+    if not sep or not name:
+        raise CommandError(
+            f"expected FIELD=VALUE, got {item!r}; quote values with spaces or brackets, "
+            "e.g. 'accent=hsl(340,80%,50%)'"
+        )
+    if not value.startswith("@"):
+        return name, value
+    path = Path(value[1:])
+    kind = mimetypes.guess_type(path.name)[0] or ""
+    fix = "give the path of an image (.png .jpg .webp .gif) or of a UTF-8 text file"
+    data = read_input(path, item, fix)
+    if kind.startswith("image/"):
+        return name, f"data:{kind};base64,{base64.b64encode(data).decode()}"
+    return name, as_text(data, item, fix)
 
 
 def _keys_create(args: argparse.Namespace) -> int:
@@ -441,9 +515,10 @@ def _templates_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     files = args.files or sorted(settings.templates_dir.glob("*.svg"))
+    # Every file read first: a missing one is said before any report is printed.
+    sources = [(p, read_input(p, "templates check", _svg_fix(settings, p))) for p in files]
     servable = True
-    for path in files:
-        data = path.read_bytes()
+    for path, data in sources:
         report = lint(
             data,
             name=path.name,
@@ -460,6 +535,14 @@ def _templates_check(args: argparse.Namespace) -> int:
             print(f"{path.name}: field {field.name}: {field.kind} ({field.marking}) {options}")
         print(report.format_text())
     return 0 if servable else 1
+
+
+def _svg_fix(settings: Settings, path: Path) -> str:
+    """What to name instead of a file that is not there (a template id, say)."""
+    bundled = settings.templates_dir / f"{path.name}.svg"
+    if path.suffix == "" and bundled.is_file():
+        return f"{path.name} is a template id: its file is {bundled}"
+    return f"name SVG files, or none to check every template in {settings.templates_dir}"
 
 
 def _uploaded_fonts(settings: Settings, svg: bytes) -> tuple[str, ...]:

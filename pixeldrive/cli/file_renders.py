@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pixeldrive.auth.principal import LOCAL
+from pixeldrive.cli.mistakes import CommandError
 from pixeldrive.core.config import Settings
 from pixeldrive.core.errors import BadRequest, PixelDriveError, problem_line
 from pixeldrive.core.formats import BY_EXT, FORMATS, ImageFormat
-from pixeldrive.service.pipeline import Order, RenderPipeline
+from pixeldrive.service.pipeline import Order
 from pixeldrive.service.render_request import RenderRequest
-from pixeldrive.wiring import open_services
+from pixeldrive.templates.model import Template
+from pixeldrive.wiring import Services, open_services
 
 T = TypeVar("T")
 
@@ -42,9 +44,9 @@ def render_file(
     if fmt is None:
         raise BadRequest(f"cannot tell the format from {output.name!r}; use .png .jpg .webp .avif")
 
-    async def run(pipeline: RenderPipeline) -> tuple[int, int]:
+    async def run(services: Services) -> tuple[int, int]:
         order = _order(template_id, values, fmt, size)
-        rendered = await pipeline.render(order)
+        rendered = await services.pipeline.render(order)
         await asyncio.to_thread(output.write_bytes, rendered.data)
         return order.size
 
@@ -65,10 +67,12 @@ def render_rows(
     """Render one image per row (field name → text) into `out_dir/<name>.<ext>`, on
     `render.workers` processes; `on_outcome` hears of each row as it finishes."""
     fmt = FORMATS[format_name]
-    out_dir.mkdir(parents=True, exist_ok=True)
     workers = settings.render.worker_count
 
-    async def run(pipeline: RenderPipeline) -> None:
+    async def run(services: Services) -> None:
+        _check_columns(services.templates.get(template_id), rows)
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+        pipeline = services.pipeline
         slots = asyncio.Semaphore(workers)  # as many as the workers, so none is refused
 
         async def one(number: int, values: dict[str, str], path: Path) -> None:
@@ -91,6 +95,18 @@ def render_rows(
     _with_pipeline(settings, workers, run)
 
 
+def _check_columns(template: Template, rows: Sequence[dict[str, str]]) -> None:
+    """A column that names no field would fail every row the same way: said once, before
+    anything is drawn."""
+    fields = [f.name for f in template.fields]
+    unknown = sorted({column for row in rows for column in row} - set(fields))
+    if unknown:
+        raise CommandError(
+            f"{', '.join(map(repr, unknown))}: not a field of {template.id} (its fields: "
+            f"{', '.join(fields)}); rename the column, or start its name with _ to keep it out"
+        )
+
+
 def _order(
     template_id: str, values: dict[str, str], fmt: ImageFormat, size: dict[str, Any]
 ) -> Order:
@@ -99,14 +115,12 @@ def _order(
     return Order(LOCAL, fmt, request, text_fields=True)
 
 
-def _with_pipeline(
-    settings: Settings, workers: int, run: Callable[[RenderPipeline], Awaitable[T]]
-) -> T:
-    """`run` on a pipeline of `workers` render processes, in an event loop of its own."""
+def _with_pipeline(settings: Settings, workers: int, run: Callable[[Services], Awaitable[T]]) -> T:
+    """`run` on services with `workers` render processes, in an event loop of its own."""
 
     async def opened(offline: Settings) -> T:
         async with open_services(offline, serve=False) as services:
-            return await run(services.pipeline)
+            return await run(services)
 
     with tempfile.TemporaryDirectory(prefix="pixeldrive-") as state:
         offline = settings.model_copy(

@@ -128,6 +128,16 @@ class NotFound(PixelDriveError):
     slug = "not-found"
 
 
+class UnknownTemplate(NotFound):
+    """No servable template by that id. `known` holds the ids that are, for a person at a
+    terminal; an HTTP answer says only the detail (a caller may not see every template)."""
+
+    def __init__(self, template_id: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"no template {template_id!r}")
+        self.template_id = template_id
+        self.known = known
+
+
 class Conflict(PixelDriveError):
     """The request is fine but the server's state does not allow it (409)."""
 

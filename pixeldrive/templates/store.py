@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixeldrive.core.errors import NotFound, PixelDriveError
+from pixeldrive.core.errors import PixelDriveError, UnknownTemplate
 from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
 
 log = logging.getLogger("pixeldrive.templates")
@@ -45,10 +45,10 @@ class TemplateStore:
         self._entries: dict[str, _Entry] = {}
 
     def get(self, template_id: str) -> Template:
-        """The current version of a template; NotFound when unknown or not servable."""
+        """The current version of a template; UnknownTemplate when unknown or not servable."""
         entry = self._entries.get(template_id)
         if entry is None or entry.template is None:
-            raise NotFound(f"no template {template_id!r}")
+            raise UnknownTemplate(template_id, tuple(t.id for t in self.all()))
         return entry.template
 
     def all(self) -> list[Template]:
