@@ -28,7 +28,14 @@ log = logging.getLogger("pixeldrive.batch.redis_queue")
 # delivery changes nothing. The last one gives the batch its lifetime (batches in flight
 # have none, so `volatile-lru` never evicts them). The entry is acknowledged and deleted
 # in the same step, so a recorded item is never handed out again.
+# A batch already gone (its lifetime over) is not made again by a late repeat: its entry
+# is only acknowledged.
 FINISH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
+    redis.call('XDEL', KEYS[3], ARGV[5])
+    return 0
+end
 local fresh = redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
 if fresh == 1 then
     redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
@@ -42,6 +49,15 @@ end
 redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
 redis.call('XDEL', KEYS[3], ARGV[5])
 return fresh
+"""
+# Marks a batch started, unless it is gone.
+STARTED = """
+for _, key in ipairs(KEYS) do
+    if redis.call('EXISTS', key) == 1 then
+        redis.call('HSETNX', key, 'started', '1')
+    end
+end
+return 0
 """
 
 
@@ -108,7 +124,7 @@ class RedisQueue:
                 return await pipe.execute()
 
         meta, results = await self._link.run(read)
-        if not meta:
+        if b"batch" not in meta:  # unknown, or gone
             return None
         batch = Batch.from_json(meta[b"batch"])
         listed: list[dict[str, Any] | None] = [None] * batch.total
@@ -138,13 +154,8 @@ class RedisQueue:
         return taken
 
     async def _mark_started(self, batch_ids: set[str]) -> None:
-        async def mark(r: Redis) -> None:
-            async with r.pipeline(transaction=False) as pipe:
-                for batch_id in batch_ids:
-                    pipe.hsetnx(_meta(batch_id), "started", "1")
-                await pipe.execute()
-
-        await self._link.run(mark)
+        keys = [_meta(batch_id) for batch_id in sorted(batch_ids)]
+        await self._link.run(lambda r: r.eval(STARTED, len(keys), *keys))
 
     async def finish(self, delivery: Delivery, result: dict[str, Any]) -> None:
         outcome = "failed" if "error" in result else "done"

@@ -112,3 +112,29 @@ async def test_a_redis_that_lost_everything_gets_its_group_back(
     batch = new_batch(1)
     await queue.submit(batch, [{}])
     assert len(await take_all(queue, 1)) == 1
+
+
+async def test_a_late_result_or_start_does_not_bring_a_gone_batch_back(link: RedisLink) -> None:
+    """A batch's hashes live `keep_seconds` after its last result. A repeated delivery
+    finished after that (a slow node whose item was claimed by another), or a start marked
+    then, once made a hash of counters alone: progress answered 500 and the keys never
+    expired."""
+    queue = RedisQueue(link, claim_timeout=30, keep_seconds=3600)
+    batch = new_batch(2)
+    await queue.submit(batch, [{"quote": "a"}, {"quote": "b"}])
+    taken = await take_all(queue, 2)
+    for delivery in taken:
+        await queue.finish(delivery, {"url": "/x"})
+    gone = [f"pd:batch:{batch.id}", f"pd:batch:{batch.id}:results"]
+    await link.run(lambda r: r.delete(*gone))  # its lifetime is over
+    await queue.finish(taken[0], {"url": "/late"})
+    await queue._mark_started({batch.id})
+    assert await link.run(lambda r: r.exists(*gone)) == 0
+    assert await queue.progress(batch.id) is None
+    assert await queue.batch(batch.id) is None
+
+
+async def test_a_hash_without_its_batch_is_an_unknown_batch(link: RedisLink) -> None:
+    queue = RedisQueue(link, claim_timeout=30, keep_seconds=3600)
+    await link.run(lambda r: r.hset("pd:batch:stray", mapping={"started": "1", "done": "1"}))
+    assert await queue.progress("stray") is None
