@@ -33,8 +33,10 @@ from pixeldrive.service.fonts import FontCatalog, FontUploads
 from pixeldrive.service.pipeline import Renderer, RenderPipeline
 from pixeldrive.service.uploads import TemplateUploads
 from pixeldrive.storage.database import Database
+from pixeldrive.storage.private_files import secure_state_dir
 from pixeldrive.storage.redis_link import RedisLink
 from pixeldrive.storage.redis_specs import RedisSpecStore
+from pixeldrive.storage.sealed_secrets import key_source, open_box
 from pixeldrive.storage.specs import SpecStore, SQLiteSpecStore
 from pixeldrive.storage.sqlite import SQLiteDatabase
 from pixeldrive.templates.store import TemplateStore
@@ -225,6 +227,8 @@ async def open_services(
     what only a server runs: the batch workers and the template watcher."""
     async with contextlib.AsyncExitStack() as stack:
         r = settings.render
+        # First: the state directory private (0700), its secret files tightened (0600).
+        await asyncio.to_thread(secure_state_dir, settings.state_dir, settings.database_path)
         templates = TemplateStore(
             settings.templates_dir,
             settings.state_dir / "templates",
@@ -234,8 +238,11 @@ async def open_services(
         await templates.refresh()
         stores = await _open_stores(settings, stack)
         issuer = await asyncio.to_thread(_issuer, settings)
+        # The signing secrets' key, checked against the keys database (a missing or wrong
+        # one stops the start); plain secrets an older version left are sealed here.
+        box = await stores.accounts.run(open_box, key_source(settings))
         authenticator = Authenticator(
-            stores.accounts, issuer, cache_seconds=settings.access.key_cache_seconds
+            stores.accounts, box, issuer, cache_seconds=settings.access.key_cache_seconds
         )
         # Fonts people uploaded, from the keys-and-ledger database (every node's, in
         # cluster mode), their files copied to this node's state directory.

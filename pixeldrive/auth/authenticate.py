@@ -11,6 +11,7 @@ from pixeldrive.auth.tokens import TokenError, TokenIssuer, looks_like_jwt
 from pixeldrive.core.errors import DatabaseUnavailable, Forbidden, PixelDriveError, Unauthorized
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.key_records import KeyRecord, find_key
+from pixeldrive.storage.sealed_secrets import SecretBox
 
 TOKEN_PROBLEMS = {
     "expired": ("the token has expired", "expired-token"),
@@ -38,8 +39,11 @@ class Authenticator:
     (renders go on; a revocation made meanwhile bites once the database is back); a key
     it has not seen is DatabaseUnavailable (503)."""
 
-    def __init__(self, db: Database, issuer: TokenIssuer, *, cache_seconds: float = 2.0) -> None:
+    def __init__(
+        self, db: Database, box: SecretBox, issuer: TokenIssuer, *, cache_seconds: float = 2.0
+    ) -> None:
         self._db = db
+        self._box = box  # opens the signing secrets of the records read
         self.issuer = issuer
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
@@ -51,7 +55,7 @@ class Authenticator:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         try:
-            record = await self._db.run(find_key, key_id)
+            record = await self._db.run(find_key, self._box, key_id)
         except DatabaseUnavailable:
             if cached is None:
                 raise

@@ -7,7 +7,8 @@ The keys database is PostgreSQL when `database_url` is set, else the state's SQL
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pixeldrive.auth.api_keys import NewKey, new_key
 from pixeldrive.auth.scopes import Scopes
@@ -21,43 +22,53 @@ from pixeldrive.storage.key_records import (
     list_keys,
     revoke_key,
 )
+from pixeldrive.storage.sealed_secrets import SecretBox, key_source, open_box
 from pixeldrive.storage.sql import Connection, transaction
 
 
-def _database(settings: Settings) -> AbstractContextManager[Connection]:
-    return connection(settings.database_url, settings.database_path)
+@contextmanager
+def _keys(settings: Settings, *, create: bool = True) -> Iterator[tuple[Connection, SecretBox]]:
+    """The keys database and the box of its signing secrets (SecretsKeyError when the
+    key is missing or wrong). With `create=False` a state that has no database yet is
+    FileNotFoundError, and nothing is created."""
+    source = key_source(settings)
+    with connection(settings.database_url, settings.database_path, create=create) as db:
+        yield db, open_box(db, source)
 
 
 def create_key(
     settings: Settings, name: str, scopes: Scopes | None = None, quota: int | None = None
 ) -> NewKey:
     made = new_key(name, scopes or Scopes.everything(), quota)
-    with _database(settings) as db:
-        insert_key(db, made.record)
+    with _keys(settings) as (db, box):
+        insert_key(db, box, made.record)
     return made
 
 
 def first_admin_key(settings: Settings) -> NewKey | None:
     """On a fresh state, an admin key (everything allowed); None when keys exist."""
     # Locked: two nodes starting at once on a fresh database make one admin key.
-    with _database(settings) as db, transaction(db, lock="pixeldrive-first-key"):
+    with _keys(settings) as (db, box), transaction(db, lock="pixeldrive-first-key"):
         if count_keys(db):
             return None
         made = new_key("admin", Scopes.everything())
-        insert_key(db, made.record)
+        insert_key(db, box, made.record)
         return made
 
 
 def all_keys(settings: Settings) -> list[KeyRecord]:
-    with _database(settings) as db:
-        return list_keys(db)
+    """Every key (FileNotFoundError on a state that has none: nothing is created)."""
+    with _keys(settings, create=False) as (db, box):
+        return list_keys(db, box)
 
 
 def key(settings: Settings, key_id: str) -> KeyRecord | None:
-    with _database(settings) as db:
-        return find_key(db, key_id)
+    """One key (FileNotFoundError on a state that has none: nothing is created)."""
+    with _keys(settings, create=False) as (db, box):
+        return find_key(db, box, key_id)
 
 
 def revoke(settings: Settings, key_id: str) -> bool:
-    with _database(settings) as db:
+    """Revoke a key (FileNotFoundError on a state that has none: nothing is created)."""
+    with _keys(settings, create=False) as (db, _):
         return revoke_key(db, key_id)

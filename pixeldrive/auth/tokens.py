@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
 import time
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from pixeldrive.auth.principal import Principal
 from pixeldrive.auth.scopes import RequestedScopes, Scopes, WideningError
 from pixeldrive.core.errors import FieldProblem, Forbidden, InvalidInput
+from pixeldrive.storage.private_files import write_private
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"  # the "pd" claim: tells our access tokens from any future kind
@@ -121,14 +121,14 @@ class SigningKeys:
             pass
         keys = cls.generate()
         try:
-            _write_private(path, keys._to_json(), replace=False)
+            write_private(path, keys._to_json(), replace=False)
         except FileExistsError:
             return cls.load(path)
         return keys
 
     def save(self, path: Path) -> None:
         """Write atomically (temp file, fsync, rename over `path`) with mode 0o600."""
-        _write_private(path, self._to_json(), replace=True)
+        write_private(path, self._to_json(), replace=True)
 
     def _to_json(self) -> bytes:
         keys = {kid: _b64encode(secret) for kid, secret in self._keys.items()}
@@ -150,26 +150,6 @@ def _b64decode(text: object) -> bytes:
         raise TypeError("every secret must be a base64url string")
     padded = text + "=" * (-len(text) % 4)
     return base64.b64decode(padded, altchars=b"-_", validate=True)
-
-
-def _write_private(path: Path, data: bytes, *, replace: bool) -> None:
-    """Write `data` to a 0o600 temp file beside `path`, then rename it over `path`
-    (replace=True) or hard-link it into place, failing with FileExistsError (replace=False).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        if replace:
-            tmp.replace(path)
-        else:
-            path.hardlink_to(tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class TokenIssuer:

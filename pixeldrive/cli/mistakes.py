@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pixeldrive.core.errors import PixelDriveError, UnknownTemplate, problem_line
+from pixeldrive.core.errors import (
+    PixelDriveError,
+    SecretsKeyError,
+    UnknownTemplate,
+    problem_line,
+)
 
 USAGE = 2  # the command line or the configuration is wrong: fix it and run again
 FAILED = 1  # the command was right; the work could not be done
@@ -33,6 +38,8 @@ def explain(exc: BaseException) -> CommandError | None:
         return exc
     if isinstance(exc, UnknownTemplate):
         return unknown_template(exc.template_id, exc.known)
+    if isinstance(exc, SecretsKeyError):  # a setting to fix (or a key file to restore)
+        return CommandError(exc.detail)
     if isinstance(exc, PixelDriveError):
         return CommandError(
             problem_line(exc.problem()), status=USAGE if exc.status < 500 else FAILED

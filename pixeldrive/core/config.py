@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -197,6 +207,50 @@ class ImageSettings(_Section):
         return patterns
 
 
+SEALING_KEY_BYTES = 32  # AES-256
+
+
+def parse_sealing_key(text: str) -> bytes:
+    """The key that encrypts signing secrets at rest, from its text: 32 bytes written in
+    base64 (standard or URL-safe, padded or not, e.g. `openssl rand -base64 32`).
+    ValueError saying what is wrong, never quoting the text."""
+    value = text.strip().replace("-", "+").replace("_", "/")
+    try:
+        key = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError("is not base64") from None
+    if len(key) != SEALING_KEY_BYTES:
+        raise ValueError(f"must be {SEALING_KEY_BYTES} bytes in base64, not {len(key)}")
+    return key
+
+
+class SecretsSettings(_Section):
+    """The key that encrypts each API key's URL-signing secret in the keys database; kept
+    apart from it. Embedded mode keeps it in `$STATE_DIR/secrets/signing-secrets.key`
+    unless one is given; cluster mode (`database_url`) needs one given, the same on every
+    node and wherever `pixeldrive keys` runs."""
+
+    key: SecretStr | None = Field(
+        None, description="the key itself, 32 bytes in base64 (PIXELDRIVE_SECRETS__KEY)"
+    )
+    key_file: Path | None = Field(
+        None, description="a file holding the key, 32 bytes in base64 (a mounted secret)"
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _decodes(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            parse_sealing_key(key.get_secret_value())
+        return key
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretsSettings:
+        if self.key is not None and self.key_file is not None:
+            raise ValueError("give secrets.key or secrets.key_file, not both")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything configurable, read once: code defaults < TOML file < environment."""
 
@@ -205,6 +259,9 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        # A bad value is named, never quoted back into a terminal or a log: it may be a
+        # secret (secrets.key, a database_url with its password).
+        hide_input_in_errors=True,
     )
 
     state_dir: Path = Path("var")
@@ -222,6 +279,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     batch: BatchSettings = BatchSettings()
     fonts: FontSettings = FontSettings()
+    secrets: SecretsSettings = SecretsSettings()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -182,6 +182,15 @@ class Overloaded(PixelDriveError):
     slug = "overloaded"
 
 
+class SecretsKeyError(PixelDriveError):
+    """The key that encrypts the signing secrets at rest is missing, malformed, or not the
+    one they were encrypted with. A start-up error: nothing runs without it, and no new
+    secrets are made in its place."""
+
+    title = "Secrets key problem"
+    slug = "secrets-key"
+
+
 class DatabaseUnavailable(PixelDriveError):
     """The keys-and-ledger database cannot be reached, and nothing local can stand in for
     it in this request (503, Retry-After)."""

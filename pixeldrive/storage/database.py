@@ -33,10 +33,12 @@ class Database(Protocol):
 
 
 @contextmanager
-def connection(database_url: str | None, sqlite_path: Path) -> Iterator[Connection]:
+def connection(
+    database_url: str | None, sqlite_path: Path, *, create: bool = True
+) -> Iterator[Connection]:
     """A migrated synchronous connection, closed on exit: to PostgreSQL when
     `database_url` is set (DatabaseUnavailable when it cannot be reached), else to the
-    SQLite file."""
+    SQLite file (with `create=False`, FileNotFoundError when there is none)."""
     if database_url:
         from pixeldrive.storage import postgres  # psycopg loads only in cluster mode
 
@@ -48,5 +50,5 @@ def connection(database_url: str | None, sqlite_path: Path) -> Iterator[Connecti
         finally:
             pg.close()
         return
-    with closing(sqlite.connect(sqlite_path)) as db:
+    with closing(sqlite.connect(sqlite_path, create=create)) as db:
         yield db

@@ -89,6 +89,15 @@ MIGRATIONS: tuple[str, ...] = (
         uploaded_at {real} NOT NULL
     );
     """,
+    # Signing secrets are encrypted at rest (storage/sealed_secrets.py); this row, sealed
+    # with the same key, tells a wrong key from the right one before anything is read.
+    """
+    CREATE TABLE sealing_key_check (
+        id {int} PRIMARY KEY,
+        sealed TEXT NOT NULL,
+        created {real} NOT NULL
+    );
+    """,
 )
 
 

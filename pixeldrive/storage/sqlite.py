@@ -11,17 +11,36 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pixeldrive.storage.private_files import (
+    DIR_MODE,
+    private_file,
+    secure_sqlite_files,
+    tighten,
+)
 from pixeldrive.storage.schema import migrate
 
 T = TypeVar("T")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     """A connection with the schema up to date. Safe to call from several processes at
     once (the CLI beside a running server): WAL, a busy timeout, migrations in a write
-    transaction."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+    transaction.
+
+    The file is created 0600 in a 0700 directory (SQLite gives its -wal and -shm the
+    file's mode), or tightened to that. With `create=False` a missing file is
+    FileNotFoundError, and nothing is created."""
+    if create:
+        private_file(path)
+    elif not path.is_file():
+        raise FileNotFoundError(f"no database at {path}")
+    else:
+        tighten(path.parent, DIR_MODE)
+    secure_sqlite_files(path)
+    # mode=rw: SQLite itself never creates the file (it is ours to create, privately).
+    db = sqlite3.connect(
+        f"{path.absolute().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=10.0
+    )
     _wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")

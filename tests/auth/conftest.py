@@ -99,7 +99,9 @@ def cli_env(state_dir: Path, **extra: str) -> dict[str, str]:
     return env | {"PIXELDRIVE_STATE_DIR": str(state_dir)} | extra
 
 
-def run_cli(state_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    state_dir: Path, *args: str, umask: int = 0o022, **env: str
+) -> subprocess.CompletedProcess[str]:
     """`python -m pixeldrive.cli ARGS` on `state_dir` (sync: use asyncio.to_thread)."""
     return subprocess.run(
         [sys.executable, "-m", "pixeldrive.cli", *args],
@@ -109,4 +111,5 @@ def run_cli(state_dir: Path, *args: str, **env: str) -> subprocess.CompletedProc
         text=True,
         timeout=60,
         check=False,
+        umask=umask,
     )

@@ -80,10 +80,11 @@ def test_bogus_scopes_exit_2_with_a_message_and_create_nothing(tmp_path: Path) -
         assert done.returncode == 2, (scopes, done.stderr)
         assert wording in done.stderr, done.stderr
         assert done.stdout == ""
-    assert listed(state) == {}
+    assert not state.exists()  # refused before any state was made
 
 
 def test_revoking_an_unknown_key_exits_1(tmp_path: Path) -> None:
+    create(tmp_path / "state", "--name", "known")
     done = run_cli(tmp_path / "state", "keys", "revoke", "unknown")
     assert done.returncode == 1
     assert "no active key 'unknown'" in done.stderr

@@ -89,9 +89,12 @@ async def test_keys_from_the_admin_api_and_the_cli_leave_no_trace(
     await client.app[SERVICES].pipeline.cache.drain()
     keys = [first.key, cli["key"]]
     assert await asyncio.to_thread(leaks, settings.state_dir, keys) == []  # WAL still open
-    # The search can see: what must be stored (the URL signing secret) is found.
-    stored = await asyncio.to_thread(holders, settings.state_dir, cli["signing_secret"].encode())
+    # The search can see: what is stored in clear (a key's id) is found in the database.
+    stored = await asyncio.to_thread(holders, settings.state_dir, cli["id"].encode())
     assert any(name.startswith("pixeldrive.sqlite3") for name in stored)
+    # The URL signing secrets are stored, but encrypted: in no file in clear.
+    for secret in (first.signing_secret, cli["signing_secret"]):
+        assert await asyncio.to_thread(holders, settings.state_dir, secret.encode()) == []
     await client.close()
     assert await asyncio.to_thread(leaks, settings.state_dir, keys) == []
     logged = caplog.text + "".join(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,16 @@ import pytest
 from pixeldrive.core.config import Settings, load_settings
 from tests.cluster.redis_server import RedisServer
 from tests.conftest import TEMPLATES_DIR
+
+# Cluster mode needs the key that encrypts the signing secrets given, the same on every
+# node and for the CLI (as a deployment gives it): one for every test here.
+SECRETS_KEY = base64.b64encode(hashlib.sha256(b"pixeldrive cluster tests").digest()).decode()
+
+
+@pytest.fixture(autouse=True)
+def secrets_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PIXELDRIVE_SECRETS__KEY", SECRETS_KEY)
+    return SECRETS_KEY
 
 
 @pytest.fixture

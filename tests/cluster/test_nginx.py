@@ -26,6 +26,7 @@ from playwright import sync_api
 from pixeldrive.auth import key_admin
 from pixeldrive.auth.url_signature import sign_url
 from pixeldrive.core.config import PROJECT_ROOT, load_settings
+from tests.cluster.conftest import SECRETS_KEY
 from tests.cluster.postgres import PostgresServer
 from tests.cluster.redis_server import free_port
 from tests.http.test_shutdown import wait_ready
@@ -112,7 +113,9 @@ def front(postgres: PostgresServer) -> Iterator[Front]:
         nodes = [f"http://127.0.0.1:{port}" for port in ports]
         for node, process in zip(nodes, processes, strict=True):
             wait_ready(node, process)
-        settings = load_settings(state_dir=work / "node0", database_url=database_url)
+        settings = load_settings(
+            state_dir=work / "node0", database_url=database_url, secrets={"key": SECRETS_KEY}
+        )
         made = key_admin.create_key(settings, "nginx-test")
         port = free_port()
         conf = work / "nginx.conf"
@@ -148,6 +151,7 @@ def start_node(state: Path, port: int, database_url: str) -> subprocess.Popen[by
         "PIXELDRIVE_TEMPLATES_DIR": str(PROJECT_ROOT / "svg_templates"),
         "PIXELDRIVE_WORKERS": "1",
         "PIXELDRIVE_DATABASE_URL": database_url,
+        "PIXELDRIVE_SECRETS__KEY": SECRETS_KEY,
     }
     with (state / "server.log").open("wb") as sink:
         return subprocess.Popen(

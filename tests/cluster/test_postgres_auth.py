@@ -29,6 +29,10 @@ from tests.auth.test_http_metering import (  # noqa: F401
     test_three_renders_and_four_repeats_read_three_renders_and_four_hits,
     test_usage_per_day_and_per_template_is_the_callers_own,
 )
+from tests.auth.test_http_narrowed import (  # noqa: F401
+    test_a_token_narrowed_to_og_reads_only_og_usage,
+    test_usage_of_templates_a_token_never_covers_is_empty,
+)
 from tests.auth.test_http_signed import (  # noqa: F401
     test_a_revoked_keys_urls_are_403_unknown_key,
     test_a_signed_url_renders_without_a_header,
