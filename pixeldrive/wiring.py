@@ -8,12 +8,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from pixeldrive.auth.authenticate import Authenticator
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
 from pixeldrive.batch.memory_queue import MemoryQueue
-from pixeldrive.batch.queue import BatchQueue
+from pixeldrive.batch.queue import Batch, BatchQueue
 from pixeldrive.batch.redis_queue import RedisQueue
 from pixeldrive.batch.runner import BatchRunner
 from pixeldrive.cache.cluster_flight import ClusterFlight
@@ -23,6 +24,7 @@ from pixeldrive.cache.redis_tier import RedisTier
 from pixeldrive.cache.tier import CacheTier
 from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.core.config import Settings
+from pixeldrive.core.errors import Unauthorized
 from pixeldrive.observe.metrics import MeteredPool, Metrics
 from pixeldrive.remote_images.fetch import ImageFetcher
 from pixeldrive.render.fingerprint import renderer_fingerprint
@@ -207,10 +209,21 @@ async def _serve_batches(
     stack: contextlib.AsyncExitStack,
     queue: BatchQueue,
     pipeline: RenderPipeline,
+    authenticator: Authenticator,
 ) -> None:
+    async def render_item(batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
+        # A key revoked while its batch waits stops it: each item asks (through the
+        # authenticator's short cache) whether the key that submitted it still stands.
+        principal = batch.principal
+        if principal.via != "anonymous" and await authenticator.active(principal.key_id) is None:
+            raise Unauthorized(
+                "the API key that submitted this batch has been revoked", slug="revoked-key"
+            )
+        return await pipeline.render_item(batch, fields)
+
     runner = BatchRunner(
         queue,
-        pipeline.render_item,
+        render_item,
         concurrency=settings.batch.concurrency or settings.render.worker_count,
         retry_seconds=settings.batch.retry_seconds,
     )
@@ -259,7 +272,7 @@ async def open_services(
         )
         queue = _batch_queue(settings, stores.redis)
         if serve:
-            await _serve_batches(settings, stack, queue, pipeline)
+            await _serve_batches(settings, stack, queue, pipeline, authenticator)
             if settings.templates_poll_seconds > 0:
                 watcher = asyncio.create_task(templates.watch(settings.templates_poll_seconds))
                 stack.push_async_callback(_cancel, watcher)
