@@ -20,6 +20,10 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Task[T]] = {}
 
+    def running(self, key: str) -> bool:
+        """Whether a run for `key` is under way (a caller now would join it)."""
+        return key in self._running
+
     async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """(result, shared): `shared` is True when another caller's run was joined."""
         task = self._running.get(key)

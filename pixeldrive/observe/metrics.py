@@ -167,6 +167,14 @@ class MeteredPool:
     async def layout(self, job: RenderJob) -> dict[str, TextReport]:
         return await self._pool.layout(job)
 
+    def refuse_if_full(self, fmt: str) -> None:
+        """The pool's check; a refusal is counted as a render of `fmt` refused."""
+        try:
+            self._pool.refuse_if_full(fmt)
+        except Overloaded:
+            self._metrics.render(fmt, "overloaded")
+            raise
+
 
 def outcome_of(exc: Exception) -> str:
     """The outcome label of a render that raised: RenderFailed, and anything the pool

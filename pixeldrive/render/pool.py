@@ -237,14 +237,20 @@ class RenderPool:
         self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
+    def refuse_if_full(self, fmt: str) -> None:
+        """Overloaded (503 + Retry-After) when a render of `fmt` asked for now would be
+        refused: callers check before they set anything up for a render."""
+        if self._in_flight >= self.capacity:
+            raise Overloaded(
+                f"no room for a {fmt} render: {self._in_flight} renders are in flight, "
+                f"the limit is {self.capacity}",
+                headers={"Retry-After": str(self._retry_after())},
+            )
+
     async def _run(self, name: str, job: RenderJob) -> Any:
         if not self._running:
             raise RenderFailed("the render pool is not running")
-        if self._in_flight >= self.capacity:
-            raise Overloaded(
-                f"{self._in_flight} renders are in flight, the limit is {self.capacity}",
-                headers={"Retry-After": str(self._retry_after())},
-            )
+        self.refuse_if_full(job.format)
         task = _Task(name, job)
         # Retrieved here so that a failure nobody awaits any more is not logged as such.
         task.done.add_done_callback(lambda done: done.cancelled() or done.exception())

@@ -43,11 +43,14 @@ Operation = Literal["render", "batch"]
 class Renderer(Protocol):
     """What the pipeline needs of the render pool (`RenderPool`, or a wrapper that
     observes it): draw one job, or raise Overloaded, RenderTimeout, RenderFailed or
-    InvalidInput."""
+    InvalidInput; and say at once, by raising Overloaded, that a job of format `fmt`
+    asked for now would be refused."""
 
     async def render(self, job: RenderJob) -> RenderOutput: ...
 
     async def layout(self, job: RenderJob) -> dict[str, TextReport]: ...
+
+    def refuse_if_full(self, fmt: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +297,15 @@ class RenderPipeline:
     async def draw(self, order: Order) -> None:
         """Unless found: a place under the key's quota (429), then one draw per variant
         for every caller (and, in cluster mode, every node). Callers that joined a draw
-        already under way, or took another node's bytes, are counted as hits."""
+        already under way, or took another node's bytes, are counted as hits. A draw
+        the pool would refuse (503) is refused before anything is set up for it."""
         if order.rendered is not None:
             return
         async with self.meter.admission(order.principal, order.variant):
+            if not self._flight.running(order.variant):
+                # What an overloaded node answers most: no flight task, cluster lock or
+                # cache writer is made only to be taken down again.
+                self.renderer.refuse_if_full(order.output.name)
             (output, by_peer), joined = await self._flight.do(
                 order.variant, lambda: self._draw_once(order)
             )

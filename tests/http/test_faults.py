@@ -94,3 +94,16 @@ async def test_overload_is_503_at_once_while_hits_are_served(faulty: Any) -> Non
     assert hit.headers["X-Cache"] == "hit"
     assert not pending.done()  # both answers came while the render was still running
     await pending
+
+
+async def test_a_full_pool_refuses_new_renders_but_joins_the_one_it_draws(faulty: Any) -> None:
+    pool = faulty.app[SERVICES].pool
+    first = asyncio.ensure_future(slow(faulty, "being drawn"))
+    await eventually(lambda: pool.in_flight == 1, "the slow render was admitted to the pool")
+    same = asyncio.ensure_future(slow(faulty, "being drawn"))
+    await problem_of(await quick(faulty, "No room for me."), 503)
+    answers = [await first, await same]
+    assert [a.status for a in answers] == [504, 504]  # one draw for both, past its limit
+    assert pool.restarts == 1
+    metrics = await (await faulty.get("/metrics")).text()
+    assert 'pixeldrive_renders_total{format="png",outcome="overloaded"} 1.0' in metrics

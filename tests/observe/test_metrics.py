@@ -113,6 +113,21 @@ class FakePool:
 JOB = RenderJob("v1", "/nowhere.svg", {}, 1, 1, "webp", None)
 
 
+class FullPool:
+    def refuse_if_full(self, fmt: str) -> None:
+        raise Overloaded(f"no room for a {fmt} render")
+
+
+def test_a_render_refused_before_it_is_sent_is_counted_as_overloaded() -> None:
+    metrics = Metrics(formats=["webp"])
+    metered = MeteredPool(FullPool(), metrics)  # type: ignore[arg-type]
+    with pytest.raises(Overloaded):
+        metered.refuse_if_full("webp")
+    found = samples(metrics.exposition().decode())
+    assert at(found, "pixeldrive_renders_total", format="webp", outcome="overloaded") == 1
+    assert at(found, "pixeldrive_render_seconds_count", format="webp") == 0
+
+
 @pytest.mark.parametrize(
     ("error", "outcome"),
     [
