@@ -1,8 +1,9 @@
-"""Render worker processes as the tests see them, from /proc."""
+"""Processes as the tests see them: render workers from /proc, servers stopped."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 # CPU a worker must have used since it was idle to count as drawing: two clock ticks, so
@@ -43,3 +44,13 @@ def drawing(pid: int, idle_cpu: float) -> bool:
     """Whether worker `pid`, idle when it had used `idle_cpu` seconds of CPU, has since
     taken a job and is drawing it (an idle worker waits on its socket and uses none)."""
     return cpu_seconds(pid) - idle_cpu >= DRAWING_CPU_SECONDS
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it is still running after 30 s; waited for either way."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pixeldrive.auth.api_keys import NewKey, new_key
 from pixeldrive.auth.scopes import Scopes
@@ -22,6 +24,7 @@ from pixeldrive.storage.key_records import (
     list_keys,
     revoke_key,
 )
+from pixeldrive.storage.private_files import SECRETS_DIR, write_private
 from pixeldrive.storage.sealed_secrets import SecretBox, key_source, open_box
 from pixeldrive.storage.sql import Connection, transaction
 
@@ -54,6 +57,28 @@ def first_admin_key(settings: Settings) -> NewKey | None:
         made = new_key("admin", Scopes.everything())
         insert_key(db, box, made.record)
         return made
+
+
+ADMIN_KEY_FILE = f"{SECRETS_DIR}/admin-key.env"
+
+
+def save_admin_key(settings: Settings, made: NewKey) -> Path:
+    """Write the first admin key, once, to `$STATE_DIR/secrets/admin-key.env` (0600 in a
+    0700 directory) as shell lines that `.` loads; returns its path. The key is written
+    there rather than printed: a server's output ends up in log files under any process
+    manager (and a terminal can be a logged one: `docker run -t`, tmux, script)."""
+    path = settings.state_dir / ADMIN_KEY_FILE
+    made_at = datetime.fromtimestamp(made.record.created, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = (
+        f"# PixelDrive's first API key (admin: everything allowed), made {made_at}.\n"
+        "# Load it into a shell with:  . <this file>   (then use $PD_KEY)\n"
+        "# Keep it somewhere safe, then delete this file. Lost it? pixeldrive keys create --admin\n"
+        f"export PD_KEY={made.key}\n"
+        f"export PD_KEY_ID={made.record.id}\n"
+        f"export PD_SIGNING_SECRET={made.signing_secret}\n"
+    )
+    write_private(path, text.encode(), replace=True)  # a fresh database's key replaces an old one
+    return path
 
 
 def all_keys(settings: Settings) -> list[KeyRecord]:

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pixeldrive.auth import key_admin, url_signature
+from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.scopes import parse_scopes_option
 from pixeldrive.cli.listen import check_listen
 from pixeldrive.cli.mistakes import (
@@ -186,7 +187,13 @@ def _keys_parser(sub: Any) -> None:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     verbs = keys.add_subparsers(required=True, metavar="ACTION")
     create = verbs.add_parser("create", help="a new key, shown once")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", help="the key's name (required, except with --admin)")
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="an admin key: everything allowed, no quota (when the first one is lost); "
+        "named admin unless --name says otherwise",
+    )
     create.add_argument(
         "--scopes",
         help="e.g. 'render,usage:read,templates=og-*|quote,formats=png|webp,max_pixels=2000000'"
@@ -245,17 +252,7 @@ def _serve(args: argparse.Namespace) -> int:
     check_listen(settings.server.host, settings.server.port)  # before a first key is made
     configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
     if settings.server.auth == "on" and (made := key_admin.first_admin_key(settings)):
-        # Printed once to the terminal, never logged: like a notebook server's token.
-        print(
-            "\nA fresh state: created the first API key (admin, everything allowed).\n"
-            "It is shown only now; keep it somewhere safe.\n\n"
-            f"    key id:          {made.record.id}\n"
-            f"    API key:         {made.key}\n"
-            f"    signing secret:  {made.signing_secret}\n\n"
-            f"    curl -H 'Authorization: Bearer {made.key}' "
-            f"http://{settings.server.host}:{settings.server.port}/v1/templates\n",
-            flush=True,
-        )
+        _first_key(settings, made)
     web.run_app(
         create_app(settings),
         host=settings.server.host,
@@ -269,6 +266,23 @@ def _serve(args: argparse.Namespace) -> int:
         ),
     )
     return 0
+
+
+def _first_key(settings: Settings, made: NewKey) -> None:
+    """Say where the first admin key is and its id, never the key: a server's output ends
+    up in log files under any process manager."""
+    path = key_admin.save_admin_key(settings, made).absolute()
+    print(
+        "\nA fresh state: created the first API key (admin, everything allowed), key id "
+        f"{made.record.id}.\nThe key and its signing secret are in {path}\n"
+        "(readable by you only; printed nowhere). Load them into a shell:\n\n"
+        f"    . {path}\n"
+        f'    curl -H "Authorization: Bearer $PD_KEY" '
+        f"http://{settings.server.host}:{settings.server.port}/v1/templates\n\n"
+        "Keep the key somewhere safe, then delete the file. Lost it? "
+        "`pixeldrive keys create --admin` makes another.\n",
+        flush=True,
+    )
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -392,8 +406,13 @@ def _field_value(item: str) -> tuple[str, str]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
+    if args.admin and (args.scopes or args.quota is not None):
+        raise CommandError("--admin allows everything: leave out --scopes and --quota")
+    if not args.admin and not args.name:
+        raise CommandError("keys create needs --name NAME (or --admin for an admin key)")
+    name = args.name or "admin"
     scopes = parse_scopes_option(args.scopes) if args.scopes else None
-    made = key_admin.create_key(_settings(args), args.name, scopes, args.quota)
+    made = key_admin.create_key(_settings(args), name, scopes, args.quota)
     if args.json:
         print(
             json.dumps(
@@ -401,7 +420,7 @@ def _keys_create(args: argparse.Namespace) -> int:
                     "id": made.record.id,
                     "key": made.key,
                     "signing_secret": made.signing_secret,
-                    "name": args.name,
+                    "name": name,
                 }
             )
         )

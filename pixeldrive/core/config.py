@@ -58,6 +58,19 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(10 * 2**20, ge=1024)
     access_log: bool = False
     shutdown_timeout: float = Field(10.0, gt=0)
+    head_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="seconds a connection has to send a whole request head, from its connect "
+        "or from the first byte after an answer; then it is closed",
+    )
+    keepalive_timeout: float = Field(
+        75.0, gt=0, description="seconds an idle kept-alive connection stays open"
+    )
+    max_connections: int = Field(
+        4096, ge=1, description="open connections per node; the next is answered 503"
+    )
+    backlog: int = Field(1024, ge=1, description="connections the kernel queues for accept")
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -165,44 +166,89 @@ def call(port: int, path: str, credential: str | None = None, body: Any = None) 
         return exc.code
 
 
-def test_serve_prints_the_first_key_once_and_it_is_nowhere_else(tmp_path: Path) -> None:
+def admin_file(path: Path) -> dict[str, str]:
+    """The `export NAME=value` lines of the first admin key's file."""
+    lines = path.read_text().splitlines()
+    return dict(line.removeprefix("export ").split("=", 1) for line in lines if "=" in line)
+
+
+def test_serve_writes_the_first_key_to_a_private_file_and_prints_it_nowhere(
+    tmp_path: Path,
+) -> None:
+    # The mistake: the first start printed the admin key and its signing secret to stdout,
+    # which a process manager writes to its log files.
     port = free_port()
     proc, out, err = serve(tmp_path, "first", port)
+    state = tmp_path / "state"
+    path = state / "secrets" / "admin-key.env"
     try:
-        banner_text = out.read_text()
-        key = re.search(r"API key:\s+(\S+)", banner_text)
-        key_id = re.search(r"key id:\s+(\S+)", banner_text)
-        signing = re.search(r"signing secret:\s+(\S+)", banner_text)
-        assert key, banner_text
-        assert key_id, banner_text
-        assert signing, banner_text
-        key_, signing_secret = key.group(1), signing.group(1)
+        first = admin_file(path)
+        key_, key_id, signing_secret = (
+            first["PD_KEY"],
+            first["PD_KEY_ID"],
+            first["PD_SIGNING_SECRET"],
+        )
         assert "templates" in call(port, "/v1/templates", key_)
         made = call(port, "/v1/renders", key_, RENDER)
         assert isinstance(call(port, made["url"], key_), bytes)
         token = call(port, "/v1/tokens", key_, {"ttl": 60})["token"]
         assert call(port, "/v1/usage", token)["totals"]["renders"] == 1
         assert call(port, "/v1/usage", key_[:-4] + "AAAA") == 401
-        url = sign_url("/v1/t/og-card.png", {"title": "S"}, kid=key_id.group(1),
+        url = sign_url("/v1/t/og-card.png", {"title": "S"}, kid=key_id,
                        secret=signing_secret, ttl=60)  # fmt: skip
         assert isinstance(call(port, url), bytes)
     finally:
         stop(proc)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    stdout = out.read_text()
+    assert f"key id {key_id}" in stdout
+    assert str(path) in stdout
+    assert "keys create --admin" in stdout
     proc, out2, err2 = serve(tmp_path, "second", port)  # the same state: no new key
     try:
         assert call(port, "/v1/usage", key_)["totals"]["renders"] == 2
     finally:
         stop(proc)
-    stdout = out.read_text()
-    banners = re.findall(r"A fresh state:.*?/v1/templates\n", stdout, re.S)
-    assert len(banners) == 1, stdout
-    assert stdout.count("API key:") == 1
-    assert key_ in banners[0]
-    assert key_ not in stdout.replace(banners[0], "")  # printed there, and only there
-    assert "API key" not in out2.read_text()
+    assert "A fresh state" not in out2.read_text()
+    assert admin_file(path) == first  # not written again
     logs = err.read_text() + err2.read_text()
-    assert f"kid={key_id.group(1)}" in logs  # the access log was on, and searched
-    for text in (logs, out2.read_text(), stdout.replace(banners[0], "")):
+    assert f"kid={key_id}" in logs  # the access log was on, and searched
+    for text in (logs, stdout, out2.read_text()):
         for needle in (key_, key_[16:], signing_secret):
             assert needle not in text
-    assert leaks(tmp_path / "state", [key_]) == []
+    assert leaks(state, [key_]) == [f"admin-key.env holds the {w}" for w in ("key", "secret")]
+
+
+def test_keys_create_admin_mints_another_admin_key_when_the_first_is_lost(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    assert run_cli(state, "keys", "create", "--name", "shop", "--scopes", "render").returncode == 0
+    done = run_cli(state, "keys", "create", "--admin", "--json")
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert made["name"] == "admin"
+    listed = json.loads(run_cli(state, "keys", "list", "--json").stdout)
+    [admin] = [row for row in listed if row["id"] == made["id"]]
+    assert admin["scopes"]["operations"] == [
+        "render",
+        "batch",
+        "templates:write",
+        "usage:read",
+        "tokens",
+    ]
+    assert (admin["scopes"]["templates"], admin["quota"]) == (["*"], None)
+    named = json.loads(
+        run_cli(state, "keys", "create", "--admin", "--name", "ops", "--json").stdout
+    )
+    assert named["name"] == "ops"
+    for wrong in (("--scopes", "render"), ("--quota", "5")):
+        refused = run_cli(state, "keys", "create", "--admin", *wrong)
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert "--admin allows everything" in refused.stderr
+    nameless = run_cli(state, "keys", "create")
+    assert nameless.returncode == 2
+    assert "--name" in nameless.stderr
+    assert "--admin" in nameless.stderr
+    assert len(json.loads(run_cli(state, "keys", "list", "--json").stdout)) == 3
