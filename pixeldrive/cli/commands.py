@@ -7,7 +7,6 @@ import base64
 import csv
 import io
 import json
-import logging
 import mimetypes
 import os
 import sys
@@ -243,9 +242,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from pixeldrive.http.app import create_app
+    from pixeldrive.http.serve import serve
     from pixeldrive.observe.logs import configure_logging
 
     settings = _settings(args)
@@ -253,13 +251,10 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
     if settings.server.auth == "on" and (made := key_admin.first_admin_key(settings)):
         _first_key(settings, made)
-    web.run_app(
+    serve(
         create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
-        shutdown_timeout=settings.server.shutdown_timeout,
-        access_log=logging.getLogger("aiohttp.access") if settings.server.access_log else None,
-        print=lambda _line: print(
+        settings.server,
+        announce=lambda: print(
             f"PixelDrive serving on http://{settings.server.host}:{settings.server.port}/"
             f" (auth {settings.server.auth})",
             flush=True,
