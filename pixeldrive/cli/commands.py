@@ -27,6 +27,7 @@ from pixeldrive.cli.mistakes import (
     output_path,
     read_input,
 )
+from pixeldrive.cli.state_dir import announce, require_state
 from pixeldrive.core.config import Settings, load_settings
 from pixeldrive.core.errors import problem_line
 
@@ -78,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         description=ABOUT,
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="the state directory: keys, usage, fonts, specs (default: PIXELDRIVE_STATE_DIR, "
+        "else state_dir in the configuration: ./var)",
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -230,15 +237,30 @@ def _fonts_parser(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    given: dict[str, Any] = {}
+    if getattr(args, "state_dir", None) is not None:
+        given["state_dir"] = args.state_dir
     server: dict[str, Any] = {}
     if getattr(args, "host", None):
         server["host"] = args.host
     if getattr(args, "port", None) is not None:
         server["port"] = args.port
-    if not server:
-        return load_settings()
-    base = load_settings()
-    return load_settings(server=base.server.model_copy(update=server).model_dump())
+    if server:
+        base = load_settings(**given)
+        given["server"] = base.server.model_copy(update=server).model_dump()
+    return load_settings(**given)
+
+
+def _state(args: argparse.Namespace, *, existing: bool = False) -> Settings:
+    """The settings of a command on the keys-and-fonts state, which it names on stderr.
+    With `existing` (a command that only reads or changes what is there) a state that is
+    not there is a mistake, and nothing is created."""
+    settings = _settings(args)
+    flag = getattr(args, "state_dir", None) is not None
+    if existing:
+        require_state(settings, flag=flag)
+    announce(settings, flag=flag)
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -248,6 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     check_listen(settings.server.host, settings.server.port)  # before a first key is made
+    announce(settings, flag=args.state_dir is not None)
     configure_logging(settings.server.log_level, json=settings.server.log_format == "json")
     if settings.server.auth == "on" and (made := key_admin.first_admin_key(settings)):
         _first_key(settings, made)
@@ -407,7 +430,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         raise CommandError("keys create needs --name NAME (or --admin for an admin key)")
     name = args.name or "admin"
     scopes = parse_scopes_option(args.scopes) if args.scopes else None
-    made = key_admin.create_key(_settings(args), name, scopes, args.quota)
+    made = key_admin.create_key(_state(args), name, scopes, args.quota)
     if args.json:
         print(
             json.dumps(
@@ -437,7 +460,7 @@ def _keys_list(args: argparse.Namespace) -> int:
             "created": r.created,
             "revoked": r.revoked,
         }
-        for r in key_admin.all_keys(_settings(args))
+        for r in key_admin.all_keys(_state(args, existing=True))
     ]
     if args.json:
         print(json.dumps(rows))
@@ -449,7 +472,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    if key_admin.revoke(_settings(args), args.id):
+    if key_admin.revoke(_state(args, existing=True), args.id):
         print(f"revoked {args.id}")
         return 0
     print(f"pixeldrive: no active key {args.id!r}", file=sys.stderr)
@@ -489,7 +512,7 @@ def _fonts_list(args: argparse.Namespace) -> int:
     from pixeldrive.text.font_files import bundled_faces
     from pixeldrive.text.fonts import library_for
 
-    settings = _settings(args)
+    settings = _state(args, existing=True)
     with connection(settings.database_url, settings.database_path) as db:
         records = list_fonts(db)
     conf = settings.render.fontconfig_file
@@ -513,7 +536,7 @@ def _fonts_remove(args: argparse.Namespace) -> int:
     from pixeldrive.storage.database import connection
     from pixeldrive.storage.fonts import delete_font
 
-    settings = _settings(args)
+    settings = _state(args, existing=True)
     with connection(settings.database_url, settings.database_path) as db:
         removed = delete_font(db, args.name)
     if not removed:
@@ -581,7 +604,7 @@ def _uploaded_fonts(settings: Settings, svg: bytes) -> tuple[str, ...]:
 def _sign(args: argparse.Namespace) -> int:
     secret = args.secret
     if secret is None:
-        record = key_admin.key(_settings(args), args.kid)
+        record = key_admin.key(_state(args, existing=True), args.kid)
         if record is None or not record.active:
             print(f"pixeldrive: no active key {args.kid!r} in this state", file=sys.stderr)
             return 1

@@ -6,6 +6,7 @@ import base64
 import binascii
 import ipaddress
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -327,12 +328,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("PIXELDRIVE_CONFIG") or DEFAULT_CONFIG)
         return (
             init_settings,
             _FlatEnvSource(settings_cls),
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
 
 
@@ -363,6 +363,24 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def config_file() -> Path:
+    """The TOML file settings are read from: PIXELDRIVE_CONFIG, else conf/pixeldrive.toml."""
+    return Path(os.environ.get("PIXELDRIVE_CONFIG") or DEFAULT_CONFIG)
+
+
+def state_dir_origin() -> str:
+    """Which setting chose the state directory, for a message that says how to point
+    elsewhere: the environment variable, the TOML file, or the default."""
+    if os.environ.get("PIXELDRIVE_STATE_DIR"):
+        return "PIXELDRIVE_STATE_DIR"
+    toml_file = config_file()
+    try:
+        in_file = "state_dir" in tomllib.loads(toml_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        in_file = False  # loading the settings says what is wrong with it
+    return f"state_dir in {toml_file}" if in_file else "the default state_dir"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -291,8 +291,10 @@ async def test_a_missing_key_file_stops_the_start_and_is_not_made_anew(
     await refused_start(settings, str(key_file), "missing")
     done = cli(settings.state_dir, "keys", "create", "--name", "more", "--json")
     assert (done.returncode, done.stdout) == (2, "")
-    assert "missing" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    said = done.stderr.strip().splitlines()
+    assert said[0].startswith("pixeldrive: using state directory")
+    assert len(said) == 2  # the state used, then the error: one line
+    assert "missing" in said[1]
     assert not key_file.exists()
     key_file.write_bytes(kept)  # restored from a backup: everything works again
     client = await started(settings)
