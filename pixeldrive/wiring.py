@@ -49,7 +49,8 @@ QUOTA_RECOUNT_SECONDS = 2.0
 
 
 def encode_options(settings: Settings) -> EncodeOptions:
-    return EncodeOptions(**settings.encode.model_dump(exclude={"preference", "default_format"}))
+    negotiation = {"preference", "default_format", "fallback_format"}  # not the encoders'
+    return EncodeOptions(**settings.encode.model_dump(exclude=negotiation))
 
 
 def worker_config(settings: Settings) -> WorkerConfig:

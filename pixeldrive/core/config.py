@@ -136,6 +136,11 @@ class RenderSettings(_Section):
 class EncodeSettings(_Section):
     preference: tuple[Format, ...] = ("avif", "webp", "png", "jpeg")
     default_format: Format = "png"
+    fallback_format: Format = Field(
+        "png",
+        description="what an extension-less image URL answers to */*, image/* or no Accept "
+        "(crawlers, curl): only formats a client names explicitly compete by preference",
+    )
     png_compress_level: int = Field(7, ge=0, le=9)
     png_filter: Literal["none", "adaptive"] = "none"
     jpeg_quality: int = Field(85, ge=1, le=100)

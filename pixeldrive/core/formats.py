@@ -28,6 +28,9 @@ FORMATS: dict[str, ImageFormat] = {
     "svg": ImageFormat("svg", "svg", "image/svg+xml", raster=False),
 }
 NEGOTIABLE: tuple[str, ...] = tuple(name for name, f in FORMATS.items() if f.raster)
+# The negotiable formats from the most widely decoded to the least: what a wildcard in
+# Accept stands for when the fallback format is not allowed or not wanted.
+WIDEST_FIRST: tuple[str, ...] = ("png", "jpeg", "webp", "avif")
 # A format is named by its name or its extension ("jpg" is JPEG's extension).
 BY_EXT: dict[str, ImageFormat] = {f.ext: f for f in FORMATS.values()} | {"jpeg": FORMATS["jpeg"]}
 BY_MIME: dict[str, ImageFormat] = {f.mime: f for f in FORMATS.values()}

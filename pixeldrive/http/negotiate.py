@@ -6,7 +6,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MAX_HEADER_LENGTH", "MAX_RANGES", "MediaRange", "negotiate", "parse_accept", "quality"]
+__all__ = [
+    "MAX_HEADER_LENGTH",
+    "MAX_RANGES",
+    "MediaRange",
+    "negotiate",
+    "negotiate_image",
+    "parse_accept",
+    "quality",
+]
 
 MAX_HEADER_LENGTH = 4096
 """Only this many leading characters of an ``Accept`` header are ever looked at."""
@@ -22,6 +30,9 @@ _QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 _QVALUE_RE = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 _EXACT, _TYPE_WILDCARD, _FULL_WILDCARD = 2, 1, 0
+_ANY_LEVEL = frozenset({_EXACT, _TYPE_WILDCARD, _FULL_WILDCARD})
+_NAMED = frozenset({_EXACT})
+_WILDCARDS = frozenset({_TYPE_WILDCARD, _FULL_WILDCARD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +178,23 @@ def quality(ranges: Sequence[MediaRange], offer: str) -> float:
     but among equally specific ranges a parameter-less one wins, then the highest q.
     Raises ValueError when ``offer`` is not a concrete ``type/subtype``.
     """
+    q = _matched_q(ranges, offer, _ANY_LEVEL)
+    return 0.0 if q is None else q
+
+
+def _matched_q(ranges: Sequence[MediaRange], offer: str, levels: frozenset[int]) -> float | None:
+    """The q of the most specific range at one of `levels` that matches `offer` (ties:
+    parameter-less, then highest q); None when no such range matches."""
     type_, subtype = _parse_offer(offer)
     best: tuple[int, int, float] | None = None
     for media_range in ranges:
         level = _specificity(media_range, type_, subtype)
-        if level is None:
+        if level is None or level not in levels:
             continue
         key = (level, -len(media_range.params), media_range.q)
         if best is None or key > best:
             best = key
-    return 0.0 if best is None else best[2]
+    return None if best is None else best[2]
 
 
 def negotiate(
@@ -190,12 +208,60 @@ def negotiate(
     is returned as given. Raises ValueError for an offer that is not ``type/subtype``.
     """
     ranges = parse_accept(header)
+    return _best({offer: quality(ranges, offer) for offer in offers}, offers, preference)
+
+
+def negotiate_image(
+    header: str | None,
+    images: Sequence[str],
+    *,
+    universal: Sequence[str],
+    preference: Sequence[str] | None = None,
+    others: Sequence[str] = (),
+) -> str | None:
+    """The best of `images` for a client that may decode only some of them, or None.
+
+    An image type the header names exactly competes with its own q. A wildcard
+    (``image/*``, ``*/*``) or a missing header does not stand for every image type: a
+    crawler that sends ``*/*`` may not decode AVIF or WebP. It stands for one only, the
+    first of `universal` that is among `images` and that the header does not name (a
+    named type competes with its own q, and ``q=0`` refuses it). `others` (JSON, say)
+    are matched as `negotiate` matches, wildcards included. Ties go as in `negotiate`,
+    `others` first among equals unless `preference` says otherwise.
+    """
+    ranges = parse_accept(header)
+    scores = {other: quality(ranges, other) for other in others}
+    named = {image: _matched_q(ranges, image, _NAMED) for image in images}
+    scores |= {image: q for image, q in named.items() if q is not None}
+    stand_in = _stand_in(images, universal, named)
+    if stand_in is not None:
+        scores[stand_in] = _matched_q(ranges, stand_in, _WILDCARDS) or 0.0
+    return _best(scores, [*others, *images], preference)
+
+
+def _stand_in(
+    images: Sequence[str], universal: Sequence[str], named: dict[str, float | None]
+) -> str | None:
+    """The image a wildcard stands for: the first of `universal` offered and not named."""
+    offered = {image.strip().lower(): image for image in images}
+    for wanted in universal:
+        image = offered.get(wanted.strip().lower())
+        if image is not None and named[image] is None:
+            return image
+    return None
+
+
+def _best(
+    scores: dict[str, float], offers: Sequence[str], preference: Sequence[str] | None
+) -> str | None:
+    """The offer with the highest score above 0; ties to the earliest in `preference`
+    (case-insensitive; offers missing from it rank after), then in `offers`."""
     order = tuple(preference or ())
     ranks = {p.strip().lower(): i for i, p in reversed(list(enumerate(order)))}
     best: tuple[float, int, int] | None = None
     winner: str | None = None
     for index, offer in enumerate(offers):
-        q = quality(ranges, offer)
+        q = scores.get(offer, 0.0)
         if q <= 0.0:
             continue
         key = (-q, ranks.get(offer.strip().lower(), len(order)), index)

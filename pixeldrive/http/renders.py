@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pixeldrive.core.errors import NotAcceptable
 from pixeldrive.core.formats import BY_MIME, FORMATS, ImageFormat
 from pixeldrive.http.api_models import RenderChecked, RenderCreated, TextLayout
-from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
+from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.bodies import read_json
-from pixeldrive.http.negotiate import negotiate
-from pixeldrive.http.respond import image_offers, image_response
+from pixeldrive.http.negotiate import negotiate_image
+from pixeldrive.http.respond import (
+    default_format,
+    image_offers,
+    image_response,
+    not_acceptable,
+    universal_types,
+)
 from pixeldrive.service.pipeline import Order, Rendered
 from pixeldrive.service.render_request import RenderRequest
 from pixeldrive.text.report import TextReport
@@ -19,11 +24,19 @@ JSON = "application/json"
 
 
 def _answer_type(request: web.Request) -> str:
-    """JSON, or an image media type when the client's Accept prefers one (ties: JSON)."""
+    """JSON, or an image media type when the client's Accept prefers one (ties: JSON).
+    Images are chosen as for an extension-less URL: `image/*` alone asks for the
+    fallback format, and only formats the credential allows take part."""
     offers = image_offers(request)
-    chosen = negotiate(request.headers.get("Accept"), [JSON, *offers], [JSON, *offers])
+    chosen = negotiate_image(
+        request.headers.get("Accept"),
+        offers,
+        universal=universal_types(request),
+        preference=[JSON, *offers],
+        others=[JSON],
+    )
     if chosen is None:
-        raise NotAcceptable(f"none of the offered types is acceptable: {JSON}, {', '.join(offers)}")
+        raise not_acceptable(request, [JSON, *offers])
     return chosen
 
 
@@ -32,7 +45,7 @@ def _format(request: web.Request, body: RenderRequest, answer: str) -> ImageForm
         return FORMATS[body.format]
     if answer != JSON:
         return BY_MIME[answer]
-    return FORMATS[request.app[SETTINGS].encode.default_format]
+    return default_format(request)
 
 
 async def create_render(request: web.Request) -> web.StreamResponse:

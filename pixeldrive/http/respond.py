@@ -8,9 +8,9 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from pixeldrive.core.errors import NotAcceptable
-from pixeldrive.core.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, ImageFormat
-from pixeldrive.http.app_keys import SETTINGS
-from pixeldrive.http.negotiate import negotiate
+from pixeldrive.core.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, WIDEST_FIRST, ImageFormat
+from pixeldrive.http.app_keys import PRINCIPAL, SETTINGS
+from pixeldrive.http.negotiate import negotiate_image
 from pixeldrive.service.pipeline import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -18,22 +18,59 @@ REVALIDATE = "public, max-age=60, must-revalidate"
 
 
 def image_offers(request: web.Request) -> list[str]:
-    """The offered media types for Accept negotiation, in the server's preference order."""
+    """The media types negotiation may answer: the negotiable formats the caller's
+    credential allows, in the server's preference order."""
     preference = request.app[SETTINGS].encode.preference
+    allowed = request[PRINCIPAL].scopes.formats
     names = [*preference, *(name for name in NEGOTIABLE if name not in preference)]
-    return [FORMATS[name].mime for name in names]
+    return [FORMATS[name].mime for name in names if name in allowed]
+
+
+def universal_types(request: web.Request) -> list[str]:
+    """What a wildcard in Accept (or no Accept) may stand for, first choice first: the
+    fallback format, then the most widely decoded ones."""
+    fallback = request.app[SETTINGS].encode.fallback_format
+    return [FORMATS[name].mime for name in dict.fromkeys((fallback, *WIDEST_FIRST))]
 
 
 def negotiate_format(request: web.Request) -> ImageFormat:
-    """The format the client's Accept header prefers; NotAcceptable (406) lists offers."""
+    """The format for an extension-less URL: a format the client names explicitly
+    competes by its q, a wildcard stands for the fallback format, and only formats the
+    credential allows take part; NotAcceptable (406) lists what is offered."""
     offers = image_offers(request)
-    chosen = negotiate(request.headers.get("Accept"), offers, offers)
+    chosen = _negotiated(request.headers.get("Accept"), tuple(offers), *universal_types(request))
     if chosen is None:
-        raise NotAcceptable(
-            f"none of the offered types is acceptable: {', '.join(offers)}",
-            headers={"Vary": "Accept"},
-        )
+        raise not_acceptable(request, offers)
     return BY_MIME[chosen]
+
+
+@lru_cache(maxsize=512)
+def _negotiated(header: str | None, offers: tuple[str, ...], *universal: str) -> str | None:
+    """Browsers send a handful of Accept headers: each is read once (about 40 µs), not
+    on every request for an extension-less image."""
+    return negotiate_image(header, offers, universal=universal, preference=offers)
+
+
+def default_format(request: web.Request) -> ImageFormat:
+    """The format of a render that names none: `encode.default_format`, or where the
+    credential does not allow it, the most widely decoded format it does allow."""
+    default = request.app[SETTINGS].encode.default_format
+    allowed = request[PRINCIPAL].scopes.formats
+    name = next((n for n in (default, *WIDEST_FIRST) if n in allowed), default)
+    return FORMATS[name]
+
+
+def not_acceptable(request: web.Request, offers: list[str]) -> NotAcceptable:
+    """406 naming what could have been answered (within the credential's formats)."""
+    allowed = request[PRINCIPAL].scopes.formats
+    scoped = (
+        "" if set(NEGOTIABLE) <= set(allowed) else f" (this credential allows {', '.join(allowed)})"
+    )
+    listed = ", ".join(offers) or "no format that can be negotiated"
+    return NotAcceptable(
+        f"none of the offered types is acceptable: {listed}{scoped}",
+        headers={"Vary": "Accept"},
+    )
 
 
 def not_modified(request: web.Request, etag: str) -> bool:

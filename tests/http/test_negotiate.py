@@ -13,6 +13,7 @@ from pixeldrive.http.negotiate import (
     MAX_RANGES,
     MediaRange,
     negotiate,
+    negotiate_image,
     parse_accept,
     quality,
 )
@@ -487,3 +488,91 @@ def test_garbage_entries_are_skipped(
 ) -> None:
     text, expected = header
     assert parse_accept(",".join([*garbage, text, *garbage])) == expected
+
+
+# --------------------------------------------------------------------------- negotiate_image
+# What an extension-less image URL answers: a format the client names competes by its q; a
+# wildcard or no header stands for the universal fallback only (crawlers and tools that send
+# */* cannot all decode AVIF or WebP).
+
+UNIVERSAL = [PNG, JPEG, WEBP, AVIF]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, PNG),
+        ("", PNG),
+        ("*/*", PNG),
+        ("image/*", PNG),
+        ("garbage", PNG),  # as absent
+        (CHROMIUM, AVIF),
+        (FIREFOX, AVIF),
+        (SAFARI, AVIF),
+        ("image/avif,image/webp,*/*", AVIF),  # Firefox 92-127
+        ("image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5", WEBP),
+        ("image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5", PNG),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", PNG),
+        ("image/webp", WEBP),
+        ("image/webp;q=0.5, */*", PNG),  # the wildcard's PNG at 1 beats WebP at 0.5
+        ("image/webp, */*;q=0.1", WEBP),
+        ("image/avif;q=0, image/webp, */*", WEBP),
+        ("image/avif;q=0.5, image/webp;q=0.9", WEBP),
+        ("image/jpeg;q=0.9, image/png;q=0.5", JPEG),
+        ("image/png;q=0, */*", JPEG),  # PNG refused: the wildcard stands for the next
+        ("image/png;q=0, image/jpeg;q=0, image/*", WEBP),
+        ("image/png;q=0, image/*;q=0", None),
+        ("*/*;q=0", None),
+        ("image/*;q=0, */*", None),
+        ("text/html", None),
+        ("image/avif;q=0", None),  # only a refusal: nothing else is asked for
+    ],
+)
+def test_negotiate_image(header: str | None, expected: str | None) -> None:
+    assert negotiate_image(header, OFFERS, universal=UNIVERSAL, preference=PREFERENCE) == expected
+
+
+def test_negotiate_image_within_the_offers_a_credential_allows() -> None:
+    png_webp = [WEBP, PNG]
+    assert negotiate_image(CHROMIUM, png_webp, universal=UNIVERSAL, preference=PREFERENCE) == WEBP
+    assert negotiate_image("*/*", png_webp, universal=UNIVERSAL, preference=PREFERENCE) == PNG
+    avif_webp = [AVIF, WEBP]
+    # The fallback is not offered: a wildcard stands for the most widely decoded one that is.
+    assert negotiate_image("*/*", avif_webp, universal=UNIVERSAL) == WEBP
+    assert negotiate_image(None, [AVIF], universal=UNIVERSAL) == AVIF
+    assert negotiate_image("image/avif", [PNG], universal=UNIVERSAL) is None
+    assert negotiate_image("*/*", [], universal=UNIVERSAL) is None
+
+
+def test_negotiate_image_with_another_fallback() -> None:
+    jpeg_first = [JPEG, PNG, WEBP, AVIF]
+    assert negotiate_image("*/*", OFFERS, universal=jpeg_first) == JPEG
+    assert negotiate_image(CHROMIUM, OFFERS, universal=jpeg_first, preference=PREFERENCE) == AVIF
+
+
+def test_negotiate_image_others_compete_with_wildcards_and_win_ties() -> None:
+    json = "application/json"
+
+    def answer(header: str | None) -> str | None:
+        order = [json, *PREFERENCE]
+        return negotiate_image(header, OFFERS, universal=UNIVERSAL, preference=order, others=[json])
+
+    assert answer(None) == json
+    assert answer("*/*") == json
+    assert answer("image/*") == PNG
+    assert answer("image/webp") == WEBP
+    assert answer("application/json;q=0.5, image/*") == PNG
+    assert answer("text/html") is None
+
+
+@PROPERTY
+@given(header=st.text(max_size=200) | _header().map(lambda h: h[0]))
+def test_negotiate_image_never_answers_a_wildcard_with_an_unnamed_modern_format(
+    header: str,
+) -> None:
+    chosen = negotiate_image(header, OFFERS, universal=UNIVERSAL, preference=PREFERENCE)
+    named = {(r.type, r.subtype) for r in parse_accept(header)}
+    if chosen in (AVIF, WEBP):
+        # Either named, or every more widely decoded format was named (refused or weighed).
+        wider = UNIVERSAL[: UNIVERSAL.index(chosen)]
+        assert tuple(chosen.split("/")) in named or all(tuple(w.split("/")) in named for w in wider)
