@@ -139,3 +139,47 @@ def test_an_image_under_a_filter_or_mask_is_drawn(body: str) -> None:
     Inkscape's replace-hue example drew nothing where its filtered copies stand."""
     image = rasterize(svg(f"<defs>{SWAP}</defs>{body}"), 200, 100, FETCHER).convert("RGBA")
     assert image.getpixel((10, 20)) == (0, 0, 255, 255)  # red with red and blue swapped
+
+
+RED, BLUE = (255, 0, 0, 255), (0, 0, 255, 255)
+MOVED = '<path id="p" d="M 0,0 H 40 V 40 H 0 Z" fill="#f00" transform="translate(100,0)"/>'
+
+
+@pytest.mark.parametrize(
+    ("body", "color"),
+    [
+        (f'<defs>{MOVED}</defs><use xlink:href="#p" style="filter:url(#swap)"/>', BLUE),
+        (
+            '<defs><rect id="r" width="40" height="40" fill="#f00"/></defs>'
+            '<use xlink:href="#r" x="100" filter="url(#swap)"/>',
+            BLUE,
+        ),
+        (
+            f'<defs>{MOVED}<use id="u" xlink:href="#p" y="10"/></defs>'
+            '<use xlink:href="#u" filter="url(#swap)"/>',
+            BLUE,
+        ),
+        (f'<defs>{MOVED}</defs><use xlink:href="#p" mask="url(#whole)"/>', RED),
+    ],
+    ids=["moved-element", "use-x", "use-of-use", "masked"],
+)
+def test_a_clone_under_a_filter_or_mask_is_drawn_where_it_stands(
+    body: str, color: tuple[int, int, int, int]
+) -> None:
+    """A <use>'s box is its element's, under that element's transform and moved by the
+    use's x and y: Inkscape's clones (rope-3D: a blurred clone of a moved path) drew
+    nothing where the clone stands."""
+    whole = '<mask id="whole"><rect x="100" width="100" height="100" fill="#fff"/></mask>'
+    image = rasterize(svg(f"<defs>{SWAP}{whole}</defs>{body}"), 200, 100, FETCHER)
+    assert image.convert("RGBA").getpixel((120, 35)) == color
+    assert image.convert("RGBA").getpixel((20, 20))[3] == 0  # nothing where the original is
+
+
+def test_a_cycle_of_clones_under_a_filter_stays_bounded() -> None:
+    """Cycles are refused at upload; drawn anyway, the box search stops at its depth."""
+    body = (
+        '<defs><use id="a" xlink:href="#b"/><use id="b" xlink:href="#a"/></defs>'
+        '<use xlink:href="#a" filter="url(#swap)"/>'
+    )
+    image = rasterize(svg(f"<defs>{SWAP}</defs>{body}"), 200, 100, FETCHER)
+    assert image.getbbox() is None  # nothing to draw, and no box found: drawn as nothing

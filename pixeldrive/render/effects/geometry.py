@@ -12,12 +12,15 @@ import cairocffi
 from cairosvg.bounding_box import BOUNDING_BOX_METHODS, calculate_bounding_box
 from cairosvg.helpers import size
 from cairosvg.helpers import transform as apply_transform
+from cairosvg.parser import Tree
+from cairosvg.url import parse_url
 
 from pixeldrive.templates.style import parse_style
 
 Box = tuple[float, float, float, float]  # x, y, width, height
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1
 CONTAINERS = frozenset({"g", "a", "svg", "switch", "text", "textPath", "tspan"})
+MAX_USE_DEPTH = 32  # nested groups and <use>s looked into for a box (cycles are refused at upload)
 
 
 def _image_box(surface: Any, node: Any) -> Box | None:
@@ -45,13 +48,17 @@ def transform_of(surface: Any, node: Any) -> cairocffi.Matrix:
     return matrix
 
 
-def bounding_box(surface: Any, node: Any) -> Box | None:
+def bounding_box(surface: Any, node: Any, depth: int = 0) -> Box | None:
     """The element's object bounding box in its own user space (after its transform,
     as its content is drawn), children's transforms applied; None when it has none."""
-    if node.tag in CONTAINERS or (node.children and node.tag not in ("use",)):
+    if depth > MAX_USE_DEPTH:
+        return None
+    if node.tag == "use":
+        return _use_box(surface, node, depth)
+    if node.tag in CONTAINERS or node.children:
         box: Box | None = None
         for child in node.children:
-            inner = bounding_box(surface, child)
+            inner = bounding_box(surface, child, depth + 1)
             if inner is None or child.get("display") == "none":
                 continue
             placed = _transformed(transform_of(surface, child), inner)
@@ -65,6 +72,28 @@ def bounding_box(surface: Any, node: Any) -> Box | None:
     if found is None or not all(math.isfinite(v) for v in found):
         return None
     return tuple(float(v) for v in found)  # type: ignore[return-value]
+
+
+def _use_box(surface: Any, node: Any, depth: int) -> Box | None:
+    """A <use>'s box: the referenced element's, under that element's own transform and
+    moved by the use's x and y, as CairoSVG draws it (its own box method forgets both,
+    so a filter on a clone of a moved path was placed where the path is not)."""
+    try:
+        tree = Tree(
+            url=parse_url(node.get_href()).geturl(),
+            url_fetcher=node.url_fetcher,
+            parent=node,
+            tree_cache=getattr(surface, "tree_cache", None),
+            unsafe=node.unsafe,
+        )
+    except (TypeError, ValueError, KeyError, AttributeError, OSError):  # no such element
+        return None
+    inner = bounding_box(surface, tree, depth + 1)
+    if inner is None:
+        return None
+    placed = _transformed(transform_of(surface, tree), inner)
+    dx, dy = size(surface, node.get("x"), "x"), size(surface, node.get("y"), "y")
+    return placed[0] + dx, placed[1] + dy, placed[2], placed[3]
 
 
 def _union(a: Box, b: Box) -> Box:
