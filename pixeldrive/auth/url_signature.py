@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 __all__ = [
+    "NEVER",
     "Expired",
     "Malformed",
     "SignatureError",
@@ -40,6 +41,10 @@ __all__ = [
 
 KID, EXP, SIG = "kid", "exp", "sig"
 RESERVED = (KID, EXP, SIG)
+# The `exp` of a URL that does not expire (9999-12-31T23:59:59Z): a URL always carries an
+# exp, so every verifier runs the same checks, and one that never expires is the same URL
+# each time it is made.
+NEVER = 253_402_300_799
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _SIG_CHARS = frozenset(_ALPHABET)

@@ -9,6 +9,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -154,7 +155,41 @@ class AccessSettings(_Section):
     token_max_ttl: int = Field(30 * 86400, ge=60, description="longest token lifetime, s")
     key_cache_seconds: float = Field(2.0, ge=0, description="how long a revocation may take")
     hits_flush_seconds: float = Field(1.0, gt=0, description="hit counts are written this often")
-    signed_url_max_age: int = Field(86400, ge=0, description="Cache-Control cap for /v1/t")
+    signed_url_max_age: int = Field(
+        86400, ge=0, description="Cache-Control cap for signed URLs (/v1/t, public_url)"
+    )
+    public_url_ttl: int | Literal["none"] = Field(
+        "none",
+        description="seconds a render's public_url works when the request gives no ttl; "
+        "'none': until the key is revoked (a token's URLs end with the token)",
+    )
+    public_origin: str | None = Field(
+        None,
+        description="scheme://host[:port] that public_url starts with (og:image needs an "
+        "absolute URL); unset: public_url is a path, like url",
+    )
+
+    @field_validator("public_url_ttl")
+    @classmethod
+    def _positive_ttl(cls, ttl: int | str) -> int | str:
+        if isinstance(ttl, int) and ttl < 1:
+            raise ValueError("must be a positive number of seconds, or 'none'")
+        return ttl
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, origin: str | None) -> str | None:
+        if origin is None:
+            return None
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(f"{origin!r} is not an http(s) origin such as https://img.example.com")
+        return origin.rstrip("/")
 
 
 class CacheSettings(_Section):

@@ -7,6 +7,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from pixeldrive.auth.principal import LOCAL
+from pixeldrive.auth.url_signature import RESERVED
 from pixeldrive.http.app_keys import PRINCIPAL, ROUTES, SERVICES, SETTINGS
 
 
@@ -20,7 +21,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     if endpoint is None or endpoint.access == "public":  # or no route: 404 and 405
         return await handler(request)
     authenticator = app[SERVICES].authenticator
-    if endpoint.access == "signed-url":
+    if endpoint.access == "signed-url" or (
+        endpoint.access == "credential-or-signed-url" and _signed(request)
+    ):
         query = list(request.query.items())
         principal = await authenticator.signed_url(request.rel_url.raw_path, query)
     elif app[SETTINGS].server.auth == "off":
@@ -32,3 +35,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         principal.require(endpoint.operation, template=request.match_info[param] if param else None)
     request[PRINCIPAL] = principal
     return await handler(request)
+
+
+def _signed(request: web.Request) -> bool:
+    """The query carries a signature (or part of one, which is then refused as such): it
+    decides, whatever the headers say, so a URL handed out works the same for everyone."""
+    return any(name in request.query for name in RESERVED)

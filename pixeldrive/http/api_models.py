@@ -24,7 +24,14 @@ class TextLayout(BaseModel):
 class RenderCreated(BaseModel):
     """Answer of POST /v1/renders (201)."""
 
-    url: str
+    url: str = Field(description="the image's path under /v1/images/ (needs your credential)")
+    public_url: str = Field(
+        description="the same image for <img> and og:image, no header needed: signed with "
+        "your key's kid until `public_url_expires_at`; with authentication off, `url`"
+    )
+    public_url_expires_at: int | None = Field(
+        None, description="Unix seconds when public_url stops working; absent: it does not"
+    )
     key: str
     format: str
     width: int

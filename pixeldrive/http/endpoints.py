@@ -10,9 +10,10 @@ from typing import Literal
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-Access = Literal["public", "credential", "signed-url"]
+Access = Literal["public", "credential", "signed-url", "credential-or-signed-url"]
 """public: nobody is asked; credential: an API key or token in `Authorization`;
-signed-url: the kid, exp and sig of the query (`/v1/t/`)."""
+signed-url: the kid, exp and sig of the query (`/v1/t/`); credential-or-signed-url: the
+query's signature when it carries one (a render's `public_url`), else the header."""
 
 
 @dataclass(frozen=True, slots=True)

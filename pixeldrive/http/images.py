@@ -1,4 +1,5 @@
-"""GET /v1/images/{key}[.{ext}]: content-addressed images, re-rendered when evicted."""
+"""GET /v1/images/{key}[.{ext}]: content-addressed images, re-rendered when evicted; for a
+header credential, or signed in the query (a render's `public_url`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from pixeldrive.core.errors import NotFound
 from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
 from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.respond import (
+    IMMUTABLE,
     hit_headers,
     image_response,
     negotiate_format,
     not_modified,
     validator_headers,
 )
-from pixeldrive.service.pipeline import Order
+from pixeldrive.http.signed_urls import signed_cache_control
+from pixeldrive.service.pipeline import Order, Rendered
 
 NAME_RE = re.compile(r"(?P<key>[0-9a-f]{32})(?:\.(?P<ext>[a-z]{3,4}))?")
 
@@ -38,10 +41,15 @@ def parse_name(request: web.Request, name: str) -> tuple[str, ImageFormat, bool]
 
 
 async def get_image(request: web.Request) -> web.StreamResponse:
+    """An image by key, for an `Authorization` header or, as a render's `public_url`,
+    for the kid, exp and sig in its query."""
     key, fmt, negotiated = parse_name(request, request.match_info["name"])
     pipeline, principal = request.app[SERVICES].pipeline, request[PRINCIPAL]
+    # Caches may keep a signed URL's answer only until the signature expires.
+    signed = principal.via == "signed-url"
+    cache_control = signed_cache_control(request) + ", immutable" if signed else IMMUTABLE
     data = pipeline.peek(principal, key, fmt)
-    if data is not None:
+    if data is not None and not signed:
         # The hot path: a memory hit is answered without touching anything else.
         headers = hit_headers(key, fmt.ext, negotiated)
         if not_modified(request, headers["ETag"]):
@@ -49,5 +57,8 @@ async def get_image(request: web.Request) -> web.StreamResponse:
                 status=304, headers=validator_headers(key, fmt, negotiated=negotiated)
             )
         return web.Response(body=data, headers=headers)
-    rendered = await pipeline.image(Order(principal, fmt, key=key))
-    return image_response(request, rendered, negotiated=negotiated)
+    if data is not None:
+        rendered = Rendered(key, fmt, data, tier="memory")
+    else:
+        rendered = await pipeline.image(Order(principal, fmt, key=key))
+    return image_response(request, rendered, negotiated=negotiated, cache_control=cache_control)

@@ -33,13 +33,15 @@ JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 DESCRIPTION = (
     "PixelDrive turns SVG templates plus a JSON payload into raster images (PNG, JPEG, WebP, "
-    "AVIF) at deterministic URLs, and serves repeats from cache. Render with POST /v1/renders, "
-    "or sign a GET /v1/t/ URL to use in an <img> tag without exposing a credential. Every "
+    "AVIF) at deterministic URLs, and serves repeats from cache. Render with POST /v1/renders "
+    "(its `public_url` goes into <img> and og:image with no header), or sign a GET /v1/t/ URL "
+    "to render in an <img> tag without exposing a credential. Every "
     "error is an RFC 9457 problem document (application/problem+json)."
 )
 TAGS = {
     "templates": "The SVG templates: their fields, constraints and previews.",
-    "renders": "Images: render them, fetch them by key, or through signed URLs.",
+    "renders": "Images: render them, fetch them by key (with a header, or by a render's "
+    "signed public_url), or render through signed URLs.",
     "batches": "Many field sets for one template, rendered through the queue by every node.",
     "fonts": "Fonts people bring: checked, sanitised, shared by every node, part of render keys.",
     "auth": "Scoped tokens minted from an API key, and the key's usage.",
@@ -87,7 +89,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "Cache-Control": {
         "description": "`public, max-age=31536000, immutable` on content-addressed image URLs; "
-        "shorter on previews and signed URLs.",
+        "on signed URLs (a public_url included) until the signature expires, at most "
+        "access.signed_url_max_age; shorter on previews.",
         "schema": {"type": "string"},
     },
     "X-Cache": {
@@ -124,6 +127,11 @@ SIGNATURE = {
         {"type": "string"},
     ),
 }
+
+PUBLIC_URL_QUERY = (
+    "All three or none: a render's `public_url` carries them in place of an Authorization "
+    "header, and then the signature decides."
+)
 
 
 def build_openapi(endpoints: Sequence[Endpoint], *, version: str) -> dict[str, Any]:
@@ -201,7 +209,9 @@ def _operation(endpoint: Endpoint, refs: dict[Key, Any]) -> dict[str, Any]:
             "content": {media: {"schema": dict(BINARY)} for media in endpoint.raw_body},
         }
     operation["responses"] = _responses(endpoint, refs)
-    if endpoint.access != "credential":  # public, or a signed URL's query
+    if endpoint.access == "credential-or-signed-url":  # the header, or a signed query
+        operation["security"] = [{"bearer": []}, {}]
+    elif endpoint.access != "credential":  # public, or a signed URL's query
         operation["security"] = []
     if endpoint.operation is not None:
         operation["x-pixeldrive-operation"] = endpoint.operation
@@ -218,6 +228,11 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
         parameters += _query_parameters(endpoint.query)
     if endpoint.access == "signed-url":
         parameters += _signed_parameters()
+    elif endpoint.access == "credential-or-signed-url":
+        parameters += [
+            _parameter(name, "query", schema, f"{note} {PUBLIC_URL_QUERY}")
+            for name, (note, schema) in SIGNATURE.items()
+        ]
     if 304 in endpoint.answers:
         parameters.append(
             _parameter(

@@ -16,8 +16,9 @@ from pixeldrive.http.respond import (
     not_acceptable,
     universal_types,
 )
+from pixeldrive.http.signed_urls import public_url
 from pixeldrive.service.pipeline import Order, Rendered
-from pixeldrive.service.render_request import RenderRequest
+from pixeldrive.service.render_request import PublicTtl, RenderRequest
 from pixeldrive.text.report import TextReport
 
 JSON = "application/json"
@@ -72,11 +73,21 @@ async def create_render(request: web.Request) -> web.StreamResponse:
         response.headers["Content-Location"] = url
         add_server_timing(response, rendered)
         return response
+    return await _created(request, order, rendered, url, body.ttl)
+
+
+async def _created(
+    request: web.Request, order: Order, rendered: Rendered, url: str, ttl: PublicTtl
+) -> web.Response:
+    """201 with the image's URL, and the URL to embed (no header needed)."""
     width, height = order.size
+    public, public_expires_at = await public_url(request, url, ttl)
     created = RenderCreated(
         url=url,
+        public_url=public,
+        public_url_expires_at=public_expires_at,
         key=rendered.key,
-        format=fmt.name,
+        format=rendered.format.name,
         width=width,
         height=height,
         bytes=len(rendered.data),

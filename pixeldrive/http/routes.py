@@ -227,6 +227,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         images.get_image,
         "An image by key; KEY.png/.jpg/.webp/.avif/.pdf/.svg, or KEY alone to negotiate",
         "renders",
+        access="credential-or-signed-url",
         operation="render",
         renders=True,
         answers={

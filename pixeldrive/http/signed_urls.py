@@ -26,7 +26,7 @@ from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.bodies import read_json
 from pixeldrive.http.respond import image_response, negotiate_format
 from pixeldrive.service.pipeline import Order
-from pixeldrive.service.render_request import RenderRequest
+from pixeldrive.service.render_request import PublicTtl, RenderRequest
 
 RESERVED = url_signature.RESERVED
 # Render options ride in the query beside the fields; field names cannot start with "_".
@@ -39,16 +39,45 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     query = ((name, value) for name, value in request.query.items() if name not in RESERVED)
     order = Order(request[PRINCIPAL], fmt, _as_request(template_id, query), text_fields=True)
     rendered = await request.app[SERVICES].pipeline.render(order)
-    # Shared caches may keep it until the signature expires (bounded by the setting).
-    max_age = min(
-        int(request.query["exp"]) - int(time.time()),
-        request.app[SETTINGS].access.signed_url_max_age,
-    )
     response = image_response(
-        request, rendered, negotiated=not dot, cache_control=f"public, max-age={max(0, max_age)}"
+        request, rendered, negotiated=not dot, cache_control=signed_cache_control(request)
     )
     response.headers["Content-Location"] = f"/v1/images/{rendered.key}.{fmt.ext}"
     return response
+
+
+def signed_cache_control(request: web.Request) -> str:
+    """Shared caches may keep a verified signed URL's answer until the signature expires,
+    and no longer than `access.signed_url_max_age`: a revoked key's URLs leave them within
+    it."""
+    max_age = min(
+        int(request.query[url_signature.EXP]) - int(time.time()),
+        request.app[SETTINGS].access.signed_url_max_age,
+    )
+    return f"public, max-age={max(0, max_age)}"
+
+
+async def public_url(request: web.Request, path: str, ttl: PublicTtl) -> tuple[str, int | None]:
+    """`path` as a URL that needs no header, and when it expires (None: never). Signed
+    with the caller's key (its kid) for `ttl` seconds, `access.public_url_ttl` unless
+    given, "none" for no end; never longer than the token it was asked with. With
+    authentication off, the path itself. Prefixed with `access.public_origin` if set."""
+    access = request.app[SETTINGS].access
+    origin = access.public_origin or ""
+    principal = request[PRINCIPAL]
+    if principal.via == "anonymous":
+        return origin + path, None
+    record = await request.app[SERVICES].authenticator.active(principal.key_id)
+    if record is None:
+        raise Unauthorized("the API key has been revoked", slug="revoked-key")
+    wanted = access.public_url_ttl if ttl is None else ttl
+    expires_at = url_signature.NEVER if wanted == "none" else int(time.time()) + wanted
+    if principal.expires_at is not None:  # a token's URLs end with it
+        expires_at = min(expires_at, principal.expires_at)
+    url = url_signature.sign_url(
+        path, (), kid=record.id, secret=record.signing_secret, expires_at=expires_at
+    )
+    return origin + url, None if expires_at == url_signature.NEVER else expires_at
 
 
 def _as_request(template: str, query: Iterable[tuple[str, str]]) -> RenderRequest:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from pixeldrive.core.formats import RequestedFormat
 from pixeldrive.templates.model import ID_RE
+
+PublicUrlSeconds = Annotated[int, Field(strict=True, ge=1, le=31_536_000)]
+PublicTtl = PublicUrlSeconds | Literal["none"] | None
+"""How long a render's public_url works: seconds, "none" (no end), or None (the default)."""
 
 
 class RenderOptions(BaseModel):
@@ -37,3 +48,17 @@ class RenderRequest(RenderOptions):
     dry_run: bool = Field(
         False, description="Validate and lay out the text without drawing, caching or billing."
     )
+    ttl: PublicTtl = Field(
+        None,
+        description="Seconds the answer's public_url works, or 'none' for no end (until the "
+        "key is revoked; a token's URLs end with the token); default access.public_url_ttl.",
+    )
+
+    @field_validator("ttl", mode="wrap")
+    @classmethod
+    def _one_ttl_message(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        # One message naming both forms, rather than one per member of the union.
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError("must be whole seconds from 1 to 31536000, or 'none'") from None

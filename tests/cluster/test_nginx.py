@@ -1,7 +1,8 @@
 """conf/nginx.conf with a real nginx in front of two real `pixeldrive serve` nodes sharing a
-real PostgreSQL: the same signed URL negotiates AVIF for Chromium and PNG for a PNG-only
-client, each variant is then served from nginx's cache (Vary: Accept), POSTs pass through
-to the nodes, and a headless Chromium loading the URL in an <img> receives AVIF."""
+real PostgreSQL and Redis: the same signed URL negotiates AVIF for Chromium and PNG for a
+PNG-only client, each variant is then served from nginx's cache (Vary: Accept), POSTs pass
+through to the nodes, a headless Chromium loading the URL in an <img> receives AVIF, and a
+render's public_url is served and cached with no header."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pixeldrive.auth.url_signature import sign_url
 from pixeldrive.core.config import PROJECT_ROOT, load_settings
 from tests.cluster.conftest import SECRETS_KEY
 from tests.cluster.postgres import PostgresServer
-from tests.cluster.redis_server import free_port
+from tests.cluster.redis_server import RedisServer, free_port
 from tests.http.test_shutdown import wait_ready
 
 pytest_plugins = ("tests.cluster.conftest_pg",)
@@ -105,11 +106,16 @@ def front(postgres: PostgresServer) -> Iterator[Front]:
         pytest.fail("nginx is missing: apt-get install nginx")
     work = Path(tempfile.mkdtemp(prefix="pixeldrive-nginx-"))
     database_url = postgres.create_database()
+    # Render specs are shared through Redis, as README's two nodes behind nginx have them:
+    # an image URL minted through one node is then served by the other.
+    redis = RedisServer(work / "redis")
+    redis.start()
     processes: list[subprocess.Popen[bytes]] = []
     try:
         ports = [free_port(), free_port()]
         for index, port in enumerate(ports):
-            processes.append(start_node(work / f"node{index}", port, database_url))
+            node = start_node(work / f"node{index}", port, database_url, redis.url)
+            processes.append(node)
         nodes = [f"http://127.0.0.1:{port}" for port in ports]
         for node, process in zip(nodes, processes, strict=True):
             wait_ready(node, process)
@@ -139,10 +145,13 @@ def front(postgres: PostgresServer) -> Iterator[Front]:
     finally:
         for process in reversed(processes):
             stop(process)
+        redis.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def start_node(state: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
+def start_node(
+    state: Path, port: int, database_url: str, redis_url: str
+) -> subprocess.Popen[bytes]:
     state.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELDRIVE_")} | {
         "PIXELDRIVE_AUTH": "on",
@@ -151,6 +160,7 @@ def start_node(state: Path, port: int, database_url: str) -> subprocess.Popen[by
         "PIXELDRIVE_TEMPLATES_DIR": str(PROJECT_ROOT / "svg_templates"),
         "PIXELDRIVE_WORKERS": "1",
         "PIXELDRIVE_DATABASE_URL": database_url,
+        "PIXELDRIVE_REDIS_URL": redis_url,
         "PIXELDRIVE_SECRETS__KEY": SECRETS_KEY,
     }
     with (state / "server.log").open("wb") as sink:
@@ -250,3 +260,35 @@ def test_chromium_loading_the_url_in_an_img_receives_avif(front: Front) -> None:
             assert (headers["Content-Type"], headers["X-Cache-Status"]) == ("image/avif", "HIT")
         finally:
             browser.close()
+
+
+def test_a_renders_public_url_is_served_and_cached_with_no_header(front: Front) -> None:
+    # The mistake: the `url` a render answers needs a header, so an <img> or og:image got a
+    # 401 and nginx kept nothing. The `public_url` beside it is cached like a signed URL.
+    body = b'{"template": "og-card", "fields": {"title": "Embedded"}, "width": 300}'
+    request = urllib.request.Request(
+        front.base + "/v1/renders",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {front.key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        made: dict[str, Any] = json.loads(response.read())
+    for _ in range(2):
+        with pytest.raises(urllib.request.HTTPError) as refused:
+            urllib.request.urlopen(front.base + made["url"], timeout=60)
+        with refused.value:  # holds the answer's connection
+            assert refused.value.code == 401
+            assert refused.value.headers["X-Cache-Status"] == "MISS"  # a 401 is never kept
+    crawler = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+    statuses = []
+    for accept in ("*/*", CHROMIUM_ACCEPT, "*/*"):
+        fetch = urllib.request.Request(
+            front.base + made["public_url"], headers={"Accept": accept, "User-Agent": crawler}
+        )
+        with urllib.request.urlopen(fetch, timeout=60) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "image/png"
+            assert response.read().startswith(b"\x89PNG")
+            statuses.append(response.headers["X-Cache-Status"])
+    assert statuses == ["MISS", "HIT", "HIT"]  # one entry, whatever the Accept

@@ -73,8 +73,11 @@ async def test_preview_renders_defaults_at_requested_width(client: Client) -> No
 
 async def test_render_then_fetch_gives_a_png_of_the_template_size(client: Client) -> None:
     created = await render(client, fields={"title": "Hello"})
-    assert set(created) == {"url", "key", "format", "width", "height", "bytes", "cached", "text"}
+    assert set(created) == {
+        *("url", "public_url", "key", "format", "width", "height", "bytes", "cached", "text")
+    }
     assert created["url"] == f"/v1/images/{created['key']}.png"
+    assert created["public_url"] == created["url"]  # authentication is off
     assert (created["format"], created["width"], created["height"]) == ("png", 1200, 630)
     assert created["cached"] is False
     response = await client.get(created["url"])

@@ -136,12 +136,28 @@ def test_public_operations_need_no_security() -> None:
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     for endpoint in ENDPOINTS:
         operation = document["paths"][endpoint.path][endpoint.method.lower()]
-        if endpoint.access != "credential":  # public, or signed in its query
+        if endpoint.access == "credential-or-signed-url":  # the header, or signed in its query
+            assert operation["security"] == [{"bearer": []}, {}], endpoint.path
+        elif endpoint.access != "credential":  # public, or signed in its query
             assert operation["security"] == [], endpoint.path
         else:
             assert "security" not in operation, endpoint.path  # the global bearer applies
-    public = {e.path for e in ENDPOINTS if e.access != "credential"}
+    public = {
+        e.path for e in ENDPOINTS if e.access not in ("credential", "credential-or-signed-url")
+    }
     assert {"/healthz", "/readyz", "/v1/t/{name}", "/openapi.json", "/docs"} <= public
+    assert "/v1/images/{name}" not in public
+
+
+def test_the_public_url_query_of_an_image_is_documented_and_optional() -> None:
+    operation = built()["paths"]["/v1/images/{name}"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"name", "kid", "exp", "sig"} <= set(parameters)
+    assert not any(parameters[n]["required"] for n in ("kid", "exp", "sig"))
+    assert parameters["exp"]["schema"]["type"] == "integer"
+    created = built()["components"]["schemas"]["RenderCreated"]
+    assert {"url", "public_url"} <= set(created["required"])
+    assert "public_url_expires_at" in created["properties"]
 
 
 def test_schemas_are_the_models_own() -> None:
