@@ -30,12 +30,7 @@ CASES = sorted(p.stem for p in (HERE / "cases").glob("*.svg"))
 # 32/255, and at most 2 % of the pixels may differ.
 MAX_DIFFERING_PERCENT = 2.0
 # Per-case tolerances, each with its reason.
-TOLERANCE: dict[str, float] = {
-    # The feSpecularLighting cell (point light) is darker over the whole cell in Inkscape's
-    # export; on the resvg suite's feSpecularLighting cases (Chrome's reading) PixelDrive
-    # is within 2 %, so the cell is kept and the case allowed 1 % more.
-    "primitives-rest": 3.0,
-}
+TOLERANCE: dict[str, float] = {}
 
 
 def render_case(name: str, settings: Settings, root: Path) -> Image.Image:

@@ -72,7 +72,10 @@ def _setup(step: Step) -> tuple[Any, Any, Any, Any] | None:
     light = next((c for c in step.prim.children if c.tag in LIGHTS), None)
     if light is None:
         return None
-    surface_scale = step.number("surfaceScale", 1.0)
+    # In device pixels, as Inkscape scales it: the slopes, and so the light, are the same
+    # at every output size (unscaled, a card drawn at half size had bevels twice as steep).
+    sx, sy = step.frame.scale
+    surface_scale = step.number("surfaceScale", 1.0) * (sx * sy) ** 0.5
     alpha = step.pixels()[..., 3].astype(np.float64)
     normals = _normals(alpha, surface_scale)
     vector, factor = _light(step, light, surface_scale * alpha)
@@ -106,7 +109,8 @@ def specular(step: Step) -> im.Img:
     half /= np.maximum(np.linalg.norm(half, axis=-1, keepdims=True), 1e-12)
     n_dot_h = np.maximum(np.sum(normals * half, axis=-1), 0)
     rgb = np.clip(ks * np.power(n_dot_h, exponent)[..., None] * factor[..., None] * color, 0, 1)
-    out[..., :3] = rgb
+    # The colour is straight, its alpha the brightest channel; premultiplied as Inkscape
+    # does (read as premultiplied already, every highlight came out too bright).
     out[..., 3] = rgb.max(axis=-1)
-    # Already premultiplied (colour ≤ alpha), as browsers read it.
+    out[..., :3] = rgb * out[..., 3:4]
     return im.Img(out, step.linear)
