@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import time
 
 import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
+from pixeldrive.render.effects import blur
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import JobError
 from pixeldrive.render.rasterize import rasterize
@@ -233,3 +236,31 @@ def test_a_specular_highlight_is_premultiplied_by_its_brightness() -> None:
     red, green, blue = image.getpixel((100, 50))
     assert red == green == blue
     assert abs(red - 0.5 * 0.5 * 255) <= 3
+
+
+@pytest.mark.parametrize("deviation", ["1000", "100000", "1e9", "1e300", "1e9 2", "3 1e12"])
+def test_a_huge_blur_is_drawn_at_once_and_bounded(deviation: str) -> None:
+    """A deviation of 1000 once padded a 200 px region to 5900 px square (3 s; 1e5 ran
+    out of memory): a wide blur runs on a reduced copy, and one past any visible trace
+    is transparent."""
+    body = (
+        f'<filter id="f"><feGaussianBlur stdDeviation="{deviation}"/></filter>'
+        '<rect x="20" y="20" width="160" height="160" fill="seagreen" filter="url(#f)"/>'
+    )
+    started = time.perf_counter()
+    image = rasterize(svg(body, 200, 200), 200, 200, FETCHER)
+    assert time.perf_counter() - started < 2.0
+    assert image.getpixel((100, 100))[3] <= 3  # type: ignore[index]  # spread to nothing
+
+
+@pytest.mark.parametrize("deviation", [25.0, 40.0, 100.0, 333.0])
+def test_a_wide_blur_on_a_reduced_copy_matches_the_full_one(
+    deviation: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    px = np.zeros((300, 500, 4), np.float32)
+    px[100:200, 150:350] = (0.2, 0.5, 0.3, 0.8)
+    px[50:60, 20:480] = (0.0, 0.0, 0.0, 1.0)
+    reduced = blur.blur(px, deviation, deviation / 2)
+    monkeypatch.setattr(blur, "REDUCE_FROM", math.inf)
+    full = blur.blur(px, deviation, deviation / 2)
+    assert float(np.abs(reduced - full).max()) * 255 <= 4

@@ -16,6 +16,11 @@ from pixeldrive.templates import effect_limits as limits
 # d = floor(s · 3·√(2π)/4 + 0.5) pixels approximate the Gaussian within 3 %.
 BOX_FACTOR = 3 * math.sqrt(2 * math.pi) / 4
 SMALL = 2.0  # below this deviation the boxes are too coarse: Pillow's extended boxes
+REDUCE_FROM = 32.0  # deviations (px) past this are blurred on a reduced copy …
+REDUCED_DEVIATION = 16.0  # … where they are about this many pixels
+# A 1-D Gaussian of deviation s peaks at most at extent/(√(2π)·s) of full intensity: past
+# this many extents no output pixel reaches half a level of 255.
+NOTHING_LEFT = 256
 
 
 def gaussian_blur(step: Step) -> im.Img:
@@ -32,27 +37,54 @@ def blur(px: im.Array, sx: float, sy: float) -> im.Array:
     the cost does not grow with the radius. Transparent outside the image."""
     if sx <= 0 and sy <= 0:
         return px.copy()
-    pad_x, pad_y = _reach(sx), _reach(sy)
-    height, width = px.shape[:2]
     # A black shadow (Inkscape's Drop Shadow: black flood in the source's alpha) has
     # nothing but alpha: one channel blurred instead of four.
     alpha_only = not px[..., :3].any()
-    channels = px[..., 3] if alpha_only else px
-    padded = np.zeros((height + 2 * pad_y, width + 2 * pad_x, *channels.shape[2:]), np.uint8)
-    padded[pad_y : pad_y + height, pad_x : pad_x + width] = im.to_bytes(channels)
-    picture = Image.fromarray(padded, "L" if alpha_only else "RGBA")
-    if max(sx, sy) < SMALL:
-        picture = picture.filter(ImageFilter.GaussianBlur((sx, sy)))
-    else:
-        radius = (_box_radius(sx), _box_radius(sy))
-        for _ in range(3):
-            picture = picture.filter(ImageFilter.BoxBlur(radius))
-    out = im.from_bytes(np.asarray(picture)[pad_y : pad_y + height, pad_x : pad_x + width])
+    channels = im.to_bytes(px[..., 3] if alpha_only else px)
+    height, width = channels.shape[:2]
+    # "RGBa": Pillow's premultiplied mode, which it reduces and resizes as it is (as
+    # "RGBA" it would premultiply what already is).
+    mode = "L" if alpha_only else "RGBa"
+    picture = Image.frombuffer(mode, (width, height), channels.tobytes(), "raw", mode, 0, 1)
+    out = im.from_bytes(np.asarray(_blurred(picture, sx, sy)))
     if not alpha_only:
         return out
     full = np.zeros_like(px)
     full[..., 3] = out
     return full
+
+
+def _blurred(picture: Image.Image, sx: float, sy: float) -> Image.Image:
+    """A premultiplied picture blurred, transparent outside. A deviation past REDUCE_FROM
+    pixels is blurred on a copy reduced to about REDUCED_DEVIATION pixels of it and scaled
+    back: a wide blur is smooth, so nothing is lost, and the padding the boxes need stays
+    small (a deviation of 1000 once padded a 200 px region to 5900 px square)."""
+    width, height = picture.size
+    if sx > NOTHING_LEFT * width or sy > NOTHING_LEFT * height:
+        # Spread this wide, no pixel keeps 1/255 of anything: transparent (and bounded).
+        return Image.new(picture.mode, picture.size)
+    kx, ky = min(_reduction(sx), width), min(_reduction(sy), height)
+    if kx > 1 or ky > 1:
+        # Transparent outside: the last partial block is averaged with zeros.
+        whole = Image.new(picture.mode, (-(-width // kx) * kx, -(-height // ky) * ky))
+        whole.paste(picture)
+        small = _blurred(whole.reduce((kx, ky)), sx / kx, sy / ky)
+        return small.resize(whole.size, Image.Resampling.BILINEAR).crop((0, 0, width, height))
+    pad_x, pad_y = _reach(sx), _reach(sy)
+    padded = Image.new(picture.mode, (width + 2 * pad_x, height + 2 * pad_y))
+    padded.paste(picture, (pad_x, pad_y))
+    if max(sx, sy) < SMALL:
+        padded = padded.filter(ImageFilter.GaussianBlur((sx, sy)))
+    else:
+        radius = (_box_radius(sx), _box_radius(sy))
+        for _ in range(3):
+            padded = padded.filter(ImageFilter.BoxBlur(radius))
+    return padded.crop((pad_x, pad_y, pad_x + width, pad_y + height))
+
+
+def _reduction(s: float) -> int:
+    """The whole factor a blur of deviation s is reduced by (1: none)."""
+    return max(1, int(s // REDUCED_DEVIATION)) if s > REDUCE_FROM else 1
 
 
 def _box_radius(s: float) -> float:
