@@ -264,3 +264,69 @@ def test_a_wide_blur_on_a_reduced_copy_matches_the_full_one(
     monkeypatch.setattr(blur, "REDUCE_FROM", math.inf)
     full = blur.blur(px, deviation, deviation / 2)
     assert float(np.abs(reduced - full).max()) * 255 <= 4
+
+
+def _filtered(primitives: str, attrs: str = 'x="0" y="0" width="1" height="1"') -> bytes:
+    """A 200×100 document whose whole area is a rect under a filter of these primitives."""
+    return svg(
+        f'<filter id="f" {attrs} style="color-interpolation-filters:sRGB">{primitives}</filter>'
+        '<rect width="200" height="100" fill="#00f" filter="url(#f)"/>'
+    )
+
+
+def _alpha_columns(image: Image.Image, y: int) -> list[int]:
+    """The x of every pixel of row y that is drawn."""
+    return [x for x in range(image.width) if image.convert("RGBA").getpixel((x, y))[3]]
+
+
+BOX_UNITS = 'primitiveUnits="objectBoundingBox"'
+
+
+@pytest.mark.parametrize(
+    ("primitive", "units", "drawn"),
+    [
+        # What is not given is the filter region's: x=-50 keeps the region's width.
+        ('<feFlood flood-color="#f00" x="-50"/>', "", (0, 149)),
+        ('<feFlood flood-color="#f00" width="120" x="30"/>', "", (30, 149)),
+        # A corner rounds down and a size up, as resvg and Chrome round them.
+        ('<feFlood flood-color="#f00" x="10.5" width="20"/>', "", (10, 29)),
+        # Bounding-box units: fractions of the region (-10 %…110 % here: half is -20…100),
+        # and a flood's of the element's box.
+        ('<feGaussianBlur stdDeviation="0" width="0.5"/>', BOX_UNITS, (0, 99)),
+        ('<feFlood flood-color="#f00" x="0.25" width="0.5"/>', BOX_UNITS, (50, 149)),
+    ],
+    ids=["x-only", "x-and-width", "rounding", "box-units-blur", "box-units-flood"],
+)
+def test_a_primitive_subregion_defaults_to_the_filter_region(
+    primitive: str, units: str, drawn: tuple[int, int]
+) -> None:
+    attributes = units if "Blur" in primitive else f'x="0" y="0" width="1" height="1" {units}'
+    image = rasterize(_filtered(primitive, attributes), 200, 100, FETCHER)
+    columns = _alpha_columns(image, 50)
+    assert (columns[0], columns[-1]) == drawn
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    ['x="1e308" width="1e308"', 'x="-1e308" width="1e308"', 'width="-5"', 'y="inf" width="1e999"'],
+)
+def test_a_hostile_subregion_draws_nothing(attributes: str) -> None:
+    image = rasterize(_filtered(f'<feFlood flood-color="#f00" {attributes}/>'), 200, 100, FETCHER)
+    assert image.getbbox() is None
+
+
+def test_an_offset_moves_its_input_unclipped_and_feTile_repeats_its_square() -> None:
+    """feOffset is not clipped to its input's subregion, but that subregion is the one
+    feTile repeats: a 10-px square offset by 5 tiles the region with 10-px steps, each
+    square moved 5 px into its tile. At 1.5× an offset of 5 is 7 pixels (truncated, as
+    resvg and Chrome move by whole pixels)."""
+    flood = '<feFlood flood-color="#f00" x="0" y="0" width="100" height="50"/>'
+    moved = rasterize(_filtered(f'{flood}<feOffset dx="50"/>'), 200, 100, FETCHER)
+    assert _alpha_columns(moved, 25) == list(range(50, 150))
+    tiles = (
+        '<feFlood flood-color="#f00" x="0" y="0" width="10" height="10"/>'
+        '<feOffset dx="5" dy="5"/><feTile/>'
+    )
+    image = rasterize(_filtered(tiles), 300, 150, FETCHER)
+    columns = _alpha_columns(image, 11)
+    assert columns[:12] == [7, 8, 9, 10, 11, 12, 13, 14, 22, 23, 24, 25]

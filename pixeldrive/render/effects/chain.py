@@ -49,11 +49,16 @@ def run(primitives: Sequence[Any], frame: Frame, extra: dict[str, Handler]) -> i
         if handler is None:
             return None
         linear = _linear(prim)
-        box = frame.subregion(prim, _inherited_box(prim, frame, previous_box))
+        box = frame.subregion(prim)
         frame.budget.spend(frame.width * frame.height, _weight(prim))
         step = Step(prim, frame, linear, box, previous, previous_box)
         result = handler(step)
-        _clip(result.px, box)
+        if prim.tag == "feOffset":
+            # Not clipped; its subregion is its input's, which feTile repeats (as resvg
+            # and Chrome draw it: a flood's tile moved within its own square).
+            box = _input_box(prim, frame, previous_box) or box
+        else:
+            _clip(result.px, box)
         name = str(prim.get("result") or "").strip()
         if name:
             frame.results[name] = (result, box)
@@ -63,14 +68,13 @@ def run(primitives: Sequence[Any], frame: Frame, extra: dict[str, Handler]) -> i
     return im.Img(im.in_space(previous, False), False)
 
 
-def _inherited_box(prim: Any, frame: Frame, previous: PixelBox | None) -> PixelBox | None:
-    """feOffset's default subregion is its input's (as resvg and Chrome draw it)."""
-    if prim.tag != "feOffset":
-        return None
+def _input_box(prim: Any, frame: Frame, previous: PixelBox | None) -> PixelBox | None:
+    """The subregion of the result `in` names, or of the previous result when it names
+    none (None for the source images)."""
     ref = str(prim.get("in") or "").strip()
     if ref in frame.results:
         return frame.results[ref][1]
-    return previous if not ref else None
+    return previous if ref not in frame.sources else None
 
 
 def _linear(prim: Any) -> bool:

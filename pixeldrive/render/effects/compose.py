@@ -39,7 +39,7 @@ def flood(step: Step) -> im.Img:
 def offset(step: Step) -> im.Img:
     dx = step.frame.length(step.number("dx", 0.0), "x")
     dy = step.frame.length(step.number("dy", 0.0), "y")
-    return im.Img(shift(step.pixels(), round(dx), round(dy)), step.linear)
+    return im.Img(shift(step.pixels(), int(dx), int(dy)), step.linear)
 
 
 def shift(px: im.Array, dx: int, dy: int) -> im.Array:
@@ -139,7 +139,7 @@ def drop_shadow(step: Step) -> im.Img:
         )
         alpha = blurred[..., 3:4]
     shadow = alpha * color
-    dx = round(step.frame.length(step.number("dx", 2.0), "x"))
-    dy = round(step.frame.length(step.number("dy", 2.0), "y"))
+    dx = int(step.frame.length(step.number("dx", 2.0), "x"))
+    dy = int(step.frame.length(step.number("dy", 2.0), "y"))
     shadow = shift(np.ascontiguousarray(shadow, np.float32), dx, dy)
     return im.Img(source + shadow * (1 - source[..., 3:4]), step.linear)

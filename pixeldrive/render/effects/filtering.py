@@ -57,25 +57,8 @@ def region(surface: Any, items: list[cssfilter.Item], bbox: Box | None) -> Box |
     drawn (an unknown filter, a bounding box that is empty)."""
     rects: list[Box] = []
     for item in items:
-        if isinstance(item, str):
-            if item not in surface.filters:
-                return None
-            view = _View({a: attribute(surface, item, a) for a in INHERITED})
-            by_box = str(view.get("filterUnits") or "") != "userSpaceOnUse"
-            rect = unit_rect(
-                surface,
-                {k: v for k, v in view.items() if v is not None},
-                bbox,
-                by_box,
-                DEFAULT_REGION,
-            )
-        elif bbox is None:
-            return None
-        else:
-            x, y, w, h = bbox
-            reach = item.reach + 0.1 * max(w, h)
-            rect = (x - reach, y - reach, w + 2 * reach, h + 2 * reach)
-        if rect is None or rect[2] <= 0 or rect[3] <= 0:
+        rect = item_region(surface, item, bbox)
+        if rect is None:
             return None
         rects.append(rect)
     x0 = min(r[0] for r in rects)
@@ -83,6 +66,32 @@ def region(surface: Any, items: list[cssfilter.Item], bbox: Box | None) -> Box |
     x1 = max(r[0] + r[2] for r in rects)
     y1 = max(r[1] + r[3] for r in rects)
     return x0, y0, x1 - x0, y1 - y0
+
+
+def item_region(surface: Any, item: cssfilter.Item, bbox: Box | None) -> Box | None:
+    """One filter's region in user space: a filter element's x/y/width/height (in
+    bounding-box units by default), or around the box for filter functions."""
+    if isinstance(item, str):
+        if item not in surface.filters:
+            return None
+        view = _View({a: attribute(surface, item, a) for a in INHERITED})
+        by_box = str(view.get("filterUnits") or "") != "userSpaceOnUse"
+        rect = unit_rect(
+            surface,
+            {k: v for k, v in view.items() if v is not None},
+            bbox,
+            by_box,
+            DEFAULT_REGION,
+        )
+    elif bbox is None:
+        return None
+    else:
+        x, y, w, h = bbox
+        reach = item.reach + 0.1 * max(w, h)
+        rect = (x - reach, y - reach, w + 2 * reach, h + 2 * reach)
+    if rect is None or not (rect[2] > 0 and rect[3] > 0):
+        return None
+    return rect
 
 
 def apply(
@@ -104,6 +113,7 @@ def apply(
         if not prims:
             return None
         frame = _frame(surface, node, px, placement, bbox, by_box)
+        frame.region = item_region(surface, item, bbox)
         result = chain.run(prims, frame, {"feImage": _fe_image(surface, placement, draw)})
         if result is None:
             return None

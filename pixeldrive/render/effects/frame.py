@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +13,12 @@ import numpy as np
 from cairosvg.helpers import size
 
 from pixeldrive.render.effects import image as im
-from pixeldrive.render.effects.geometry import Box, PixelBox, fraction, own
+from pixeldrive.render.effects.geometry import Box, PixelBox, around, fraction, own
 from pixeldrive.render.job import JobError
 from pixeldrive.templates import effect_limits as limits
 
+EPSILON = 1e-6  # a rectangle edge this close to a pixel edge is on it
+LIMIT = 1e9  # pixels: past any region
 NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -55,6 +58,7 @@ class Frame:
     budget: Budget
     sources: dict[str, Callable[[], im.Img]]
     depth: int = 0
+    region: Box | None = None  # the filter region in user space
     results: dict[str, tuple[im.Img, PixelBox]] = field(default_factory=dict)
 
     @property
@@ -77,42 +81,61 @@ class Frame:
         px, py = self.matrix.transform_point(x, y)
         return float(px), float(py)
 
-    def subregion(self, prim: Any, default: PixelBox | None = None) -> PixelBox:
-        """The primitive's subregion in region pixels (`default`, else the whole
-        region, for what its attributes do not say)."""
+    def subregion(self, prim: Any) -> PixelBox:
+        """The primitive's subregion in region pixels: x/y/width/height where given, the
+        filter region's where not (the whole region when none is given)."""
         names = ("x", "y", "width", "height")
-        if all(prim.get(n) is None for n in names):
-            return default or (0, 0, self.width, self.height)
-        rect = self._user_rect(prim)
-        corners = [self.matrix.transform_point(x, y) for x in rect[::2] for y in rect[1::2]]
-        xs = [c[0] for c in corners]
-        ys = [c[1] for c in corners]
-        x0 = max(0, int(np.floor(min(xs) + 1e-6)))
-        y0 = max(0, int(np.floor(min(ys) + 1e-6)))
-        x1 = min(self.width, int(np.ceil(max(xs) - 1e-6)))
-        y1 = min(self.height, int(np.ceil(max(ys) - 1e-6)))
+        if all(prim.get(n) is None for n in names) and not self._by_box_source(prim):
+            return 0, 0, self.width, self.height
+        x, y, w, h = self._user_rect(prim)
+        return self.pixel_box((x, y, w, h))
+
+    def pixel_box(self, rect: Box) -> PixelBox:
+        """A user-space rectangle as whole region pixels, rounded as resvg and Chrome round
+        a filter's rectangles: the corner down, the size up; within the region."""
+        x, y, w, h = rect
+        corners = [self.matrix.transform_point(px, py) for px in (x, x + w) for py in (y, y + h)]
+        # Huge or invalid values (an input's) are clamped before rounding to integers.
+        left, top, width, height = (
+            min(max(v, -LIMIT), LIMIT) if math.isfinite(v) else 0.0 for v in around(corners)
+        )
+        x0 = math.floor(left + EPSILON)
+        y0 = math.floor(top + EPSILON)
+        x1 = x0 + math.ceil(width - EPSILON)
+        y1 = y0 + math.ceil(height - EPSILON)
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(self.width, x1), min(self.height, y1)
         return x0, y0, max(x0, x1), max(y0, y1)
 
-    def _user_rect(self, prim: Any) -> tuple[float, float, float, float]:
-        """x0, y0, x1, y1 in user space; attributes not given take the region's."""
+    def user_region(self) -> Box:
+        """The filter region in user space (the pixels' extent when it is not known)."""
+        if self.region is not None:
+            return self.region
         inverse = cairocffi.Matrix(*self.matrix.as_tuple())
         inverse.invert()
-        ux0, uy0 = inverse.transform_point(0, 0)
-        ux1, uy1 = inverse.transform_point(self.width, self.height)
-        ux0, ux1 = min(ux0, ux1), max(ux0, ux1)
-        uy0, uy1 = min(uy0, uy1), max(uy0, uy1)
-        if self.by_box and self.bbox is not None:
-            bx, by, bw, bh = self.bbox
-            x = bx + fraction(prim.get("x"), (ux0 - bx) / bw if bw else 0) * bw
-            y = by + fraction(prim.get("y"), (uy0 - by) / bh if bh else 0) * bh
-            w = fraction(prim.get("width"), (ux1 - x) / bw if bw else 0) * bw
-            h = fraction(prim.get("height"), (uy1 - y) / bh if bh else 0) * bh
-        else:
-            x = _user(self.surface, prim.get("x"), "x", ux0)
-            y = _user(self.surface, prim.get("y"), "y", uy0)
-            w = _user(self.surface, prim.get("width"), "x", ux1 - x)
-            h = _user(self.surface, prim.get("height"), "y", uy1 - y)
-        return x, y, x + max(w, 0.0), y + max(h, 0.0)
+        points = [inverse.transform_point(x, y) for x in (0, self.width) for y in (0, self.height)]
+        return around(points)
+
+    def _by_box_source(self, prim: Any) -> bool:
+        """feFlood and feImage in bounding-box units fill the box, not the region."""
+        return self.by_box and prim.tag in ("feFlood", "feImage") and self.bbox is not None
+
+    def _user_rect(self, prim: Any) -> Box:
+        """x, y, width, height in user space. In user units a missing attribute is the
+        filter region's; in bounding-box units they are fractions of the region, and for
+        feFlood and feImage of the element's box (as resvg and Chrome resolve them)."""
+        rx, ry, rw, rh = self.user_region()
+        if self.by_box:
+            box = self.bbox if self._by_box_source(prim) else None
+            bx, by, bw, bh = box or (rx, ry, rw, rh)
+            fx, fy = fraction(prim.get("x"), 0.0), fraction(prim.get("y"), 0.0)
+            fw, fh = fraction(prim.get("width"), 1.0), fraction(prim.get("height"), 1.0)
+            return bx + fx * bw, by + fy * bh, max(fw * bw, 0.0), max(fh * bh, 0.0)
+        x = _user(self.surface, prim.get("x"), "x", rx)
+        y = _user(self.surface, prim.get("y"), "y", ry)
+        w = _user(self.surface, prim.get("width"), "x", rw)
+        h = _user(self.surface, prim.get("height"), "y", rh)
+        return x, y, max(w, 0.0), max(h, 0.0)
 
 
 def _user(surface: Any, value: Any, axis: str, default: float) -> float:
