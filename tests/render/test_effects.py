@@ -330,3 +330,80 @@ def test_an_offset_moves_its_input_unclipped_and_feTile_repeats_its_square() -> 
     image = rasterize(_filtered(tiles), 300, 150, FETCHER)
     columns = _alpha_columns(image, 11)
     assert columns[:12] == [7, 8, 9, 10, 11, 12, 13, 14, 22, 23, 24, 25]
+
+
+GREEN = (0, 128, 0, 255)
+
+
+@pytest.mark.parametrize(
+    ("image", "scale", "corner"),
+    [
+        ('<feImage xlink:href="#sq"/>', 1, (100, 0)),
+        ('<feImage xlink:href="#group"/>', 1, (100, 0)),
+        ('<feImage xlink:href="#clone"/>', 1, (100, 0)),
+        ('<feImage xlink:href="#sq" x="130" y="20"/>', 1, (130, 20)),
+        ('<feImage xlink:href="#sq"/>', 2, (200, 0)),
+    ],
+    ids=["element", "group", "use", "subregion", "scaled"],
+)
+def test_fe_image_draws_its_element_at_the_subregion_corner(
+    image: str, scale: int, corner: tuple[int, int]
+) -> None:
+    """As resvg and Chrome draw it: the element's user space, scaled as the filtered
+    element's, with its origin at the subregion's corner (it was drawn where the element
+    stands, outside the region here, so nothing showed)."""
+    body = (
+        '<defs><rect id="sq" width="20" height="20" fill="green"/>'
+        '<g id="group"><rect width="20" height="20" fill="green"/></g>'
+        '<use id="clone" xlink:href="#sq"/>'
+        f'<filter id="f" x="0" y="0" width="1" height="1">{image}</filter></defs>'
+        '<rect x="100" width="100" height="100" fill="red" filter="url(#f)"/>'
+    )
+    out = rasterize(svg(body), 200 * scale, 100 * scale, FETCHER).convert("RGBA")
+    x, y = corner
+    assert out.getpixel((x + 5, y + 5)) == GREEN
+    assert out.getpixel((x + 25 * scale, y + 25 * scale))[3] == 0
+    assert out.getpixel((5, 5))[3] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "green", "empty"),
+    [
+        # The filter's image is its own element: the element is drawn plainly.
+        (
+            '<rect id="me" x="20" y="20" width="40" height="40" fill="green" filter="url(#f)"/>',
+            (30, 30),
+            (80, 80),
+        ),
+        # The image's element has the same filter: drawn plainly inside the image.
+        (
+            '<defs><rect id="me" width="40" height="40" fill="green" filter="url(#f)"/></defs>'
+            '<rect x="100" width="100" height="100" fill="red" filter="url(#f)"/>',
+            (110, 10),
+            (150, 50),
+        ),
+    ],
+    ids=["self", "through-another"],
+)
+def test_a_filter_drawing_itself_through_fe_image_is_drawn_once(
+    body: str, green: tuple[int, int], empty: tuple[int, int]
+) -> None:
+    image = '<filter id="f" x="0" y="0" width="1" height="1"><feImage xlink:href="#me"/></filter>'
+    out = rasterize(svg(f"<defs>{image}</defs>{body}"), 200, 100, FETCHER).convert("RGBA")
+    assert out.getpixel(green) == GREEN
+    assert out.getpixel(empty)[3] == 0
+
+
+def test_a_chain_of_fe_images_stays_bounded() -> None:
+    """Each filter's image is an element under the next filter, 40 deep: drawn at most
+    templates/effect_limits.MAX_FILTER_DEPTH deep."""
+    defs = "".join(
+        f'<filter id="f{i}" x="0" y="0" width="1" height="1"><feImage xlink:href="#e{i + 1}"/>'
+        f'</filter><rect id="e{i + 1}" width="200" height="100" fill="green"'
+        f' filter="url(#f{i + 1})"/>'
+        for i in range(40)
+    )
+    body = f'<defs>{defs}</defs><rect width="200" height="100" filter="url(#f0)"/>'
+    started = time.perf_counter()
+    rasterize(svg(body), 200, 100, FETCHER)
+    assert time.perf_counter() - started < 5

@@ -44,13 +44,18 @@ def fits(placement: Placement) -> bool:
     return placement.width * placement.height <= limits.MAX_REGION_PIXELS
 
 
-def draw_into(surface: Any, placement: Placement, draw: Callable[[], None]) -> im.Array:
+def draw_into(
+    surface: Any,
+    placement: Placement,
+    draw: Callable[[], None],
+    matrix: cairocffi.Matrix | None = None,
+) -> im.Array:
     """Run `draw` (CairoSVG drawing on `surface.context`) onto new pixels covering the
-    placement, the user space as the placement's matrix has it; their premultiplied
-    RGBA."""
+    placement, the user space as the placement's matrix has it (or as `matrix` maps it
+    to those pixels); their premultiplied RGBA."""
     target = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, placement.width, placement.height)
     context = cairocffi.Context(target)
-    context.set_matrix(placement.user_to_pixels())
+    context.set_matrix(matrix or placement.user_to_pixels())
     outer = surface.context
     surface.context = context
     try:

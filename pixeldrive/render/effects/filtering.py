@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import cairocffi
 import numpy as np
 from cairosvg.helpers import paint
 
@@ -173,8 +174,9 @@ def _paint(surface: Any, node: Any, prop: str, shape: tuple[int, ...]) -> im.Img
 
 
 def _fe_image(surface: Any, placement: Placement, draw: Callable[[Any], None]) -> chain.Handler:
-    """feImage of an element of the document (`href="#id"`), drawn in the filtered
-    element's user space. Other images are not read: transparent."""
+    """feImage of an element of the document (`href="#id"`), drawn as resvg and Chrome
+    draw it: its user space scaled as the filtered element's and its origin at the
+    subregion's corner. Other images are not read: transparent."""
 
     def handler(step: Step) -> im.Img:
         out = im.Img(im.blank(placement.height, placement.width), step.linear)
@@ -182,9 +184,11 @@ def _fe_image(surface: Any, placement: Placement, draw: Callable[[Any], None]) -
         target = _element(step.prim, href[1:]) if href.startswith("#") else None
         if target is None or surface.effect_depth >= limits.MAX_FILTER_DEPTH:
             return out
+        sx, sy = step.frame.scale
+        matrix = cairocffi.Matrix(sx, 0, 0, sy, step.box[0], step.box[1])
         surface.effect_depth += 1
         try:
-            px = drawing.draw_into(surface, placement, lambda: draw(target))
+            px = drawing.draw_into(surface, placement, lambda: draw(target), matrix)
         finally:
             surface.effect_depth -= 1
         return im.Img(im.in_space(im.Img(px, False), step.linear), step.linear)
@@ -203,3 +207,24 @@ def _element(node: Any, ident: str) -> Any:
             return current
         stack.extend(getattr(current, "children", ()))
     return None
+
+
+def drop_recursive_filters(surface: Any) -> None:
+    """An element a filter's feImage draws loses that same filter, on itself and on what it
+    holds, as resvg resolves the loop: it is drawn plainly inside the image (and a filter
+    whose feImage draws its own element leaves that element unfiltered)."""
+    for name, filter_node in surface.filters.items():
+        for prim in chain.primitives_of(filter_node):
+            href = str(prim.get(XLINK_HREF) or prim.get("href") or "").strip()
+            target = _element(prim, href[1:]) if prim.tag == "feImage" and href[:1] == "#" else None
+            stack = [target] if target is not None else []
+            while stack:
+                node = stack.pop()
+                if name in _filter_names(node):
+                    node.pop("filter", None)
+                stack.extend(getattr(node, "children", ()))
+
+
+def _filter_names(node: Any) -> list[cssfilter.Item]:
+    raw = str(node.get("filter") or "").strip()
+    return (cssfilter.parse(raw) or []) if raw and raw != "none" else []

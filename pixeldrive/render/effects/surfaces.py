@@ -56,6 +56,7 @@ class EffectsMixin:
         base: Callable[[Any], None] = super().draw  # type: ignore[misc]
         if node.tag == "svg" and node.parent is None:
             parse_all_defs(self, node)  # filters and masks are found before the root
+            filtering.drop_recursive_filters(self)
         if node.get("display") == "none":
             base(node)
             return
