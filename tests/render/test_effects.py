@@ -407,3 +407,18 @@ def test_a_chain_of_fe_images_stays_bounded() -> None:
     started = time.perf_counter()
     rasterize(svg(body), 200, 100, FETCHER)
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("paint", ["FillPaint", "StrokePaint"])
+def test_fill_and_stroke_paint_read_the_source_graphic(paint: str) -> None:
+    """As resvg reads them (Inkscape leaves them empty): not the paint over the region, so
+    a circle's filter region keeps its corners clear."""
+    body = (
+        f'<filter id="f" x="0" y="0" width="1" height="1"><feOffset in="{paint}"/></filter>'
+        '<circle cx="50" cy="50" r="40" fill="#00f" stroke="#f00" stroke-width="4"'
+        ' filter="url(#f)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((50, 50)) == (0, 0, 255, 255)
+    assert image.getpixel((50, 11)) == (255, 0, 0, 255)
+    assert image.getpixel((14, 14))[3] == 0
