@@ -20,6 +20,7 @@ from PIL import Image
 
 from pixeldrive.core.config import Settings
 from pixeldrive.render import worker
+from pixeldrive.render.effects import geometry
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import RenderJob
 from pixeldrive.render.rasterize import rasterize
@@ -184,12 +185,12 @@ def test_nothing_process_wide_grows_with_the_number_of_renders(config: Any, tmp_
 # -- CairoSVG's tables ----------------------------------------------------------------------
 
 
-def _is_stateless_router(handler: Any) -> bool:
-    """A plain module-level function of text/draw.py, closing over nothing."""
+def _is_stateless_router(handler: Any, module: Any = draw) -> bool:
+    """A plain module-level function of `module`, closing over nothing."""
     return (
         type(handler).__name__ == "function"
-        and handler.__module__ == draw.__name__
-        and getattr(draw, handler.__name__) is handler
+        and handler.__module__ == module.__name__
+        and getattr(module, handler.__name__) is handler
         and handler.__closure__ is None
         and not handler.__defaults__
         and not handler.__kwdefaults__
@@ -202,10 +203,14 @@ def test_cairosvg_tables_route_our_element_and_hold_no_data(config: Any, tmp_pat
     worker.run(job_for(tmp_path, CARD, title="Routed", subtitle="Routed"))
     assert _is_stateless_router(cairosvg.surface.TAGS[GLYPHS])
     assert _is_stateless_router(cairosvg.bounding_box.BOUNDING_BOX_METHODS[GLYPHS])
+    # The effects add one more, as stateless: the box of an <image>, which CairoSVG lacks.
+    assert _is_stateless_router(cairosvg.bounding_box.BOUNDING_BOX_METHODS["image"], geometry)
     # Nothing else of ours in them: every other entry is CairoSVG's own.
-    for table in (cairosvg.surface.TAGS, cairosvg.bounding_box.BOUNDING_BOX_METHODS):
+    ours = {GLYPHS: {GLYPHS}, "boxes": {GLYPHS, "image"}}
+    tables = {GLYPHS: cairosvg.surface.TAGS, "boxes": cairosvg.bounding_box.BOUNDING_BOX_METHODS}
+    for name, table in tables.items():
         foreign = {k for k, v in table.items() if not v.__module__.startswith("cairosvg")}
-        assert foreign == {GLYPHS}
+        assert foreign == ours[name]
     # Without a surface that carries runs, a glyph element draws nothing.
     svg = CARD.encode()
     root = etree.fromstring(svg)
