@@ -12,6 +12,7 @@ from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
 from pixeldrive.http.app_keys import PRINCIPAL, SERVICES
 from pixeldrive.http.respond import (
     IMMUTABLE,
+    for_caller,
     hit_headers,
     image_response,
     negotiate_format,
@@ -51,11 +52,13 @@ async def get_image(request: web.Request) -> web.StreamResponse:
     data = pipeline.peek(principal, key, fmt)
     if data is not None and not signed:
         # The hot path: a memory hit is answered without touching anything else.
-        headers = hit_headers(key, fmt.ext, negotiated)
+        cache_control = for_caller(request, cache_control)
+        headers = hit_headers(key, fmt.ext, negotiated, cache_control)
         if not_modified(request, headers["ETag"]):
-            return web.Response(
-                status=304, headers=validator_headers(key, fmt, negotiated=negotiated)
+            validators = validator_headers(
+                key, fmt, negotiated=negotiated, cache_control=cache_control
             )
+            return web.Response(status=304, headers=validators)
         return web.Response(body=data, headers=headers)
     if data is not None:
         rendered = Rendered(key, fmt, data, tier="memory")

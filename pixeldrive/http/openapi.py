@@ -88,7 +88,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "Cache-Control": {
-        "description": "`public, max-age=31536000, immutable` on content-addressed image URLs; "
+        "description": "`public, max-age=31536000, immutable` on content-addressed image URLs "
+        "(`private` when the request carries a credential in its Authorization header); "
         "on signed URLs (a public_url included) until the signature expires, at most "
         "access.signed_url_max_age; shorter on previews.",
         "schema": {"type": "string"},

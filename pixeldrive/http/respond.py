@@ -15,6 +15,16 @@ from pixeldrive.service.pipeline import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=60, must-revalidate"
+HEADER_CREDENTIALS = frozenset({"key", "token"})
+
+
+def for_caller(request: web.Request, cache_control: str) -> str:
+    """An answer to a request authenticated by its header is the caller's own: the
+    browser may keep it, a shared cache may not (it would hand it to anyone, in the
+    format this credential chose). Signed URLs and auth off stay public."""
+    if request[PRINCIPAL].via in HEADER_CREDENTIALS:
+        return "private" + cache_control.removeprefix("public")
+    return cache_control
 
 
 def image_offers(request: web.Request) -> list[str]:
@@ -98,12 +108,14 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sand
 
 
 @lru_cache(maxsize=4096)
-def hit_headers(key: str, ext: str, negotiated: bool) -> CIMultiDictProxy[str]:
+def hit_headers(key: str, ext: str, negotiated: bool, cache_control: str) -> CIMultiDictProxy[str]:
     """The headers of a memory hit on variant `key`.`ext`, built once per variant (a few
     hundred bytes each, for the 4,096 variants last served): the hit path copies them
     instead of formatting the ETag and setting each header on every request."""
     fmt = BY_EXT[ext]
-    headers = CIMultiDict(validator_headers(key, fmt, negotiated=negotiated))
+    headers = CIMultiDict(
+        validator_headers(key, fmt, negotiated=negotiated, cache_control=cache_control)
+    )
     headers["X-Cache"] = "hit"
     headers["Content-Type"] = fmt.mime
     return CIMultiDictProxy(headers)
@@ -117,6 +129,7 @@ def image_response(
     cache_control: str = IMMUTABLE,
 ) -> web.Response:
     """The bytes with validators; 304 when the client already holds them."""
+    cache_control = for_caller(request, cache_control)
     headers = validator_headers(
         rendered.key, rendered.format, negotiated=negotiated, cache_control=cache_control
     )
