@@ -422,3 +422,26 @@ def test_fill_and_stroke_paint_read_the_source_graphic(paint: str) -> None:
     assert image.getpixel((50, 50)) == (0, 0, 255, 255)
     assert image.getpixel((50, 11)) == (255, 0, 0, 255)
     assert image.getpixel((14, 14))[3] == 0
+
+
+def test_a_missing_filter_beside_functions_is_skipped_and_alone_hides_the_element() -> None:
+    body = (
+        '<rect width="200" height="100" fill="#fff"/>'
+        '<rect width="100" height="100" fill="#f00" style="filter:grayscale(1) url(#none)"/>'
+        '<rect x="100" width="100" height="100" fill="#f00" filter="url(#none)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
+    r, g, b = image.getpixel((50, 50))
+    assert r == g == b < 100  # red, greyed: the functions drew, the missing url skipped
+    assert image.getpixel((150, 50)) == (255, 255, 255)  # a filter that is not there
+
+
+def test_css_filter_lengths_in_ems_follow_the_font_size() -> None:
+    body = (
+        '<rect width="200" height="100" fill="#fff"/>'
+        '<rect x="20" y="20" width="20" height="20" fill="#000" font-size="20"'
+        ' style="filter:drop-shadow(#00f 1.5em 0)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
+    assert image.getpixel((55, 30)) == (0, 0, 255)  # 30 px to the right, not 1.5 px
+    assert image.getpixel((45, 30)) == (255, 255, 255)

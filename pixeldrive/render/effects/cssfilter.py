@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pixeldrive.render.effects.color import hue_matrix, saturate_matrix
-from pixeldrive.render.effects.frame import numbers
 
 ITEM_RE = re.compile(r"([a-zA-Z-]+)\(((?:[^()]|\([^()]*\))*)\)")
 URL_RE = re.compile(r"""url\(\s*['"]?#([^'")\s]+)['"]?\s*\)""")
-ANGLES = {"deg": 1.0, "rad": 180 / math.pi, "grad": 0.9, "turn": 360.0}
+ANGLES = {"": 1.0, "deg": 1.0, "rad": 180 / math.pi, "grad": 0.9, "turn": 360.0}
+LENGTH_RE = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)([a-zA-Z%]*)")
+LENGTH_UNITS = {"": 1.0, "px": 1.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "q": 96 / 101.6}
+LENGTH_UNITS |= {"in": 96.0, "pt": 96 / 72, "pc": 16.0}
+DEFAULT_FONT_SIZE = 16.0  # CairoSVG's 12pt
 
 
 class FakeNode(dict[str, Any]):
@@ -40,8 +43,9 @@ class Functions:
 Item = str | Functions  # a filter's id, or filter functions
 
 
-def parse(value: str) -> list[Item] | None:
-    """The items of a filter value in order; None when it is invalid (then ignored)."""
+def parse(value: str, font_size: float = DEFAULT_FONT_SIZE) -> list[Item] | None:
+    """The items of a filter value in order; None when it is invalid (then ignored).
+    `font_size` (px) is what an em is in the functions' lengths."""
     items: list[Item] = []
     rest = value.strip()
     position = 0
@@ -60,7 +64,7 @@ def parse(value: str) -> list[Item] | None:
             items.append(Functions())
         last = items[-1]
         assert isinstance(last, Functions)
-        if not _function(name, args, last):
+        if not _function(name, args, last, font_size):
             return None
     return items if items and not rest[position:].strip() else None
 
@@ -91,19 +95,26 @@ def _matrix(rows: Any) -> FakeNode:
     return FakeNode("feColorMatrix", type="matrix", values=" ".join(values))
 
 
-def _function(name: str, args: str, out: Functions) -> bool:
+def _function(name: str, args: str, out: Functions, font_size: float) -> bool:
     if name == "blur":
-        found = numbers(args) or [0.0]
-        if found[0] < 0:
+        tokens = _tokens(args)
+        if tokens is None or len(tokens) > 1:
             return False
-        out.primitives.append(FakeNode("feGaussianBlur", stdDeviation=str(found[0])))
-        out.reach += 3 * found[0]
+        deviation = _length(tokens[0], font_size) if tokens else 0.0
+        if deviation is None or deviation < 0:
+            return False
+        out.primitives.append(FakeNode("feGaussianBlur", stdDeviation=str(deviation)))
+        out.reach += 3 * deviation
         return True
     if name == "drop-shadow":
-        return _drop_shadow(args, out)
+        return _drop_shadow(args, out, font_size)
     if name == "hue-rotate":
-        match = re.fullmatch(r"\s*([-+\d.eE]+)\s*([a-z]*)\s*", args)
-        angle = float(match.group(1)) * ANGLES.get(match.group(2) or "deg", 1.0) if match else 0.0
+        tokens = _tokens(args)
+        if tokens is None or len(tokens) > 1:
+            return False
+        angle = _angle(tokens[0]) if tokens else 0.0
+        if angle is None:
+            return False
         out.primitives.append(_matrix(hue_matrix(angle)))
         return True
     amount = _amount(args)
@@ -149,20 +160,63 @@ def _amount_function(name: str, amount: float) -> FakeNode | None:
     return None
 
 
-def _drop_shadow(args: str, out: Functions) -> bool:
-    """drop-shadow(<color>? <dx> <dy> <blur>?), the colour before or after the lengths."""
-    lengths = re.findall(r"(?<![\w#(,.])[-+]?(?:\d+\.?\d*|\.\d+)(?:px)?(?![\w%(])", args)
-    color = args
-    for length in lengths:
-        color = color.replace(length, " ", 1)
-    color = color.strip() or "black"
-    values = [float(v.removesuffix("px")) for v in lengths]
-    if len(values) not in (2, 3) or (len(values) == 3 and values[2] < 0):
+def _drop_shadow(args: str, out: Functions, font_size: float) -> bool:
+    """drop-shadow(<color>? <dx> <dy> <blur>?), the colour before or after the lengths;
+    without one, currentColor."""
+    tokens = _tokens(args)
+    if not tokens:
         return False
-    dx, dy = values[0], values[1]
-    deviation = values[2] if len(values) == 3 else 0.0
+    values = [_length(token, font_size) for token in tokens]
+    colors = [i for i, v in enumerate(values) if v is None]
+    if len(colors) > 1 or (colors and colors[0] not in (0, len(tokens) - 1)):
+        return False
+    color = tokens[colors[0]] if colors else "currentColor"
+    lengths = [v for v in values if v is not None]
+    if len(lengths) not in (2, 3) or (len(lengths) == 3 and lengths[2] < 0):
+        return False
+    dx, dy = lengths[0], lengths[1]
+    deviation = lengths[2] if len(lengths) == 3 else 0.0
     shadow = FakeNode("feDropShadow", dx=str(dx), dy=str(dy), stdDeviation=str(deviation))
     shadow["flood-color"] = color
     out.primitives.append(shadow)
     out.reach += 3 * deviation + max(abs(dx), abs(dy))
     return True
+
+
+def _tokens(args: str) -> list[str] | None:
+    """The arguments split at white space, a parenthesised colour kept whole; None when
+    they are separated by commas (not allowed in filter functions)."""
+    tokens: list[str] = []
+    depth = 0
+    current = ""
+    for char in args:
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and char == ",":
+            return None
+        if depth == 0 and char.isspace():
+            tokens += [current] if current else []
+            current = ""
+        else:
+            current += char
+    return tokens + ([current] if current else [])
+
+
+def _length(token: str, font_size: float) -> float | None:
+    """A CSS length in px (a bare number is px, as in SVG attributes); None when the token
+    is no length (a percentage is none: filter functions do not take them)."""
+    match = LENGTH_RE.fullmatch(token)
+    if match is None:
+        return None
+    number, unit = float(match.group(1)), match.group(2).lower()
+    if unit in ("em", "ex"):
+        return number * font_size * (1.0 if unit == "em" else 0.5)
+    scale = LENGTH_UNITS.get(unit)
+    return None if scale is None else number * scale
+
+
+def _angle(token: str) -> float | None:
+    """A CSS angle in degrees (a bare number is degrees); None when the token is none."""
+    match = LENGTH_RE.fullmatch(token)
+    if match is None or match.group(2).lower() not in ANGLES:
+        return None
+    return float(match.group(1)) * ANGLES[match.group(2).lower()]

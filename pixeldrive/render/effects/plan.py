@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cairocffi
+from cairosvg.helpers import size
 from cairosvg.url import parse_url
 
 from pixeldrive.render.effects import cssfilter
@@ -50,8 +51,7 @@ def effects_of(surface: Any, node: Any) -> Effects | None:
     """The effects PixelDrive draws for `node`, or None to leave it all to CairoSVG."""
     if node.tag in PASSIVE:
         return None
-    raw = str(node.get("filter") or "").strip()
-    filters = cssfilter.parse(raw) if raw and raw != "none" else None
+    filters = _filters(surface, node)
     mask_name = parse_url(node.get("mask")).fragment
     mask = surface.masks.get(mask_name) if mask_name else None
     blend = (own(node, "mix-blend-mode") or "normal").strip()
@@ -60,6 +60,20 @@ def effects_of(surface: Any, node: Any) -> Effects | None:
     if filters is None and mask is None and operator == cairocffi.OPERATOR_OVER and not isolate:
         return None
     return Effects(filters, mask, operator, isolate, _opacity(node))
+
+
+def _filters(surface: Any, node: Any) -> list[cssfilter.Item] | None:
+    """The element's filter items; a url() naming no filter is skipped when others remain
+    (as resvg and browsers draw `grayscale() url(#missing)`), and alone leaves the item
+    that makes the element not drawn."""
+    raw = str(node.get("filter") or "").strip()
+    if not raw or raw == "none":
+        return None
+    items = cssfilter.parse(raw, size(surface, node.get("font-size", "12pt")))
+    if items is None:
+        return None
+    known = [i for i in items if not isinstance(i, str) or i in surface.filters]
+    return known or items
 
 
 def paint_order(node: Any, drawable: bool) -> list[str] | None:
