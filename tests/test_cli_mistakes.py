@@ -349,3 +349,47 @@ def test_help_describes_the_tool_for_its_users(capsys: pytest.CaptureFixture[str
     assert "wiring" not in text  # the module docstring is not the tool's description
     for words in ("Inkscape", "libcairo2", "pixeldrive render og-card", "Exit status"):
         assert words in text
+
+
+# --- a trailing list after the options ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("render", "og-card", "-o", "card.png", "title=After", "subtitle=the options"),
+        ("render", "og-card", "title=After", "-o", "card.png", "subtitle=the options"),
+        ("render", "-o", "card.png", "og-card", "title=After", "subtitle=the options"),
+    ],
+)
+def test_render_fields_may_follow_the_options(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIXELDRIVE_STATE_DIR", str(tmp_path / "state"))
+    assert main(list(args)) == 0
+    assert "card.png: 1200×630" in capsys.readouterr().out
+    reference = tmp_path / "reference.png"
+    both = ["render", "og-card", "title=After", "subtitle=the options", "-o", str(reference)]
+    assert main(both) == 0
+    assert (tmp_path / "card.png").read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "unrecognised"),
+    [
+        (("render", "og-card", "-o", "card.png", "title=x", "--bogus"), "title=x --bogus"),
+        (("keys", "list", "extra"), "extra"),
+        (("serve", "8080"), "8080"),
+    ],
+)
+def test_what_no_command_takes_is_still_refused(
+    cli: Said, tmp_path: Path, args: tuple[str, ...], unrecognised: str
+) -> None:
+    code, line, _ = cli(*args, cwd=tmp_path)
+    assert code == 2
+    assert line == (f"pixeldrive: unrecognized arguments: {unrecognised}; see 'pixeldrive --help'")
+    assert not (tmp_path / "card.png").exists()

@@ -10,7 +10,7 @@ import json
 import mimetypes
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -61,7 +61,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a user's mistake is one line on stderr and exit status 2, a failure
     one line and 1 (mistakes.py), never a traceback."""
-    args = _parser().parse_args(argv)
+    args = _parse(_parser(), argv)
     try:
         result: int = args.run(args)
     except (Exception, KeyboardInterrupt) as exc:
@@ -71,6 +71,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pixeldrive: {said.message}", file=sys.stderr)
         return said.status
     return result
+
+
+# A command's trailing list, which may also come after its options:
+# `pixeldrive render og-card -o card.png title=Hi` as well as `… title=Hi -o card.png`.
+TRAILING: dict[str, Callable[[str], object]] = {"fields": str, "files": Path}
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments, with a trailing list's items taken wherever they stand (argparse
+    takes a positional list only before the options that follow the first positional)."""
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    name = next((n for n in TRAILING if isinstance(getattr(args, n, None), list)), None)
+    if name is None or any(item.startswith("-") for item in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    getattr(args, name).extend(TRAILING[name](item) for item in extra)
+    return args
 
 
 def _parser() -> argparse.ArgumentParser:
