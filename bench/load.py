@@ -6,7 +6,10 @@
    offers 3× that rate of unique renders for a minute; only 201 and 503 may come back, the
    503s fast, and the server must be healthy afterwards;
 3. mix: 90 % hits on a pool of rendered images and 10 % new renders, at a fixed rate the
-   server can sustain.
+   server can sustain;
+4. connections: 1,000 idle connections held against the server while 500 clients post
+   unique renders (waiting `Retry-After` after a 503) and a few read cached images: only
+   201 and 503, the 503s fast, every hit served (`connections.py`).
 
 Each scenario gets its own fresh `pixeldrive serve` (auth off, fresh state dir); the RSS of
 the server and all its descendants is sampled every second. Run it with ``bench/load``
@@ -38,6 +41,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
+import connections
 from common import (
     CLK_TCK,
     README,
@@ -63,8 +67,10 @@ from common import (
     wrk_version,
 )
 
+from pixeldrive.core.config import ServerSettings
+
 BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
-PHASES = ("hits", "overload", "mix")
+PHASES = ("hits", "overload", "mix", "connections")
 TEMPLATE = "og-card"
 WRK_THREADS, WRK_CONNECTIONS = 2, 64
 CAPACITY_SECONDS = 15  # closed-loop capacity measurement (shorter when --duration is short)
@@ -618,6 +624,25 @@ def measure_mix(server: Server, workers: int, duration: int, capacity: float) ->
     return OpenLoop(rate, duration, answers, memory, {"render_rate": render_rate})
 
 
+# ---- 4. connections ------------------------------------------------------------------------
+
+
+def measure_connections(
+    server: Server, workers: int, duration: int, *, patient: bool
+) -> tuple[connections.Flood, Memory]:
+    tag = secrets.token_hex(3)
+    titles = [f"Pool {tag} {i:03d}" for i in range(connections.HIT_POOL)]
+    paths = asyncio.run(render_pool(server.base, titles, 2 * workers))
+    connections.raise_file_limit()
+    progress(
+        f"connections: {connections.IDLE} idle, {connections.RENDER_CLIENTS} render clients, "
+        f"{connections.HIT_CLIENTS} hit clients for {duration} s"
+    )
+    with Sampler(server.proc.pid) as sampler:
+        flood = asyncio.run(connections.run(server.base, duration, tag, paths, patient=patient))
+    return flood, summarise(sampler, duration)
+
+
 # ---- the run ------------------------------------------------------------------------------
 
 
@@ -628,6 +653,8 @@ class Results:
     hits: Hits | None = None
     overload: Overload | None = None
     mix: OpenLoop | None = None
+    flood: connections.Flood | None = None
+    flood_memory: Memory | None = None
     capacity: float | None = None
     logs: dict[str, LogFindings] = field(default_factory=dict)
 
@@ -648,7 +675,14 @@ def server_for(phase: str, workers: int, work: Path, results: Results) -> Iterat
             results.logs[phase] = read_log(server.log)
 
 
-def run(phases: Sequence[str], workers: int, duration: int, keep_logs: Path | None) -> Results:
+def run(
+    phases: Sequence[str],
+    workers: int,
+    duration: int,
+    keep_logs: Path | None,
+    *,
+    patient: bool = True,
+) -> Results:
     results = Results(workers, duration)
     with tempfile.TemporaryDirectory(prefix="pixeldrive-load-") as tmp:
         work = Path(tmp)
@@ -671,6 +705,11 @@ def run(phases: Sequence[str], workers: int, duration: int, keep_logs: Path | No
                         )
                         results.capacity = capacity.rate
                     results.mix = measure_mix(server, workers, duration, results.capacity)
+            if "connections" in phases:
+                with server_for("connections", workers, work, results) as server:
+                    results.flood, results.flood_memory = measure_connections(
+                        server, workers, duration, patient=patient
+                    )
         finally:
             if keep_logs is not None:
                 keep_logs.mkdir(parents=True, exist_ok=True)
@@ -740,7 +779,29 @@ def checks_table(results: Results) -> str:
         rows.append(
             ["mix: answers other than 200 (hits) and 201 (renders)", bad, "0", yes(not bad)]
         )
+    if results.flood is not None:
+        rows += connections_checks(results.flood)
     return "**Checks**\n\n" + table(["check", "value", "aim", "met"], rows)
+
+
+def connections_checks(flood: connections.Flood) -> list[list[object]]:
+    p99 = flood.p99_503()
+    hits = len(flood.of("hit", 200))
+    return [
+        [
+            "connections: answers other than 201, 503 (renders) and 200 (hits)",
+            flood.unexpected(),
+            "0",
+            yes(flood.unexpected() == 0),
+        ],
+        [
+            "connections: p99 of the 503s, ms",
+            fmt_ms(p99),
+            f"< {AIM_503_P99_MS:g}",
+            yes(p99 < AIM_503_P99_MS),
+        ],
+        ["connections: hits served (200)", f"{hits:,}", "> 0", yes(hits > 0)],
+    ]
 
 
 def hits_table(hits: Hits, duration: int) -> str:
@@ -849,6 +910,9 @@ def phase_memory(results: Results) -> list[tuple[str, Memory, int]]:
         if load is not None:
             drawn = sum(a.image_bytes for a in load.answers if a.status == 201)
             phases.append((name, load.memory, drawn))
+    if results.flood is not None and results.flood_memory is not None:
+        drawn = sum(r.image_bytes for r in results.flood.replies if r.status == 201)
+        phases.append(("connections", results.flood_memory, drawn))
     return phases
 
 
@@ -920,6 +984,8 @@ def report(results: Results) -> str:
         parts += [capacity_table(results.overload.capacity), overload_table(results.overload)]
     if results.mix is not None:
         parts.append(mix_table(results.mix))
+    if results.flood is not None:
+        parts.append(connections.report(results.flood, ServerSettings().head_timeout))
     parts += [memory_table(results), cpu_table(results), log_table(results)]
     return "\n\n".join(parts)
 
@@ -943,6 +1009,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--only", choices=PHASES, help="run one phase only")
     parser.add_argument("--write", action="store_true", help="update bench/README.md")
     parser.add_argument("--keep-logs", type=Path, help="copy the servers' logs into this dir")
+    parser.add_argument(
+        "--impatient",
+        action="store_true",
+        help="connections phase: render clients post again at once after a 503",
+    )
     args = parser.parse_args(argv)
     if args.duration < 2 or args.workers < 1:
         parser.error("--duration must be ≥ 2 and --workers ≥ 1")
@@ -956,7 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     facts = machine_facts(args.workers)
     clock = time.monotonic()
-    results = run(phases, args.workers, args.duration, args.keep_logs)
+    results = run(phases, args.workers, args.duration, args.keep_logs, patient=not args.impatient)
     facts += "\n- load average at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = section(BEGIN, END, report(results), facts, command_line("load.py", argv), started)
     print(text)

@@ -32,7 +32,7 @@ FILE_RESERVE = 256
 # passes one number both to listen() and as this count; a turn that sets up hundreds of
 # connections holds up every request in flight for tens of milliseconds, so the turn is
 # kept short and the queue (`server.backlog`) long.
-ACCEPT_BATCH = 64
+ACCEPT_BATCH = 16
 
 
 def serve(app: web.Application, settings: ServerSettings, announce: Callable[[], None]) -> None:
