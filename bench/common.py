@@ -113,8 +113,8 @@ def pixeldrive_env(state_dir: Path, workers: int, **extra: str) -> dict[str, str
         PIXELDRIVE_WORKERS=str(workers),
         PIXELDRIVE_AUTH="off",
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)  # may turn auth on
     return env
 
 

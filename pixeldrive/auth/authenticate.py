@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from pixeldrive.auth import url_signature
@@ -31,9 +32,18 @@ SIGNATURE_PROBLEMS: dict[type[url_signature.SignatureError], tuple[type[PixelDri
 }
 
 
+MAX_CACHED = 10_000  # key records, and principals, kept at most (then all forgotten)
+
+
 class Authenticator:
     """Checks API keys and tokens. Key records are cached for `cache_seconds`: that is
     how long a revocation made elsewhere (the CLI, another node) may take to bite.
+
+    A credential that passed is remembered, by its SHA-256, as the Principal it gave, until
+    its key's record is due to be read again (and a token's expiry): a repeat request
+    (every image of a page, every hit) costs a hash and a dict lookup, not a regex, a
+    hash comparison, a JWT verification and a pydantic parse of the scopes. A credential
+    that failed is not remembered; a lookup by digest reveals nothing about the secret.
 
     While the database is unreachable, a key this node has seen keeps its last record
     (renders go on; a revocation made meanwhile bites once the database is back); a key
@@ -47,6 +57,7 @@ class Authenticator:
         self.issuer = issuer
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._passed: dict[bytes, tuple[float, Principal]] = {}  # digest → (until, principal)
 
     async def record(self, key_id: str) -> KeyRecord | None:
         """The stored key (revoked ones included), through the short cache."""
@@ -60,7 +71,7 @@ class Authenticator:
             if cached is None:
                 raise
             record = cached[1]  # stale, and asked again after the TTL
-        if len(self._cache) > 10_000:
+        if len(self._cache) > MAX_CACHED:
             self._cache.clear()
         self._cache[key_id] = (now, record)
         return record
@@ -71,6 +82,33 @@ class Authenticator:
 
     async def principal(self, header: str | None) -> Principal:
         """The caller named by `Authorization: Bearer …`; Unauthorized says what is wrong."""
+        if not header:
+            return await self._verify(header)
+        digest = hashlib.sha256(header.encode()).digest()
+        passed = self._passed.get(digest)
+        if passed is not None and time.monotonic() < passed[0]:
+            return passed[1]
+        principal = await self._verify(header)
+        self._remember(digest, principal)
+        return principal
+
+    def _remember(self, digest: bytes, principal: Principal, expires_at: int | None = None) -> None:
+        """Keep a principal until its key's record is due to be read again, and no later
+        than its credential's expiry; not at all when the record was not fresh."""
+        cached = self._cache.get(principal.key_id)
+        if cached is None:
+            return
+        until = cached[0] + self._ttl
+        expires_at = expires_at if expires_at is not None else principal.expires_at
+        if expires_at is not None:
+            until = min(until, time.monotonic() + expires_at - time.time())
+        if until <= time.monotonic():
+            return
+        if len(self._passed) > MAX_CACHED:
+            self._passed.clear()
+        self._passed[digest] = (until, principal)
+
+    async def _verify(self, header: str | None) -> Principal:
         if not header:
             raise Unauthorized(
                 "this endpoint needs an Authorization: Bearer header with an API key or token",
@@ -113,7 +151,17 @@ class Authenticator:
 
     async def signed_url(self, path: str, query: list[tuple[str, str]]) -> Principal:
         """The key that signed a URL (`kid`, `exp`, `sig` in its query), with its own scopes;
-        Unauthorized or Forbidden naming why the signature is refused."""
+        Unauthorized or Forbidden naming why the signature is refused. A URL that passed is
+        remembered like a key (until its key's record is read again, or it expires)."""
+        digest = hashlib.sha256(repr((path, query)).encode()).digest()
+        passed = self._passed.get(digest)
+        if passed is not None and time.monotonic() < passed[0]:
+            return passed[1]
+        principal, expires_at = await self._verify_url(path, query)
+        self._remember(digest, principal, expires_at)
+        return principal
+
+    async def _verify_url(self, path: str, query: list[tuple[str, str]]) -> tuple[Principal, int]:
         kid = next((value for name, value in query if name == url_signature.KID), "")
         record = await self.active(kid) if kid else None
 
@@ -122,6 +170,7 @@ class Authenticator:
 
         try:
             url_signature.verify(path, query, secret_for)
+            expires_at = int(dict(query)[url_signature.EXP])
         except url_signature.SignatureError as exc:
             error, slug = SIGNATURE_PROBLEMS[type(exc)]
             detail = (
@@ -129,4 +178,5 @@ class Authenticator:
             )
             raise error(detail, slug=slug) from exc
         assert record is not None  # verify() found its secret
-        return Principal(record.id, scopes_of(record), "signed-url", quota=record.quota)
+        principal = Principal(record.id, scopes_of(record), "signed-url", quota=record.quota)
+        return principal, expires_at

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pixeldrive.auth.scopes import ScopeError, Scopes
 from pixeldrive.core.errors import Forbidden
 
 Via = Literal["key", "token", "signed-url", "anonymous"]
+MAX_REMEMBERED = 256  # allowed (operation, template, format) triples kept per principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,11 @@ class Principal:
     via: Via
     quota: int | None = None
     expires_at: int | None = None
+    # What require() has allowed already: a principal is cached across a credential's
+    # requests, and its scopes cannot change, so each check is made once.
+    _allowed: set[tuple[str, str | None, str | None]] = field(
+        default_factory=set, init=False, compare=False, repr=False
+    )
 
     def require(
         self,
@@ -30,10 +36,15 @@ class Principal:
         pixels: int | None = None,
     ) -> None:
         """Forbidden (403), naming the part of the request that the scopes do not cover."""
+        asked = (operation, template, format)
+        if pixels is None and asked in self._allowed:
+            return
         try:
             self.scopes.check(operation, template=template, format=format, pixels=pixels)
         except ScopeError as exc:
             raise Forbidden(str(exc), slug="scope") from exc
+        if pixels is None and len(self._allowed) < MAX_REMEMBERED:
+            self._allowed.add(asked)
 
 
 # Auth off (loopback only): every request acts as this local, unmetered-quota principal.

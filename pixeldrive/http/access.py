@@ -40,4 +40,4 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
 def _signed(request: web.Request) -> bool:
     """The query carries a signature (or part of one, which is then refused as such): it
     decides, whatever the headers say, so a URL handed out works the same for everyone."""
-    return any(name in request.query for name in RESERVED)
+    return bool(request.query_string) and any(name in request.query for name in RESERVED)

@@ -4,8 +4,10 @@ header credential, or signed in the query (a render's `public_url`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from pixeldrive.core.errors import NotFound
 from pixeldrive.core.formats import BY_EXT, EXTENSIONS, ImageFormat
@@ -20,7 +22,7 @@ from pixeldrive.http.respond import (
     validator_headers,
 )
 from pixeldrive.http.signed_urls import signed_cache_control
-from pixeldrive.service.pipeline import Order, Rendered
+from pixeldrive.service.pipeline import Order
 
 NAME_RE = re.compile(r"(?P<key>[0-9a-f]{32})(?:\.(?P<ext>[a-z]{3,4}))?")
 
@@ -49,19 +51,20 @@ async def get_image(request: web.Request) -> web.StreamResponse:
     # Caches may keep a signed URL's answer only until the signature expires.
     signed = principal.via == "signed-url"
     cache_control = signed_cache_control(request) + ", immutable" if signed else IMMUTABLE
+    cache_control = for_caller(request, cache_control)
     data = pipeline.peek(principal, key, fmt)
-    if data is not None and not signed:
-        # The hot path: a memory hit is answered without touching anything else.
-        cache_control = for_caller(request, cache_control)
-        headers = hit_headers(key, fmt.ext, negotiated, cache_control)
-        if not_modified(request, headers["ETag"]):
-            validators = validator_headers(
-                key, fmt, negotiated=negotiated, cache_control=cache_control
-            )
-            return web.Response(status=304, headers=validators)
-        return web.Response(body=data, headers=headers)
-    if data is not None:
-        rendered = Rendered(key, fmt, data, tier="memory")
-    else:
+    if data is None:
         rendered = await pipeline.image(Order(principal, fmt, key=key))
-    return image_response(request, rendered, negotiated=negotiated, cache_control=cache_control)
+        return image_response(request, rendered, negotiated=negotiated, cache_control=cache_control)
+    # The hot path: a memory hit is answered without touching anything else, with headers
+    # built once per variant (a signed URL's max-age counts down, so it is set on a copy).
+    headers: Mapping[str, str] = hit_headers(
+        key, fmt.ext, negotiated, IMMUTABLE if signed else cache_control
+    )
+    if signed:
+        headers = CIMultiDict(headers)
+        headers["Cache-Control"] = cache_control
+    if not_modified(request, headers["ETag"]):
+        validators = validator_headers(key, fmt, negotiated=negotiated, cache_control=cache_control)
+        return web.Response(status=304, headers=validators)
+    return web.Response(body=data, headers=headers)

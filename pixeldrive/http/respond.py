@@ -22,7 +22,7 @@ def for_caller(request: web.Request, cache_control: str) -> str:
     """An answer to a request authenticated by its header is the caller's own: the
     browser may keep it, a shared cache may not (it would hand it to anyone, in the
     format this credential chose). Signed URLs and auth off stay public."""
-    if request[PRINCIPAL].via in HEADER_CREDENTIALS:
+    if request[PRINCIPAL].via in HEADER_CREDENTIALS and cache_control.startswith("public"):
         return "private" + cache_control.removeprefix("public")
     return cache_control
 
