@@ -13,10 +13,10 @@ from typing import Any
 from pixeldrive.auth.authenticate import Authenticator
 from pixeldrive.auth.metering import Meter
 from pixeldrive.auth.tokens import SigningKeys, TokenIssuer
-from pixeldrive.batch.memory_queue import MemoryQueue
 from pixeldrive.batch.queue import Batch, BatchQueue
 from pixeldrive.batch.redis_queue import RedisQueue
 from pixeldrive.batch.runner import BatchRunner
+from pixeldrive.batch.sqlite_queue import SQLiteQueue
 from pixeldrive.cache.cluster_flight import ClusterFlight
 from pixeldrive.cache.disk import DiskTier
 from pixeldrive.cache.memory import MemoryTier
@@ -154,12 +154,13 @@ def _issuer(settings: Settings) -> TokenIssuer:
     return TokenIssuer(keys, max_ttl=settings.access.token_max_ttl)
 
 
-def _batch_queue(settings: Settings, link: RedisLink | None) -> BatchQueue:
-    """Redis Streams in cluster mode; in this process otherwise."""
-    if link is None:
-        return MemoryQueue()
+def _batch_queue(settings: Settings, stores: _Stores) -> BatchQueue:
+    """Redis Streams when Redis is configured (every node works on one stream); else
+    the node's own SQLite file, where batches outlive the process."""
     b = settings.batch
-    return RedisQueue(link, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
+    if stores.redis is not None:
+        return RedisQueue(stores.redis, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
+    return SQLiteQueue(stores.local, claim_timeout=b.claim_timeout, keep_seconds=b.keep_seconds)
 
 
 async def _open_pipeline(
@@ -271,7 +272,7 @@ async def open_services(
             max_side=r.max_side,
             fonts=fonts,
         )
-        queue = _batch_queue(settings, stores.redis)
+        queue = _batch_queue(settings, stores)
         if serve:
             await _serve_batches(settings, stack, queue, pipeline, authenticator)
             if settings.templates_poll_seconds > 0:

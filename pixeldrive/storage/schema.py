@@ -98,6 +98,31 @@ MIGRATIONS: tuple[str, ...] = (
         created {real} NOT NULL
     );
     """,
+    # The embedded batch queue (storage/batch_rows.py): a row per batch, a row per item.
+    # Cluster mode keeps batches in Redis; there these tables stay empty.
+    """
+    CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        batch TEXT NOT NULL,
+        total {int} NOT NULL,
+        done {int} NOT NULL,
+        failed {int} NOT NULL,
+        started {int} NOT NULL,
+        created {real} NOT NULL,
+        finished {real}
+    );
+    CREATE INDEX batches_by_finished ON batches (finished);
+    CREATE TABLE batch_items (
+        batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+        item {int} NOT NULL,
+        fields TEXT NOT NULL,
+        claimer TEXT,
+        claimed {real},
+        result TEXT,
+        PRIMARY KEY (batch_id, item)
+    );
+    CREATE INDEX batch_items_open ON batch_items (claimed) WHERE result IS NULL;
+    """,
 )
 
 

@@ -1,20 +1,22 @@
-"""The BatchQueue contract, passed by both implementations (in-process and Redis Streams),
-and what only Redis does: take-over of a silent consumer's items, a Redis that lost its
-data."""
+"""The BatchQueue contract, passed by both implementations (the embedded SQLite file and
+Redis Streams), and what only Redis does: take-over of a silent consumer's items, a Redis
+that lost its data."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pixeldrive.auth.principal import LOCAL
-from pixeldrive.batch.memory_queue import MemoryQueue
 from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
 from pixeldrive.batch.redis_queue import RedisQueue
+from pixeldrive.batch.sqlite_queue import SQLiteQueue
 from pixeldrive.storage.redis_link import RedisLink
+from pixeldrive.storage.sqlite import SQLiteDatabase
 from tests.cluster.redis_server import RedisServer
 
 
@@ -39,13 +41,15 @@ async def link(redis_server: RedisServer) -> AsyncIterator[RedisLink]:
     await link.close()
 
 
-@pytest.fixture(params=["local", "redis"])
-async def queue(
-    request: pytest.FixtureRequest, redis_server: RedisServer
-) -> AsyncIterator[BatchQueue]:
-    if request.param == "local":
-        yield MemoryQueue()
+@pytest.fixture(params=["sqlite", "redis"])
+async def queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BatchQueue]:
+    if request.param == "sqlite":
+        database = SQLiteDatabase(tmp_path / "state" / "pixeldrive.sqlite3")
+        await database.open()
+        yield SQLiteQueue(database, claim_timeout=30, keep_seconds=3600)
+        await database.close()
         return
+    redis_server: RedisServer = request.getfixturevalue("redis_server")
     link = RedisLink(redis_server.url)
     await link.open()
     yield RedisQueue(link, claim_timeout=30, keep_seconds=3600)
