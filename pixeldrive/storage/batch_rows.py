@@ -34,13 +34,15 @@ class BatchRow:
 # One statement, in a write transaction: the items are chosen and marked as held
 # together, so two takers (two connections, two processes on one file) never hold the
 # same item. An item is free when it has no result and nobody holds it, or its holder
-# has held it since before `stale`. SQLite's rowid is the order items were queued in.
+# has held it since before `stale`. SQLite's rowid is the order items were queued in, and
+# NULL sorts first: waiting items in queue order, then the longest held, all read in
+# order from the index of open items (`batch_items_open`), with no sort.
 CLAIM = """
 UPDATE batch_items SET claimer = ?, claimed = ?
 WHERE rowid IN (
     SELECT rowid FROM batch_items
     WHERE result IS NULL AND (claimed IS NULL OR claimed < ?)
-    ORDER BY claimed IS NOT NULL, rowid LIMIT ?
+    ORDER BY claimed, rowid LIMIT ?
 )
 RETURNING rowid, batch_id, item, fields
 """
@@ -73,8 +75,8 @@ def insert_batch(
 
 
 def claim(db: Connection, claimer: str, now: float, stale: float, limit: int) -> list[ItemRow]:
-    """Up to `limit` free items (oldest batch first, then in order; never-held items
-    before ones taken over), now held by `claimer`; their batches are marked started."""
+    """Up to `limit` free items, now held by `claimer` (waiting ones first, oldest batch
+    first and in order, then ones taken over); their batches are marked started."""
     with transaction(db):
         rows = sorted(db.execute(CLAIM, (claimer, now, stale, limit)).fetchall())
         started = sorted({str(row[1]) for row in rows})

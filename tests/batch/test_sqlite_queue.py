@@ -190,3 +190,15 @@ def test_which_holders_are_known_to_be_gone() -> None:
     assert not holder_gone(f"{host}/{os.getppid()}/t", me)  # running
     assert not holder_gone(f"not-{socket.gethostname()}/{dead_pid}/t", me)
     assert not holder_gone("garbage", me)
+
+
+def test_a_claim_reads_the_open_items_in_order_without_sorting_them(path: Path) -> None:
+    """With thousands of items queued, a claim must not sort them all for each one taken."""
+    db = connect(path)
+    try:
+        plan = db.execute("EXPLAIN QUERY PLAN " + batch_rows.CLAIM, ("h", 1.0, 0.0, 1)).fetchall()
+        steps = " | ".join(str(row[-1]) for row in plan)
+        assert "batch_items_open" in steps
+        assert "TEMP B-TREE" not in steps, steps
+    finally:
+        db.close()
