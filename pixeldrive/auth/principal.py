@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pixeldrive.auth.scopes import ScopeError, Scopes
 from pixeldrive.core.errors import Forbidden
@@ -26,6 +26,21 @@ class Principal:
     _allowed: set[tuple[str, str | None, str | None]] = field(
         default_factory=set, init=False, compare=False, repr=False
     )
+
+    def as_record(self) -> dict[str, Any]:
+        """The principal as JSON-ready data (a queued batch keeps who is billed):
+        `Principal.from_record` reads it back."""
+        return {
+            "key_id": self.key_id,
+            "scopes": self.scopes.model_dump(mode="json"),
+            "via": self.via,
+            "quota": self.quota,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Principal:
+        return cls(**data | {"scopes": Scopes.model_validate(data["scopes"])})
 
     def require(
         self,

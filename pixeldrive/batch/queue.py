@@ -6,11 +6,11 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any, Literal, Protocol
 
 from pixeldrive.auth.principal import Principal
-from pixeldrive.auth.scopes import Scopes
 
 Status = Literal["queued", "running", "done"]
 
@@ -32,15 +32,14 @@ class Batch:
         return "b" + secrets.token_hex(12)
 
     def to_json(self) -> str:
-        data = asdict(self)  # the principal's fields too, but its scopes are a model
-        data["principal"]["scopes"] = self.principal.scopes.model_dump(mode="json")
+        data = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        data["principal"] = self.principal.as_record()
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Batch:
         data = json.loads(raw)
-        p = data.pop("principal")
-        principal = Principal(**p | {"scopes": Scopes.model_validate(p["scopes"])})
+        principal = Principal.from_record(data.pop("principal"))
         return cls(principal=principal, **data)
 
 
