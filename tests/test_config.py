@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from pixeldrive.core.config import load_settings
+from pixeldrive.render.job import EncodeOptions
+from pixeldrive.wiring import encode_options
 
 
 def test_spec_environment_names_reach_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,6 +44,17 @@ def test_nested_environment_names_and_the_toml_file(
 def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIXELDRIVE_WORKERS", "many")
     with pytest.raises(ValidationError, match=r"render\.workers"):
+        load_settings()
+
+
+def test_the_encoder_defaults_agree_everywhere() -> None:
+    # conf/pixeldrive.toml, EncodeSettings and the worker's EncodeOptions say the same.
+    assert encode_options(load_settings()) == EncodeOptions()
+
+
+def test_an_unknown_avif_tune_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIXELDRIVE_ENCODE__AVIF_TUNE", "butteraugli")
+    with pytest.raises(ValidationError, match=r"encode\.avif_tune"):
         load_settings()
 
 

@@ -145,10 +145,15 @@ class EncodeSettings(_Section):
     png_compress_level: int = Field(7, ge=0, le=9)
     png_filter: Literal["none", "adaptive"] = "none"
     jpeg_quality: int = Field(85, ge=1, le=100)
-    webp_quality: int = Field(82, ge=1, le=100)
-    webp_method: int = Field(2, ge=0, le=6)
-    avif_quality: int = Field(60, ge=1, le=100)
+    webp_quality: int = Field(80, ge=1, le=100)
+    webp_method: int = Field(1, ge=0, le=6)
+    avif_quality: int = Field(64, ge=1, le=100)
     avif_speed: int = Field(8, ge=0, le=10)
+    avif_tune: Literal["psnr", "ssim"] = Field(
+        "psnr",
+        description="what libaom's rate-distortion search measures: 'psnr' is a third "
+        "faster than libavif's own 'ssim' on flat designs, at the same PSNR",
+    )
 
 
 class AccessSettings(_Section):

@@ -54,13 +54,16 @@ def encode_webp(image: Image.Image, quality: int | None, o: EncodeOptions) -> by
 
 
 def encode_avif(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
-    # One thread: workers already use every core, and a single thread keeps output stable.
+    # One thread: workers already use every core, so a second thread is no faster under
+    # load; and libaom's bytes depend on the thread count (each count is deterministic),
+    # so a fixed count keeps the bytes the same on every machine.
     return _save(
         _drop_opaque_alpha(image),
         "AVIF",
         quality=quality or o.avif_quality,
         speed=o.avif_speed,
         max_threads=1,
+        advanced={"tune": o.avif_tune},
     )
 
 

@@ -22,10 +22,11 @@ class EncodeOptions:
     png_compress_level: int = 7
     png_filter: str = "none"
     jpeg_quality: int = 85
-    webp_quality: int = 82
-    webp_method: int = 2
-    avif_quality: int = 60
+    webp_quality: int = 80
+    webp_method: int = 1
+    avif_quality: int = 64
     avif_speed: int = 8
+    avif_tune: str = "psnr"
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,13 @@ def test_no_quality_means_the_configured_default(
     assert encode(detailed, fmt, None, options) != encode(detailed, fmt, None, EncodeOptions())
 
 
+def test_avif_tune_reaches_libaom(detailed: Image.Image) -> None:
+    psnr = encode(detailed, "avif", None, EncodeOptions(avif_tune="psnr"))
+    ssim = encode(detailed, "avif", None, EncodeOptions(avif_tune="ssim"))
+    assert psnr != ssim
+    assert decode(psnr).size == decode(ssim).size == detailed.size
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_encoder_is_deterministic(
     fmt: str, opaque: Image.Image, translucent: Image.Image, detailed: Image.Image
