@@ -123,6 +123,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX batch_items_open ON batch_items (claimed) WHERE result IS NULL;
     """,
+    # Templates people upload (storage/templates.py): every accepted version's bytes by
+    # their version (a hash of them), and the version each uploaded id serves now. A
+    # version outlives its id: URLs minted for it keep drawing the same pixels.
+    """
+    CREATE TABLE template_versions (
+        version TEXT PRIMARY KEY,
+        data {blob} NOT NULL,
+        size {int} NOT NULL,
+        created {real} NOT NULL
+    );
+    CREATE TABLE uploaded_templates (
+        id TEXT PRIMARY KEY,
+        version TEXT NOT NULL REFERENCES template_versions (version),
+        uploaded_at {real} NOT NULL
+    );
+    """,
 )
 
 
