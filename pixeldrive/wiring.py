@@ -33,6 +33,7 @@ from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.service.batches import BatchSubmitter
 from pixeldrive.service.fonts import FontCatalog, FontUploads
 from pixeldrive.service.pipeline import Renderer, RenderPipeline
+from pixeldrive.service.shared_templates import SharedTemplates
 from pixeldrive.service.uploads import TemplateUploads
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.private_files import secure_state_dir
@@ -170,6 +171,7 @@ async def _open_pipeline(
     stores: _Stores,
     metrics: Metrics | None,
     fonts: FontCatalog,
+    uploaded: SharedTemplates,
 ) -> tuple[RenderPool, RenderPipeline]:
     """The cache, the remote-image fetcher and the render pool, under the pipeline."""
     r, link = settings.render, stores.redis
@@ -202,6 +204,7 @@ async def _open_pipeline(
         limits=r,
         cluster=cluster,
         fonts=fonts,
+        sources=uploaded,
     )
     return pool, pipeline
 
@@ -263,9 +266,15 @@ async def open_services(
         # cluster mode), their files copied to this node's state directory.
         fonts = FontCatalog(stores.accounts, settings.state_dir / "fonts", r.fontconfig_file)
         await fonts.open()
-        pool, pipeline = await _open_pipeline(settings, stack, templates, stores, metrics, fonts)
+        # Templates people uploaded, from the same database, mirrored to this node's
+        # state directory (an older release's local uploads are stored there first).
+        shared = SharedTemplates(stores.accounts, templates)
+        await shared.open()
+        pool, pipeline = await _open_pipeline(
+            settings, stack, templates, stores, metrics, fonts, shared
+        )
         uploads = TemplateUploads(
-            templates,
+            shared,
             pipeline.renderer,
             fontconfig_file=r.fontconfig_file,
             max_image_bytes=r.max_data_uri_bytes,
@@ -281,6 +290,9 @@ async def open_services(
             # Fonts added or removed through another node or the CLI.
             font_watcher = asyncio.create_task(fonts.watch(settings.fonts.refresh_seconds))
             stack.push_async_callback(_cancel, font_watcher)
+            # Templates uploaded, replaced or removed through another node.
+            upload_watcher = asyncio.create_task(shared.watch(settings.templates_refresh_seconds))
+            stack.push_async_callback(_cancel, upload_watcher)
         else:
             stack.push_async_callback(queue.close)
         batches = BatchSubmitter(queue, templates, settings.batch.max_items)

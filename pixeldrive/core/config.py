@@ -327,6 +327,12 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
     templates_dir: Path = PROJECT_ROOT / "svg_templates"
     templates_poll_seconds: float = Field(1.0, ge=0)
+    templates_refresh_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="how long a template uploaded, replaced or removed through another node"
+        " takes to be seen",
+    )
     redis_url: str | None = None
     database_url: str | None = None
     server: ServerSettings = ServerSettings()

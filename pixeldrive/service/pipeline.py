@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from cachetools import LRUCache
@@ -22,7 +23,6 @@ from pixeldrive.cache.cluster_flight import ClusterFlight
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.core.config import RenderSettings
-from pixeldrive.core.entry_writer import EntryWriter
 from pixeldrive.core.errors import FieldProblem, InvalidInput, NotFound
 from pixeldrive.core.formats import FORMATS, ImageFormat
 from pixeldrive.core.render_spec import RenderSpec, render_key
@@ -32,6 +32,7 @@ from pixeldrive.render.job import RenderJob, RenderOutput
 from pixeldrive.render.sizing import output_size
 from pixeldrive.service.fonts import FontCatalog
 from pixeldrive.service.render_request import RenderRequest
+from pixeldrive.service.shared_templates import SharedTemplates
 from pixeldrive.storage.specs import SpecStore
 from pixeldrive.templates.coerce import coerce
 from pixeldrive.templates.store import TemplateStore
@@ -127,6 +128,7 @@ class RenderPipeline:
         limits: RenderSettings,
         cluster: ClusterFlight[RenderOutput] | None = None,
         fonts: FontCatalog | None = None,
+        sources: SharedTemplates | None = None,
     ) -> None:
         self.templates = templates
         self.cache = cache
@@ -138,6 +140,7 @@ class RenderPipeline:
         self.limits = limits
         self.cluster = cluster
         self.fonts = fonts  # uploaded fonts: their digests go into specs, their files to jobs
+        self.sources = sources  # template versions this node lacks, fetched from the database
         # (output, drawn by another node): local callers share one draw, and in cluster
         # mode one node draws for all (`ClusterFlight`).
         self._flight: SingleFlight[tuple[RenderOutput, bool]] = SingleFlight()
@@ -358,10 +361,11 @@ class RenderPipeline:
         # The worker may write the disk tier's file itself (the cache decides): no copy
         # of the bytes is then written, hashed or handed to a thread in this process.
         fonts = await self._font_files(spec)
+        source = await self._source(spec)
         output = await self.cache.fill(
             variant,
             lambda writer: self.renderer.render(
-                self._job_with(spec, order.output.name, fonts, writer)
+                RenderJob.of(spec, source, order.output.name, writer, fonts)
             ),
         )
         billed = self.meter.render(
@@ -380,7 +384,15 @@ class RenderPipeline:
         return output
 
     async def _job(self, spec: RenderSpec, fmt: str) -> RenderJob:
-        return self._job_with(spec, fmt, await self._font_files(spec))
+        return RenderJob.of(spec, await self._source(spec), fmt, fonts=await self._font_files(spec))
+
+    async def _source(self, spec: RenderSpec) -> Path:
+        """The local file of the spec's template version; a version this node has not
+        seen (uploaded, or replaced, through another node) is fetched from the database
+        first."""
+        if self.sources is None:
+            return self.templates.source_path(spec.version)
+        return await self.sources.source(spec.version)
 
     async def _font_files(self, spec: RenderSpec) -> tuple[str, ...]:
         """The local files of the spec's uploaded fonts (exactly those it names, so a
@@ -389,12 +401,6 @@ class RenderPipeline:
         if not spec.fonts or self.fonts is None:
             return ()
         return await self.fonts.paths(spec.fonts)
-
-    def _job_with(
-        self, spec: RenderSpec, fmt: str, fonts: tuple[str, ...], store: EntryWriter | None = None
-    ) -> RenderJob:
-        source = self.templates.source_path(spec.version)
-        return RenderJob.of(spec, source, fmt, store, fonts)
 
 
 # The entries. Each is the same steps in the same order; an entry leaves out what does

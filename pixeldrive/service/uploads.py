@@ -1,4 +1,5 @@
-"""Template uploads: lint and sanitise, draw once with the defaults, then store atomically.
+"""Template uploads: lint and sanitise, draw once with the defaults, then store them in
+the database every node reads (and on this node's disk) in one transaction.
 
 The old version keeps serving until the new one is accepted; every way an upload can be
 refused is a 422 listing the problems, each with its element and line.
@@ -23,6 +24,7 @@ from pixeldrive.lint.linter import LintReport, lint
 from pixeldrive.render.job import RenderJob
 from pixeldrive.service.fonts import FontCatalog
 from pixeldrive.service.pipeline import Renderer
+from pixeldrive.service.shared_templates import SharedTemplates
 from pixeldrive.templates.model import ID_RE, Template, compile_template
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.sanitize import Finding, sanitize_svg
@@ -53,11 +55,11 @@ def problems(findings: tuple[Finding, ...] | list[Finding]) -> tuple[FieldProble
 
 
 class TemplateUploads:
-    """PUT and DELETE of templates, over a store with an uploads directory."""
+    """PUT and DELETE of templates, over the uploaded templates every node shares."""
 
     def __init__(
         self,
-        store: TemplateStore,
+        shared: SharedTemplates,
         pool: Renderer,
         *,
         fontconfig_file: Path,
@@ -65,7 +67,8 @@ class TemplateUploads:
         max_side: int,
         fonts: FontCatalog | None = None,
     ) -> None:
-        self.store = store
+        self.shared = shared
+        self.store: TemplateStore = shared.store
         self.fonts = fonts
         self.pool = pool
         self._fontconfig = fontconfig_file
@@ -79,8 +82,7 @@ class TemplateUploads:
         fonts = await self._uploaded_fonts(data)
         report, clean, template = await asyncio.to_thread(self._check, template_id, data, fonts)
         await self._trial(template, fonts)
-        replaced = await asyncio.to_thread(self.store.save_upload, template_id, clean)
-        await self.store.refresh()
+        replaced = await self.shared.save(template_id, clean)
         notes = tuple(f for f in report.findings if f.severity != "error")
         return Uploaded(self.store.get(template_id), notes, replaced)
 
@@ -142,9 +144,8 @@ class TemplateUploads:
 
     async def delete(self, template_id: str) -> None:
         valid = ID_RE.fullmatch(template_id) is not None  # see put
-        if not valid or not await asyncio.to_thread(self.store.delete_upload, template_id):
+        if not valid or not await self.shared.delete(template_id):
             raise NotFound(f"no uploaded template {template_id!r} (bundled ones are files)")
-        await self.store.refresh()
 
 
 def _families(data: bytes) -> tuple[str, ...]:

@@ -118,13 +118,37 @@ class TemplateStore:
             files |= {p.stem: p for p in sorted(self.uploads_dir.glob("*.svg"))}
         return [files[k] for k in sorted(files)]
 
-    def keep_version(self, data: bytes) -> Path:
-        """Store a version's bytes (content-addressed, atomic); returns where they are."""
+    def keep_version(self, data: bytes, *, replace: bool = False) -> Path:
+        """Store a version's bytes (content-addressed, atomic); returns where they are.
+        `replace` writes them even over an existing file (one found corrupt)."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         target = self.source_path(template_version(data))
-        if not target.exists():
+        if replace or not target.exists():
             _write_atomically(target, data)
         return target
+
+    def kept_version(self, version: str) -> Path | None:
+        """Where the bytes of `version` are kept on this node, if they are, whole (the
+        file's bytes still hash to the version)."""
+        path = self.source_path(version)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if template_version(data) != version:
+            log.warning("template version file %s is corrupt", path.name)
+            return None
+        return path
+
+    def uploads(self) -> dict[str, str]:
+        """The uploaded templates on this node's disk: id → version."""
+        if self.uploads_dir is None or not self.uploads_dir.is_dir():
+            return {}
+        return {
+            p.stem: template_version(p.read_bytes())
+            for p in sorted(self.uploads_dir.glob("*.svg"))
+            if ID_RE.fullmatch(p.stem)
+        }
 
     def save_upload(self, template_id: str, data: bytes) -> bool:
         """Write an accepted upload (atomically: readers see the old file or the new one,
