@@ -17,7 +17,6 @@ are this node's copy of them, which its render workers read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -70,7 +69,11 @@ class SharedTemplates:
             local = await asyncio.to_thread(self.store.uploads)
             for template_id, version in wanted.items():
                 if local.get(template_id) != version:
-                    path = await self.source(version)
+                    try:
+                        path = await self.source(version)
+                    except RenderFailed as exc:  # one bad row must not stop the others
+                        log.warning("uploaded template %s not mirrored: %s", template_id, exc)
+                        continue
                     data = await asyncio.to_thread(path.read_bytes)
                     await asyncio.to_thread(self.store.save_upload, template_id, data)
                     log.info("uploaded template %s is now version %s", template_id, version)
@@ -79,11 +82,6 @@ class SharedTemplates:
                 log.info("uploaded template %s removed", template_id)
             await self.store.refresh()
             self._mirrored = wanted
-
-    async def sync_if_reachable(self) -> None:
-        """Mirror now; when the database is down, keep what this node has."""
-        with contextlib.suppress(DatabaseUnavailable):
-            await self.sync()
 
     async def watch(self, interval: float) -> None:
         """Mirror forever, every `interval` seconds; a failure is logged, never fatal."""

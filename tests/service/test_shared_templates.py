@@ -16,7 +16,7 @@ import pytest
 from pixeldrive.core.errors import UnknownTemplate
 from pixeldrive.service.shared_templates import SharedTemplates
 from pixeldrive.storage.sqlite import SQLiteDatabase
-from pixeldrive.storage.templates import template_source
+from pixeldrive.storage.templates import save_template, template_source
 from pixeldrive.templates.model import template_version
 from pixeldrive.templates.store import TemplateStore
 from tests.templates.test_store import ALPHA, BETA
@@ -101,3 +101,18 @@ async def test_a_version_never_seen_is_fetched_once_and_again_when_corrupt(
     restarted = SharedTemplates(db, c.store)
     assert await asyncio.to_thread((await restarted.source(old)).read_bytes) == ALPHA
     assert db.fetches == fetched + 2
+
+
+async def test_a_corrupt_row_is_not_mirrored_and_stops_nothing_else(
+    db: CountingDatabase, tmp_path: Path
+) -> None:
+    def corrupt(conn: Any) -> None:
+        save_template(conn, "bad", "0" * 16, b"<svg>not what its version says</svg>")
+
+    await db.run(corrupt)
+    a = node(db, tmp_path / "a")
+    await a.open()  # a start is not stopped by it
+    await a.save("card", ALPHA)
+    b = node(db, tmp_path / "b")
+    await b.open()
+    assert [t.id for t in b.store.all()] == ["card"]
