@@ -31,6 +31,7 @@ from pixeldrive.render.fingerprint import renderer_fingerprint
 from pixeldrive.render.job import EncodeOptions, RenderOutput, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.service.batches import BatchSubmitter
+from pixeldrive.service.cluster import ClusterView
 from pixeldrive.service.fonts import FontCatalog, FontUploads
 from pixeldrive.service.pipeline import Renderer, RenderPipeline
 from pixeldrive.service.shared_templates import SharedTemplates
@@ -47,6 +48,7 @@ from pixeldrive.templates.store import TemplateStore
 # In cluster mode a key's monthly render count is re-read this often (other nodes render
 # on the same ledger): a quota holds across nodes to within what they draw in this time.
 QUOTA_RECOUNT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 5.0  # a node's report lives 60 s (service/cluster.py)
 
 
 def encode_options(settings: Settings) -> EncodeOptions:
@@ -84,6 +86,7 @@ class Services:
     batches: BatchSubmitter
     redis: RedisLink | None
     fonts: FontUploads
+    cluster: ClusterView
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +285,18 @@ async def open_services(
             fonts=fonts,
         )
         queue = _batch_queue(settings, stores)
+        cluster = ClusterView(
+            pool=pool,
+            templates=templates,
+            queue=queue,
+            workers=settings.render.workers,
+            redis=stores.redis,
+        )
         if serve:
+            # Operators' view: this node's report, renewed well within its expiry.
+            heartbeat = asyncio.create_task(cluster.watch(HEARTBEAT_SECONDS))
+            stack.push_async_callback(cluster.withdraw)
+            stack.push_async_callback(_cancel, heartbeat)
             await _serve_batches(settings, stack, queue, pipeline, authenticator)
             if settings.templates_poll_seconds > 0:
                 watcher = asyncio.create_task(templates.watch(settings.templates_poll_seconds))
@@ -307,6 +321,7 @@ async def open_services(
             batches,
             stores.redis,
             FontUploads(fonts, settings.fonts),
+            cluster,
         )
 
 

@@ -9,6 +9,7 @@ from pixeldrive.auth.scopes import ScopeError, Scopes
 from pixeldrive.core.errors import Forbidden
 
 Via = Literal["key", "token", "signed-url", "anonymous"]
+EVERYTHING = Scopes.everything()
 MAX_REMEMBERED = 256  # allowed (operation, template, format) triples kept per principal
 
 
@@ -26,6 +27,11 @@ class Principal:
     _allowed: set[tuple[str, str | None, str | None]] = field(
         default_factory=set, init=False, compare=False, repr=False
     )
+
+    @property
+    def is_admin(self) -> bool:
+        """A key (not a token or a signed URL) whose scopes allow everything."""
+        return self.via in ("key", "anonymous") and self.scopes == EVERYTHING
 
     def as_record(self) -> dict[str, Any]:
         """The principal as JSON-ready data (a queued batch keeps who is billed):

@@ -70,6 +70,16 @@ class Progress:
         return "running" if self.started or self.done or self.failed else "queued"
 
 
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The queue at a glance: `kind` ("redis" or "sqlite"), the items not finished yet,
+    and of those the ones a worker holds now."""
+
+    kind: str
+    open_items: int
+    held_items: int
+
+
 class BatchQueue(Protocol):
     """Where batches wait and their results gather. Delivery is at least once: an item
     may be handed out again (its worker died before `finish`); `finish` records only the
@@ -93,6 +103,9 @@ class BatchQueue(Protocol):
 
     async def finish(self, delivery: Delivery, result: dict[str, Any]) -> None:
         """Record the item's result (the first one wins) and acknowledge it."""
+
+    async def stats(self) -> QueueStats:
+        """How many items wait or are held, over every batch (operators' view)."""
 
     async def close(self) -> None:
         """Stop handing out items."""

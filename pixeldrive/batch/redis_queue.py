@@ -15,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from pixeldrive.batch.queue import Batch, Delivery, Progress
+from pixeldrive.batch.queue import Batch, Delivery, Progress, QueueStats
 from pixeldrive.storage.redis_link import RedisLink
 
 STREAM = "pd:batches"
@@ -174,6 +174,23 @@ class RedisQueue:
                 self._keep,
             )
         )
+
+    async def stats(self) -> QueueStats:
+        """The stream's length (a finished item is deleted from it) and the items the
+        group's consumers hold (XPENDING)."""
+
+        async def read(r: Redis) -> tuple[int, int]:
+            length = int(await r.xlen(STREAM))
+            if not length:
+                return 0, 0
+            try:
+                pending = await r.xpending(STREAM, GROUP)
+            except ResponseError:  # no group yet: nothing was ever taken
+                return length, 0
+            return length, int(pending["pending"])
+
+        waiting, held = await self._link.run(read)
+        return QueueStats("redis", waiting, held)
 
     async def close(self) -> None:
         return None

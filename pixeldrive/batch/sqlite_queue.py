@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pixeldrive.batch.queue import Batch, Delivery, Progress
+from pixeldrive.batch.queue import Batch, Delivery, Progress, QueueStats
 from pixeldrive.storage import batch_rows
 from pixeldrive.storage.database import Database
 
@@ -112,6 +112,10 @@ class SQLiteQueue:
             "error" in result,  # failed
             time.time(),
         )
+
+    async def stats(self) -> QueueStats:
+        waiting, held = await self._db.run(batch_rows.open_counts)
+        return QueueStats("sqlite", waiting, held)
 
     async def close(self) -> None:
         return None

@@ -8,6 +8,7 @@ from aiohttp.typedefs import Handler
 
 from pixeldrive.auth.principal import LOCAL
 from pixeldrive.auth.url_signature import RESERVED
+from pixeldrive.core.errors import Forbidden
 from pixeldrive.http.app_keys import PRINCIPAL, ROUTES, SERVICES, SETTINGS
 
 
@@ -30,6 +31,12 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         principal = LOCAL
     else:
         principal = await authenticator.principal(request.headers.get("Authorization"))
+    if endpoint.admin and not principal.is_admin:
+        raise Forbidden(
+            "this needs an admin key (one whose scopes allow everything: "
+            "pixeldrive keys create --admin)",
+            slug="scope",
+        )
     if endpoint.operation is not None and not endpoint.renders:
         param = endpoint.template_param
         principal.require(endpoint.operation, template=request.match_info[param] if param else None)

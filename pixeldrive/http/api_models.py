@@ -315,3 +315,34 @@ class BatchStatus(BaseModel):
     done: int
     failed: int
     results: list[ItemResult | None]
+
+
+class NodeStatus(BaseModel):
+    """One node as it last reported (every 5 s; listed while heard from in the last
+    minute)."""
+
+    node: str
+    version: str
+    started_at: float
+    seen_at: float
+    workers: int
+    in_flight: int
+    capacity: int
+    templates: dict[str, str]
+    versions_held: int
+
+
+class QueueStatus(BaseModel):
+    kind: Literal["redis", "sqlite"]
+    open_items: int
+    held_items: int
+
+
+class ClusterStatusBody(BaseModel):
+    """Answer of GET /v1/cluster: the nodes seen in the last minute and the batch queue
+    (null while it cannot be read)."""
+
+    mode: Literal["cluster", "embedded"]
+    node: str
+    nodes: list[NodeStatus]
+    queue: QueueStatus | None

@@ -43,6 +43,7 @@ class Endpoint:
     operation: str | None = None
     template_param: str | None = None
     renders: bool = False
+    admin: bool = False  # only a credential whose scopes allow everything
     body: type[BaseModel] | None = None
     raw_body: tuple[str, ...] = ()  # a non-JSON body's media types (an SVG, a font)
     query: type[BaseModel] | None = None

@@ -8,6 +8,7 @@ from aiohttp.typedefs import Handler
 
 from pixeldrive.http import (
     batches,
+    cluster,
     fonts,
     health,
     images,
@@ -23,6 +24,7 @@ from pixeldrive.http.api_models import (
     BatchCreated,
     BatchRequest,
     BatchStatus,
+    ClusterStatusBody,
     FontList,
     FontUploaded,
     Health,
@@ -300,6 +302,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "auth",
         operation="usage:read",
         answers={200: Answer("the usage", Usage)},
+        errors=(401, 403),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/cluster",
+        cluster.get_cluster,
+        "The nodes seen in the last minute and the batch queue (admin key)",
+        "operations",
+        admin=True,
+        answers={200: Answer("the cluster", ClusterStatusBody)},
         errors=(401, 403),
     ),
     Endpoint(

@@ -143,3 +143,11 @@ def forget_finished(db: Connection, before: float) -> int:
     return db.execute(
         "DELETE FROM batches WHERE finished IS NOT NULL AND finished < ?", (before,)
     ).rowcount
+
+
+def open_counts(db: Connection) -> tuple[int, int]:
+    """(items without a result, those of them held by a worker)."""
+    row = db.execute(
+        "SELECT count(*), count(claimer) FROM batch_items WHERE result IS NULL"
+    ).fetchone()
+    return int(row[0]), int(row[1])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pixeldrive.auth.principal import LOCAL
-from pixeldrive.batch.queue import Batch, BatchQueue, Delivery
+from pixeldrive.batch.queue import Batch, BatchQueue, Delivery, QueueStats
 from pixeldrive.batch.redis_queue import RedisQueue
 from pixeldrive.batch.sqlite_queue import SQLiteQueue
 from pixeldrive.storage.redis_link import RedisLink
@@ -78,6 +78,19 @@ async def test_items_come_out_and_results_gather_in_order(queue: BatchQueue) -> 
     assert (done.status, done.done, done.failed) == ("done", 2, 1)
     assert done.results == [{"url": "/0"}, {"error": {"status": 422}}, {"url": "/2"}]
     assert await queue.take(5) == []
+
+
+async def test_stats_count_open_and_held_items(queue: BatchQueue) -> None:
+    kind = "sqlite" if isinstance(queue, SQLiteQueue) else "redis"
+    assert await queue.stats() == QueueStats(kind, 0, 0)
+    batch = new_batch(3)
+    await queue.submit(batch, [{"quote": str(i)} for i in range(3)])
+    assert await queue.stats() == QueueStats(kind, 3, 0)
+    taken = await take_all(queue, 2)
+    assert len(taken) == 2
+    assert await queue.stats() == QueueStats(kind, 3, 2)
+    await queue.finish(taken[0], {"url": "/0"})
+    assert await queue.stats() == QueueStats(kind, 2, 1)
 
 
 async def test_unknown_batches_are_none(queue: BatchQueue) -> None:
