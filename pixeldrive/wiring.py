@@ -87,6 +87,7 @@ class Services:
     redis: RedisLink | None
     fonts: FontUploads
     cluster: ClusterView
+    batch_runner: BatchRunner | None  # a server's; None for the command line
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,7 @@ async def _serve_batches(
     queue: BatchQueue,
     pipeline: RenderPipeline,
     authenticator: Authenticator,
-) -> None:
+) -> BatchRunner:
     async def render_item(batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
         # A key revoked while its batch waits stops it: each item asks (through the
         # authenticator's short cache) whether the key that submitted it still stands.
@@ -237,6 +238,7 @@ async def _serve_batches(
     )
     await runner.start()
     stack.push_async_callback(runner.close)  # closes the queue too
+    return runner
 
 
 @contextlib.asynccontextmanager
@@ -297,7 +299,7 @@ async def open_services(
             heartbeat = asyncio.create_task(cluster.watch(HEARTBEAT_SECONDS))
             stack.push_async_callback(cluster.withdraw)
             stack.push_async_callback(_cancel, heartbeat)
-            await _serve_batches(settings, stack, queue, pipeline, authenticator)
+            batch_runner = await _serve_batches(settings, stack, queue, pipeline, authenticator)
             if settings.templates_poll_seconds > 0:
                 watcher = asyncio.create_task(templates.watch(settings.templates_poll_seconds))
                 stack.push_async_callback(_cancel, watcher)
@@ -308,6 +310,7 @@ async def open_services(
             upload_watcher = asyncio.create_task(shared.watch(settings.templates_refresh_seconds))
             stack.push_async_callback(_cancel, upload_watcher)
         else:
+            batch_runner = None
             stack.push_async_callback(queue.close)
         batches = BatchSubmitter(queue, templates, settings.batch.max_items)
         yield Services(
@@ -322,6 +325,7 @@ async def open_services(
             stores.redis,
             FontUploads(fonts, settings.fonts),
             cluster,
+            batch_runner,
         )
 
 

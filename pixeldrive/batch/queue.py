@@ -104,6 +104,11 @@ class BatchQueue(Protocol):
     async def finish(self, delivery: Delivery, result: dict[str, Any]) -> None:
         """Record the item's result (the first one wins) and acknowledge it."""
 
+    async def hand_back(self, deliveries: Sequence[Delivery]) -> None:
+        """Give items this node holds back to the queue at once, for any node to take
+        (a node that stops), not after `claim_timeout`. Items no longer held here (taken
+        over, or finished) are left alone."""
+
     async def stats(self) -> QueueStats:
         """How many items wait or are held, over every batch (operators' view)."""
 

@@ -50,6 +50,19 @@ redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
 redis.call('XDEL', KEYS[3], ARGV[5])
 return fresh
 """
+# Gives an entry this consumer holds back to the stream at once: acknowledged, deleted and
+# added again at the end, in one step, so any consumer reads it next. An entry this
+# consumer no longer holds (taken over, or finished) is left alone.
+HAND_BACK = """
+local mine = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+if #mine == 0 then
+    return 0
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+redis.call('XADD', KEYS[1], '*', 'b', ARGV[4], 'i', ARGV[5], 'f', ARGV[6])
+return 1
+"""
 # Marks a batch started, unless it is gone.
 STARTED = """
 for _, key in ipairs(KEYS) do
@@ -174,6 +187,26 @@ class RedisQueue:
                 self._keep,
             )
         )
+
+    async def hand_back(self, deliveries: Sequence[Delivery]) -> None:
+        async def give(r: Redis) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for d in deliveries:
+                    fields = json.dumps(d.fields, separators=(",", ":"))
+                    pipe.eval(
+                        HAND_BACK,
+                        1,
+                        STREAM,
+                        GROUP,
+                        self._consumer,
+                        d.ref,
+                        d.batch_id,
+                        d.index,
+                        fields,
+                    )
+                await pipe.execute()
+
+        await self._link.run(give)
 
     async def stats(self) -> QueueStats:
         """The stream's length (a finished item is deleted from it) and the items the

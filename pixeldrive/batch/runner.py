@@ -31,8 +31,9 @@ class BatchRunner:
     """Keeps up to `concurrency` items rendering at once (the node's share of the work;
     no more, so items it cannot start stay in the queue for other nodes). An item whose
     render is refused for overload is retried with backoff for up to `retry_seconds`.
-    Items in flight when the runner stops are not acknowledged: the queue hands them out
-    again."""
+    When the runner closes (the node stops) it takes nothing more, gives the items in
+    flight `finish_seconds` to finish, and hands the others back to the queue at once, so
+    another node takes them now rather than after the claim timeout."""
 
     def __init__(
         self,
@@ -41,12 +42,15 @@ class BatchRunner:
         *,
         concurrency: int,
         retry_seconds: float = 60.0,
+        finish_seconds: float = 5.0,
     ) -> None:
         self._queue = queue
         self._render_item = render
         self._concurrency = concurrency
         self._retry_seconds = retry_seconds
-        self._active: set[asyncio.Task[None]] = set()
+        self._finish_seconds = finish_seconds
+        self._active: dict[asyncio.Task[None], Delivery] = {}
+        self._closing: asyncio.Future[None] | None = None
         self._batches: LRUCache[str, Batch] = LRUCache(maxsize=256)
         self._task: asyncio.Task[None] | None = None
 
@@ -54,19 +58,36 @@ class BatchRunner:
         self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        tasks = [t for t in (self._task, *self._active) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop taking items; let those in flight finish for a while, hand back the rest.
+        A second call waits for the first (the server starts draining batches as soon as
+        it is told to stop; its parts close later)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if self._task is not None:
+            await _cancelled(self._task)
+        if self._active:
+            await asyncio.wait(list(self._active), timeout=self._finish_seconds)
+        unfinished = dict(self._active)
+        for task in unfinished:
+            await _cancelled(task)
+        if unfinished:
+            try:
+                await self._queue.hand_back(list(unfinished.values()))
+                log.info("handed back %d batch items for other nodes", len(unfinished))
+            except SharedStoreDown:
+                log.warning(
+                    "%d batch items not handed back: the claim timeout frees them", len(unfinished)
+                )
         await self._queue.close()
 
     async def _run(self) -> None:
         while True:
             free = self._concurrency - len(self._active)
             if free <= 0:
-                await asyncio.wait(self._active, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(list(self._active), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
                 deliveries = await self._queue.take(free)
@@ -79,8 +100,11 @@ class BatchRunner:
                 continue
             for delivery in deliveries:
                 task = asyncio.create_task(self._process(delivery))
-                self._active.add(task)
-                task.add_done_callback(self._active.discard)
+                self._active[task] = delivery
+                task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._active.pop(task, None)
 
     async def _process(self, delivery: Delivery) -> None:
         try:
@@ -125,3 +149,9 @@ class BatchRunner:
             except ValueError as exc:  # the item is not a valid render request
                 invalid = InvalidInput(f"the item is not a valid render request: {exc}")
                 return {"error": invalid.problem()}
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -113,6 +113,10 @@ class SQLiteQueue:
             time.time(),
         )
 
+    async def hand_back(self, deliveries: Sequence[Delivery]) -> None:
+        items = [(d.batch_id, d.index) for d in deliveries]
+        await self._db.run(batch_rows.hand_back, self._me, items)
+
     async def stats(self) -> QueueStats:
         waiting, held = await self._db.run(batch_rows.open_counts)
         return QueueStats("sqlite", waiting, held)

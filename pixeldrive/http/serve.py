@@ -21,7 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from pixeldrive.core.config import ServerSettings
-from pixeldrive.http.app_keys import METRICS
+from pixeldrive.http.app_keys import METRICS, SERVICES
 from pixeldrive.http.connections import ConnectionGuard
 
 log = logging.getLogger("pixeldrive.http")
@@ -79,6 +79,7 @@ async def _serve(
     # long as the process: left to the collector, each full collection walks all of it
     # and holds the event loop for 100-180 ms, so every request in flight waits.
     gc.freeze()
+    draining: asyncio.Task[None] | None = None
     try:
         assert runner.server is not None
         guard = ConnectionGuard(
@@ -92,8 +93,15 @@ async def _serve(
         await site.start()
         announce()
         await stop.wait()
+        # Batch items first: take no more at once, and hand back what cannot finish soon,
+        # while the requests in flight drain beside it.
+        batches = app[SERVICES].batch_runner
+        if batches is not None:
+            draining = asyncio.create_task(batches.close())
     finally:
         await runner.cleanup()  # stop accepting, finish requests in flight, close the parts
+        if draining is not None:
+            await draining  # done by now: the parts' close waited for it
 
 
 def _handler_args(settings: ServerSettings) -> dict[str, Any]:

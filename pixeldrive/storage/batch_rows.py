@@ -151,3 +151,16 @@ def open_counts(db: Connection) -> tuple[int, int]:
         "SELECT count(*), count(claimer) FROM batch_items WHERE result IS NULL"
     ).fetchone()
     return int(row[0]), int(row[1])
+
+
+def hand_back(db: Connection, holder: str, items: Sequence[tuple[str, int]]) -> int:
+    """Free these items of `holder` (still unfinished, still its own); returns how many."""
+    freed = 0
+    with transaction(db):
+        for batch_id, item in items:
+            freed += db.execute(
+                "UPDATE batch_items SET claimer = NULL, claimed = NULL"
+                " WHERE batch_id = ? AND item = ? AND claimer = ? AND result IS NULL",
+                (batch_id, item, holder),
+            ).rowcount
+    return freed

@@ -5,6 +5,7 @@ that lost its data."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from pixeldrive.auth.principal import LOCAL
 from pixeldrive.batch.queue import Batch, BatchQueue, Delivery, QueueStats
 from pixeldrive.batch.redis_queue import RedisQueue
+from pixeldrive.batch.runner import BatchRunner
 from pixeldrive.batch.sqlite_queue import SQLiteQueue
 from pixeldrive.storage.redis_link import RedisLink
 from pixeldrive.storage.sqlite import SQLiteDatabase
@@ -91,6 +93,76 @@ async def test_stats_count_open_and_held_items(queue: BatchQueue) -> None:
     assert await queue.stats() == QueueStats(kind, 3, 2)
     await queue.finish(taken[0], {"url": "/0"})
     assert await queue.stats() == QueueStats(kind, 2, 1)
+
+
+async def test_handed_back_items_go_to_another_taker_at_once(
+    queue: BatchQueue, tmp_path: Path
+) -> None:
+    """With a 30 s claim timeout, only the hand back can give them to the other taker."""
+    async with second_taker(queue, tmp_path) as other:
+        await _hand_back_to(queue, other)
+
+
+async def _hand_back_to(queue: BatchQueue, other: BatchQueue) -> None:
+    assert await other.take(5) == []  # (the SQLite one frees dead holders' items here)
+    batch = new_batch(3)
+    await queue.submit(batch, [{"quote": str(i)} for i in range(3)])
+    taken = await take_all(queue, 3)
+    await queue.finish(taken[0], {"url": "/0"})
+    await queue.hand_back(taken)  # the finished one is left alone
+    kind = "sqlite" if isinstance(queue, SQLiteQueue) else "redis"
+    assert await queue.stats() == QueueStats(kind, 2, 0)
+    again = await take_all(other, 2)
+    assert sorted((d.index, d.fields["quote"]) for d in again) == [(1, "1"), (2, "2")]
+    await queue.hand_back(taken[1:])  # no longer ours: nothing happens
+    assert await queue.stats() == QueueStats(kind, 2, 2)
+    for delivery in again:
+        await other.finish(delivery, {"url": f"/{delivery.index}"})
+    done = await queue.progress(batch.id)
+    assert done is not None
+    assert (done.status, done.results) == ("done", [{"url": "/0"}, {"url": "/1"}, {"url": "/2"}])
+
+
+@contextlib.asynccontextmanager
+async def second_taker(queue: BatchQueue, tmp_path: Path) -> AsyncIterator[BatchQueue]:
+    """Another node's queue on the same store."""
+    if isinstance(queue, SQLiteQueue):
+        database = SQLiteDatabase(tmp_path / "state" / "pixeldrive.sqlite3")
+        await database.open()
+        try:
+            yield SQLiteQueue(database, claim_timeout=30, keep_seconds=3600)
+        finally:
+            await database.close()
+        return
+    assert isinstance(queue, RedisQueue)
+    yield RedisQueue(queue._link, claim_timeout=30, keep_seconds=3600)
+
+
+async def test_a_stopping_runner_hands_back_what_it_cannot_finish(
+    queue: BatchQueue, tmp_path: Path
+) -> None:
+    started = asyncio.Event()
+
+    async def render(batch: Batch, fields: dict[str, Any]) -> dict[str, Any]:
+        if fields["quote"] == "slow":
+            started.set()
+            await asyncio.sleep(3600)
+        return {"url": "/" + fields["quote"]}
+
+    async with second_taker(queue, tmp_path) as other:
+        assert await other.take(5) == []
+        runner = BatchRunner(queue, render, concurrency=2, finish_seconds=0.2)
+        await runner.start()
+        batch = new_batch(2)
+        await queue.submit(batch, [{"quote": "fast"}, {"quote": "slow"}])
+        await asyncio.wait_for(started.wait(), 10)
+        await runner.close()
+        await runner.close()  # twice is once
+        progress = await queue.progress(batch.id)
+        assert progress is not None
+        assert progress.results == [{"url": "/fast"}, None]
+        taken = await take_all(other, 1)  # at once, though the claim timeout is 30 s
+        assert [(d.index, d.fields) for d in taken] == [(1, {"quote": "slow"})]
 
 
 async def test_unknown_batches_are_none(queue: BatchQueue) -> None:
