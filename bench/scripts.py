@@ -88,6 +88,25 @@ else:
     for word in sys.argv[2].split():
         render(word)
     out["all"] = rss()
+    # Then what a busy worker meets: every bundled template, every raster format, titles
+    # of every script, at a few sizes; the RSS after 1,000 such renders.
+    templates = []
+    for path in sorted(settings.templates_dir.glob("*.svg")):
+        t = compile_template(path.stem, path.read_bytes(), max_image_bytes=10**7)
+        text = [f for f in t.fields if f.kind == "text"]
+        longest = max(text, key=lambda f: f.max_length or 1000)
+        templates.append((t, path, longest.name, min(20, longest.max_length or 20)))
+    words = sys.argv[2].split()
+    for i in range(int(sys.argv[3])):
+        t, path, name, length = templates[i % len(templates)]
+        fmt = ("png", "jpeg", "webp", "avif")[(i // len(templates)) % 4]
+        scale = (1.0, 0.5, 0.25)[(i // 16) % 3]
+        title = f"{words[i % len(words)]} {i}"
+        fields = t.validate({**t.preview_values(), name: title[:length]})
+        w, h = max(1, round(t.width * scale)), max(1, round(t.height * scale))
+        worker.run(RenderJob(t.version, str(path), fields, w, h, fmt))
+    out["mixed"] = rss()
+    out["mixed_renders"] = int(sys.argv[3])
 print(json.dumps(out))
 """
 
@@ -199,6 +218,11 @@ def report(warm: dict[str, float], cold: dict[str, float], memory: dict[str, Any
             ["after start (fonts scanned, none opened)", f"{memory['start'] / mib:.1f}"],
             ["after a Latin title", f"{memory['latin'] / mib:.1f}"],
             ["after every script and the emoji (every font opened)", f"{memory['all'] / mib:.1f}"],
+            [
+                f"then after {memory['mixed_renders']:,} mixed renders (every template, PNG, "
+                "JPEG, WebP, AVIF, three sizes, titles of every script)",
+                f"{memory['mixed'] / mib:.1f}",
+            ],
         ],
     )
     sizes = font_sizes()
@@ -217,12 +241,13 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--mixed", type=int, default=1000, help="mixed renders for the RSS")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     started = dt.datetime.now(dt.UTC)
     warm = warm_ms(args.runs)
     cold = cold_ms(args.cold_runs)
-    memory = child("memory", ALL_SCRIPTS)
+    memory = child("memory", ALL_SCRIPTS, str(args.mixed))
     facts = f"{machine_line()}\n- {python_version()}, runs {args.runs}, cold runs {args.cold_runs}"
     text = section(
         BEGIN, END, report(warm, cold, memory), facts, command_line("scripts.py", argv), started
