@@ -445,3 +445,90 @@ def test_css_filter_lengths_in_ems_follow_the_font_size() -> None:
     image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
     assert image.getpixel((55, 30)) == (0, 0, 255)  # 30 px to the right, not 1.5 px
     assert image.getpixel((45, 30)) == (255, 255, 255)
+
+
+def _small_rect(primitive: str, fill: str = "#00f") -> Image.Image:
+    """A 100×60 rect at (50, 20) under one primitive, on a 200×100 canvas, as RGBA."""
+    body = (
+        f'<filter id="f" style="color-interpolation-filters:sRGB">{primitive}</filter>'
+        f'<rect x="50" y="20" width="100" height="60" fill="{fill}" filter="url(#f)"/>'
+    )
+    return rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+
+
+@pytest.mark.parametrize(
+    "primitive",
+    [
+        '<feOffset dx="20%" dy="40%"/>',  # a percentage is no number: no offset
+        '<feGaussianBlur stdDeviation="5 10 15 20"/>',  # more than two values: no blur
+        '<feMorphology radius="-5"/>',  # negative: the input passes through
+        '<feColorMatrix type="saturate" values="99999"/>',  # clamped to 1: unchanged
+    ],
+    ids=["percent-offset", "four-deviations", "negative-radius", "huge-saturate"],
+)
+def test_invalid_primitive_numbers_leave_the_input_as_it_is(primitive: str) -> None:
+    """As resvg and browsers read them (Filter Effects 1; saturate clamped as Inkscape
+    and resvg clamp it): the rect is drawn unchanged, where it is."""
+    image = _small_rect(primitive, fill="#4080c0")
+    assert image.getbbox() == (50, 20, 150, 80)
+    assert image.getpixel((52, 22)) == (64, 128, 192, 255)
+    assert image.getpixel((148, 78)) == (64, 128, 192, 255)
+
+
+def test_the_clip_path_clips_the_filtered_result_not_the_source() -> None:
+    """A blurred rect clipped to its left half: the blur's soft edge shows beyond the
+    rect's own top edge, and the clip's edge is sharp."""
+    body = (
+        '<filter id="f"><feGaussianBlur stdDeviation="4"/></filter>'
+        '<clipPath id="c"><rect x="0" y="0" width="100" height="100"/></clipPath>'
+        '<rect x="50" y="20" width="100" height="60" fill="#00f" filter="url(#f)"'
+        ' clip-path="url(#c)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((75, 17))[3] > 0  # the blur, above the rect
+    assert image.getpixel((99, 50))[3] == 255  # inside: the blurred source still solid
+    assert image.getpixel((100, 50))[3] == 0  # the clip's edge
+
+
+@pytest.mark.parametrize(
+    "effect",
+    [
+        'filter="url(#f)"',
+        'mask="url(#m)"',
+        'marker-start="url(#k)" marker-end="url(#k)"',
+        'style="mix-blend-mode:multiply"',
+    ],
+    ids=["filter", "mask", "markers", "blend"],
+)
+def test_a_clipping_shape_ignores_its_effects(effect: str) -> None:
+    """Only a clip path's outlines count: a filter (here one that moves the shape away),
+    a mask (empty), markers or a blend mode of a clipping shape change nothing."""
+    body = (
+        '<filter id="f"><feOffset dx="200"/></filter>'
+        '<mask id="m"><rect width="1" height="1" fill="#fff"/></mask>'
+        '<marker id="k" markerWidth="40" markerHeight="40" refX="20" refY="20"'
+        ' markerUnits="userSpaceOnUse"><rect width="40" height="40"/></marker>'
+        f'<clipPath id="c"><path d="M 50 20 H 150 V 80 H 50 Z" {effect}/></clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getbbox() == (50, 20, 150, 80)
+    assert image.getpixel((100, 50)) == (0, 170, 0, 255)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<rect x="50" width="100" height="100" fill="#0ff" mix-blend-mode="multiply"/>',
+        '<g isolation="isolate"><rect x="50" width="100" height="100" fill="#0ff"'
+        ' style="mix-blend-mode:multiply"/></g>',
+    ],
+    ids=["blend-attribute", "isolation-attribute"],
+)
+def test_blend_mode_and_isolation_are_css_properties_only(body: str) -> None:
+    """No presentation attribute: `mix-blend-mode="multiply"` draws normally, and an
+    `isolation="isolate"` attribute does not isolate the group (so the cyan multiplies
+    the yellow under it), as resvg and browsers read them."""
+    image = rasterize(svg('<rect width="200" height="100" fill="#ff0"/>' + body), 200, 100, FETCHER)
+    expected = (0, 255, 255) if "mix-blend-mode=" in body else (0, 255, 0)
+    assert image.convert("RGB").getpixel((100, 50)) == expected

@@ -24,7 +24,7 @@ NOTHING_LEFT = 256
 
 
 def gaussian_blur(step: Step) -> im.Img:
-    sx, sy = step.pair("stdDeviation", 0.0)
+    sx, sy = step.pair("stdDeviation", 0.0, strict=True)
     source = step.pixels()
     if sx < 0 or sy < 0 or (sx == 0 and sy == 0):
         return im.Img(source.copy(), step.linear)
@@ -103,7 +103,8 @@ def morphology(step: Step) -> im.Img:
     rx, ry = step.pair("radius", 0.0)
     source = step.pixels()
     if rx < 0 or ry < 0 or (rx == 0 and ry == 0):
-        return im.Img(np.zeros_like(source) if rx < 0 or ry < 0 else source.copy(), step.linear)
+        # Filter Effects 1: a negative or zero radius passes the input through.
+        return im.Img(source.copy(), step.linear)
     px_x = min(limits.MAX_MORPHOLOGY_RADIUS, step.frame.length(rx, "x"))
     px_y = min(limits.MAX_MORPHOLOGY_RADIUS, step.frame.length(ry, "y"))
     dilate = str(step.prim.get("operator", "erode")).strip() == "dilate"

@@ -29,7 +29,8 @@ def color_matrix(step: Step) -> im.Img:
 def _matrix(kind: str, values: list[float], has_values: bool) -> np.ndarray[Any, Any] | None:
     """The 4×5 matrix of a feColorMatrix; None for the identity."""
     if kind == "saturate":
-        s = values[0] if values and has_values else 1.0
+        # Clamped to 0…1 as Inkscape and resvg clamp it (past 1 is undefined in SVG 1.1).
+        s = min(1.0, max(0.0, values[0])) if values and has_values else 1.0
         return _rgb_matrix(saturate_matrix(s))
     if kind == "hueRotate":
         angle = values[0] if values and has_values else 0.0

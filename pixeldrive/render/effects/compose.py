@@ -128,7 +128,7 @@ def tile(step: Step) -> im.Img:
 
 def drop_shadow(step: Step) -> im.Img:
     source = step.pixels()
-    sx, sy = step.pair("stdDeviation", 2.0)
+    sx, sy = step.pair("stdDeviation", 2.0, strict=True)
     color = im.color_in_space(step.color("flood-color", "flood-opacity"), step.linear)
     alpha = source[..., 3:4]
     if sx > 0 or sy > 0:

@@ -154,12 +154,16 @@ class Step:
     previous_box: PixelBox | None = None
 
     def number(self, name: str, default: float) -> float:
-        found = numbers(self.prim.get(name))
-        return found[0] if found else default
+        """A number attribute; the default when it is absent or not one plain number
+        (`dx="20%"` is no offset, as resvg and browsers read it)."""
+        text = str(self.prim.get(name) or "").strip()
+        return float(text) if NUMBER_RE.fullmatch(text) else default
 
-    def pair(self, name: str, default: float) -> tuple[float, float]:
+    def pair(self, name: str, default: float, strict: bool = False) -> tuple[float, float]:
+        """A number-optional-number attribute; `strict`: more than two numbers make it
+        invalid (the default), as resvg and browsers read stdDeviation."""
         found = numbers(self.prim.get(name))
-        if not found:
+        if not found or (strict and len(found) > 2):
             return default, default
         return found[0], found[1] if len(found) > 1 else found[0]
 

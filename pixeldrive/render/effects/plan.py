@@ -12,6 +12,7 @@ from cairosvg.url import parse_url
 from pixeldrive.render.effects import cssfilter
 from pixeldrive.render.effects.compose import BLEND_MODES
 from pixeldrive.render.effects.geometry import own
+from pixeldrive.templates.style import parse_style
 
 # CairoSVG hands every property but a few down to the children in its nodes: a blend
 # mode or an isolation read from a child may be its parent's.
@@ -40,6 +41,18 @@ class Effects:
         return self.filters is not None or self.mask is not None
 
 
+def styled(node: Any, name: str) -> str | None:
+    """The node's own value of a CSS-only property (mix-blend-mode, isolation: no
+    presentation attribute, so `mix-blend-mode="multiply"` is ignored as resvg and
+    browsers ignore it)."""
+    element = getattr(node, "xml_tree", None)
+    if element is None:
+        return own(node, name)  # a node made by PixelDrive
+    if element.get(name) is not None and name not in parse_style(element.get("style")):
+        return None
+    return own(node, name)
+
+
 def _opacity(node: Any) -> float:
     try:
         return max(0.0, min(1.0, float(node.get("opacity", 1))))
@@ -54,9 +67,9 @@ def effects_of(surface: Any, node: Any) -> Effects | None:
     filters = _filters(surface, node)
     mask_name = parse_url(node.get("mask")).fragment
     mask = surface.masks.get(mask_name) if mask_name else None
-    blend = (own(node, "mix-blend-mode") or "normal").strip()
+    blend = (styled(node, "mix-blend-mode") or "normal").strip()
     operator = BLEND_MODES.get(blend, cairocffi.OPERATOR_OVER)
-    isolate = (own(node, "isolation") or "auto").strip() == "isolate" and bool(node.children)
+    isolate = (styled(node, "isolation") or "auto").strip() == "isolate" and bool(node.children)
     if filters is None and mask is None and operator == cairocffi.OPERATOR_OVER and not isolate:
         return None
     return Effects(filters, mask, operator, isolate, _opacity(node))

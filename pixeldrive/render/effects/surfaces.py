@@ -12,6 +12,7 @@ import cairocffi
 from cairosvg.defs import parse_all_defs
 from cairosvg.helpers import transform as apply_transform
 from cairosvg.surface import TAGS
+from cairosvg.url import parse_url
 
 from pixeldrive.render.effects import drawing, filtering, markers, masks
 from pixeldrive.render.effects.frame import Budget
@@ -20,6 +21,7 @@ from pixeldrive.render.effects.markers import MARKERS, marker_names
 from pixeldrive.render.effects.plan import PARTS, Effects, effects_of, paint_order
 from pixeldrive.text.draw import PDFWithRuns, PixelsWithRuns, PNGWithRuns
 
+NOT_IN_CLIPS = ("filter", "mask", *MARKERS)
 STRIPPED = ("filter", "mask", "opacity", "mix-blend-mode", "isolation", "transform")
 
 
@@ -57,6 +59,13 @@ class EffectsMixin:
         if node.tag == "svg" and node.parent is None:
             parse_all_defs(self, node)  # filters and masks are found before the root
             filtering.drop_recursive_filters(self)
+        if not self.stroke_and_fill:  # type: ignore[attr-defined]
+            # Inside a clipPath only the shapes' outlines count: a filter, mask, blend
+            # mode or marker of a clipping shape has no effect (CairoSVG would offset,
+            # mask or add its markers to the clip).
+            with without(node, NOT_IN_CLIPS):
+                base(node)
+            return
         if node.get("display") == "none":
             base(node)
             return
@@ -120,10 +129,42 @@ def draw_effects(surface: Any, node: Any, effects: Effects, draw: Callable[[Any]
     context.save()
     apply_transform(surface, node.get("transform"), transform_origin=node.get("transform-origin"))
     try:
-        with without(node, (*STRIPPED, "transform-origin")):
+        # The clip applies to the filtered, masked result, not to what the filter reads.
+        clip_to(surface, node)
+        with without(node, (*STRIPPED, "transform-origin", "clip-path")):
             _raster(surface, node, effects, draw)
     finally:
         context.restore()
+
+
+def clip_to(surface: Any, node: Any) -> None:
+    """Clip the context to the node's clip-path, as CairoSVG's own draw clips it (a
+    bounding-box clip scaled to the element's real box)."""
+    name = parse_url(node.get("clip-path")).fragment
+    path = surface.paths.get(name) if name else None
+    if path is None:
+        return
+    context = surface.context
+    context.save()
+    if path.get("clipPathUnits") == "objectBoundingBox":
+        box = bounding_box(surface, node)
+        if box is None or box[2] <= 0 or box[3] <= 0:
+            context.restore()
+            context.rectangle(0, 0, 0, 0)  # clipped by an empty box: nothing shows
+            context.clip()
+            return
+        context.translate(box[0], box[1])
+        context.scale(box[2], box[3])
+    path.tag = "g"
+    surface.stroke_and_fill = False
+    try:
+        surface.draw(path)
+    finally:
+        surface.stroke_and_fill = True
+        path.tag = "clipPath"
+    context.restore()
+    context.clip()
+    context.set_fill_rule(cairocffi.FILL_RULE_WINDING)
 
 
 def _raster(surface: Any, node: Any, effects: Effects, draw: Callable[[Any], None]) -> None:
