@@ -532,3 +532,63 @@ def test_blend_mode_and_isolation_are_css_properties_only(body: str) -> None:
     image = rasterize(svg('<rect width="200" height="100" fill="#ff0"/>' + body), 200, 100, FETCHER)
     expected = (0, 255, 255) if "mix-blend-mode=" in body else (0, 255, 0)
     assert image.convert("RGB").getpixel((100, 50)) == expected
+
+
+STAR = "M 100 5 L 130 95 L 50 40 H 150 L 70 95 Z"
+
+
+@pytest.mark.parametrize(
+    ("clip", "inside", "outside"),
+    [
+        # evenodd: the star's centre is not inside (CairoSVG clips with nonzero only).
+        (f'<path d="{STAR}" clip-rule="evenodd"/>', (100, 30), (100, 60)),
+        # A clip-path on a clipping child intersects it: only the star's left half.
+        (
+            f'<path d="{STAR}" clip-path="url(#half)"/>',
+            (90, 50),
+            (110, 50),
+        ),
+        # A group is no valid child: nothing is clipped in, so nothing shows.
+        (f'<g><path d="{STAR}"/></g>', None, (100, 50)),
+    ],
+    ids=["evenodd", "clip-on-child", "group-child"],
+)
+def test_clip_paths_cairosvg_gets_wrong_are_drawn_as_coverage(
+    clip: str, inside: tuple[int, int] | None, outside: tuple[int, int]
+) -> None:
+    body = (
+        '<clipPath id="half"><rect width="100" height="100"/></clipPath>'
+        f'<clipPath id="c">{clip}</clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    if inside is not None:
+        assert image.getpixel(inside) == (0, 170, 0, 255)
+    assert image.getpixel(outside)[3] == 0
+
+
+def test_a_transform_on_a_bounding_box_clip_applies_after_the_box() -> None:
+    """clipPathUnits=objectBoundingBox with a transform: the box's units first, then the
+    transform in user space (translate(25) moves the clip 25 px, not 25 boxes)."""
+    body = (
+        '<clipPath id="c" clipPathUnits="objectBoundingBox" transform="translate(25 0)">'
+        '<rect width="0.5" height="1"/></clipPath>'
+        '<rect width="100" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((10, 50))[3] == 0
+    assert image.getpixel((40, 50)) == (0, 170, 0, 255)
+    assert image.getpixel((80, 50))[3] == 0
+
+
+def test_text_in_a_clip_path_still_clips_when_the_clip_is_drawn_as_coverage() -> None:
+    body = (
+        '<clipPath id="c"><rect width="10" height="10" clip-rule="evenodd"/>'
+        '<text x="20" y="80" font-size="80" font-family="Inter">H</text></clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    assert image.getpixel((5, 5)) == (0, 170, 0, 255)
+    box = image.getbbox()
+    assert box is not None
+    assert box[2] > 40  # the letter shows

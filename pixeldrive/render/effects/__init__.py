@@ -6,5 +6,6 @@ element itself is drawn by CairoSVG (and the text engine) onto pixels of its own
 filter chain runs on those premultiplied pixels (numpy, `chain.py` and the primitive
 modules), the mask and the opacity apply, and the result is composited back into the
 cairo drawing at the element's place with its blend mode. An element without any of them
-is drawn by CairoSVG exactly as before.
+is drawn by CairoSVG exactly as before. Clip paths CairoSVG gets wrong are drawn as
+coverage masks (`clips.py`).
 """

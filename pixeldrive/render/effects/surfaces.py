@@ -14,11 +14,12 @@ from cairosvg.helpers import transform as apply_transform
 from cairosvg.surface import TAGS
 from cairosvg.url import parse_url
 
-from pixeldrive.render.effects import drawing, filtering, markers, masks
+from pixeldrive.render.effects import clips, drawing, filtering, markers, masks
 from pixeldrive.render.effects.frame import Budget
 from pixeldrive.render.effects.geometry import Placement, bounding_box, place
 from pixeldrive.render.effects.markers import MARKERS, marker_names
 from pixeldrive.render.effects.plan import PARTS, Effects, effects_of, paint_order
+from pixeldrive.templates import effect_limits as limits
 from pixeldrive.text.draw import PDFWithRuns, PixelsWithRuns, PNGWithRuns
 
 NOT_IN_CLIPS = ("filter", "mask", *MARKERS)
@@ -69,6 +70,10 @@ class EffectsMixin:
         if node.get("display") == "none":
             base(node)
             return
+        clip = clips.clip_node(self, node)
+        if clip is not None and clips.needs_mask(self, clip):
+            draw_clipped(self, node, clip, base)
+            return
         found = effects_of(self, node)
         if found is not None:
             draw_effects(self, node, found, base)
@@ -79,6 +84,39 @@ class EffectsMixin:
             base(node)
             return
         draw_shape(self, node, order or list(PARTS), found_markers, base)
+
+
+def draw_clipped(surface: Any, node: Any, clip: Any, draw: Callable[[Any], None]) -> None:
+    """The element drawn (effects and all) into a group, painted through its clip path's
+    coverage (clips.py), where CairoSVG's vector clip would be wrong; past the region
+    bound, CairoSVG's clip (`draw`)."""
+    context = surface.context
+    k = drawing.raster_scale(surface)
+    context.save()
+    apply_transform(surface, node.get("transform"), transform_origin=node.get("transform-origin"))
+    bbox = bounding_box(surface, node)
+    matrix = drawing.scaled(context.get_matrix(), k)
+    context.restore()
+    x0, y0, x1, y1 = drawing.visible(surface, k)[0]
+    if x1 <= x0 or y1 <= y0:
+        return
+    if (x1 - x0) * (y1 - y0) > limits.MAX_REGION_PIXELS:
+        draw(node)
+        return
+    origin = cairocffi.Matrix(1, 0, 0, 1, -x0, -y0)
+    cover = clips.coverage(
+        surface, clip, bbox, matrix.multiply(origin), (x1 - x0, y1 - y0), surface.draw
+    )
+    with without(node, ("clip-path",)):
+        context.push_group()
+        surface.draw(node)
+        context.pop_group_to_source()
+    context.save()
+    context.identity_matrix()
+    pattern = cairocffi.SurfacePattern(cover)
+    pattern.set_matrix(cairocffi.Matrix(k, 0, 0, k, -x0, -y0))
+    context.mask(pattern)
+    context.restore()
 
 
 def draw_shape(
