@@ -119,13 +119,13 @@ def _primitive(primitive: etree._Element) -> Iterator[Finding]:
             )
     elif tag == "feImage":
         href = primitive.get(f"{{{XLINK_NS}}}href") or primitive.get("href") or ""
-        if not href.strip().startswith("#"):
+        if not href.strip().lower().startswith(("#", "data:")):
             yield finding(
                 primitive,
                 "warning",
-                "feImage of an image, not of an element",
-                "PixelDrive draws feImage of the document's own elements only; this one "
-                "is transparent",
+                "feImage of a linked image",
+                "PixelDrive draws feImage of the document's own elements and of embedded "
+                "(data:) images only; this one is transparent",
             )
 
 

@@ -13,7 +13,13 @@ from typing import Literal
 from lxml import etree
 
 from pixeldrive.core.errors import TemplateInvalid
-from pixeldrive.templates.data_uri import DataUriError, kind_of, parse_data_uri, raster_size
+from pixeldrive.templates.data_uri import (
+    DataUriError,
+    kind_of,
+    parse_data_uri,
+    raster_image,
+    raster_size,
+)
 from pixeldrive.templates.options import href_of
 from pixeldrive.templates.parser import SODIPODI_NS, local_name, parse_svg, text_of
 from pixeldrive.templates.style import format_style, parse_style
@@ -315,6 +321,8 @@ def _check_links(state: _Pass, element: etree._Element) -> None:
         kind = _link_kind(value)
         if tag == "image":
             _image_link(state, element, name, value, kind)
+        elif tag == "feImage" and kind == "data" and _raster(value):
+            pass  # an embedded PNG, JPEG, WebP or GIF: drawn into the filter
         elif tag == "use" and kind in ("data", "external"):
             del element.attrib[name]
             state.add(
@@ -331,6 +339,15 @@ def _check_links(state: _Pass, element: etree._Element) -> None:
             del element.attrib[name]
             severity: Severity = "info" if kind == "empty" else "warning"
             state.add(element, severity, f"link {value[:60]!r} removed", NO_FETCH)
+
+
+def _raster(uri: str) -> bool:
+    """Whether a data: URI holds a raster image whose header reads."""
+    try:
+        raster_image(uri, MAX_EMBEDDED_BYTES)
+    except DataUriError:
+        return False
+    return True
 
 
 def _image_link(state: _Pass, element: etree._Element, name: str, value: str, kind: str) -> None:

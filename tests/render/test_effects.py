@@ -592,3 +592,19 @@ def test_text_in_a_clip_path_still_clips_when_the_clip_is_drawn_as_coverage() ->
     box = image.getbbox()
     assert box is not None
     assert box[2] > 40  # the letter shows
+
+
+def test_fe_image_draws_an_embedded_image_into_its_subregion() -> None:
+    """A 40×40 red PNG in a subregion 100 wide and 40 high: drawn at its aspect ratio
+    (xMidYMid meet: 40×40, centred at x 30…70), and stretched with
+    preserveAspectRatio="none"."""
+    for ratio, drawn in (("", (30, 69)), (' preserveAspectRatio="none"', (0, 99))):
+        body = (
+            f'<filter id="f" filterUnits="userSpaceOnUse" x="0" y="0" width="200" height="100">'
+            f'<feImage x="0" y="0" width="100" height="40"{ratio} xlink:href="{RED_PNG}"/>'
+            '</filter><rect width="200" height="100" fill="#00f" filter="url(#f)"/>'
+        )
+        image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+        columns = _alpha_columns(image, 20)
+        assert (columns[0], columns[-1]) == drawn
+        assert image.getpixel((50, 20)) == (255, 0, 0, 255)

@@ -274,6 +274,17 @@ def test_an_embedded_image_is_kept() -> None:
     assert image.get("href", "").startswith("data:image/png;base64,")
 
 
+def test_an_embedded_raster_image_in_fe_image_is_kept() -> None:
+    """feImage of an embedded PNG is drawn (render/effects/filtering.py); an embedded
+    non-image stays removed (test_links_anywhere_but_to_a_fragment_are_removed)."""
+    href = f"data:image/png;base64,{PNG_1PX}"
+    tree, findings = clean(f'<filter id="f"><feImage id="i" xlink:href="{href}"/></filter>')
+    assert findings == []
+    image = by_id(tree, "i")
+    assert image is not None
+    assert image.get(f"{{{XLINK_NS}}}href") == href
+
+
 @pytest.mark.parametrize(
     "href",
     ["other.svg#x", "https://example.com/sprites.svg#icon", "file:///tmp/a.svg#x", "data:,x"],

@@ -172,6 +172,9 @@ def _fe_image(surface: Any, placement: Placement, draw: Callable[[Any], None]) -
     def handler(step: Step) -> im.Img:
         out = im.Img(im.blank(placement.height, placement.width), step.linear)
         href = str(step.prim.get(XLINK_HREF) or step.prim.get("href") or "").strip()
+        if href[:5].lower() == "data:":
+            px = drawing.draw_into(surface, placement, lambda: _picture(surface, step))
+            return im.Img(im.in_space(im.Img(px, False), step.linear), step.linear)
         target = _element(step.prim, href[1:]) if href.startswith("#") else None
         if target is None or surface.effect_depth >= limits.MAX_FILTER_DEPTH:
             return out
@@ -185,6 +188,28 @@ def _fe_image(surface: Any, placement: Placement, draw: Callable[[Any], None]) -
         return im.Img(im.in_space(im.Img(px, False), step.linear), step.linear)
 
     return handler
+
+
+def _picture(surface: Any, step: Step) -> None:
+    """An embedded image (a data: URI, read by the template's fetcher and its limits)
+    drawn by CairoSVG's <image> code into the primitive's subregion, with its
+    preserveAspectRatio and image-rendering, as resvg and Chrome draw it."""
+    from cairosvg.image import image
+
+    prim = step.prim
+    rect = step.frame.user_rect(prim)
+    names = ("x", "y", "width", "height")
+    saved = {name: prim[name] for name in names if name in prim}
+    prim.update({name: repr(value) for name, value in zip(names, rect, strict=True)})
+    prim.tag = "image"  # CairoSVG's aspect-ratio code reads it
+    try:
+        if rect[2] > 0 and rect[3] > 0:
+            image(surface, prim)
+    finally:
+        prim.tag = "feImage"
+        for name in names:
+            prim.pop(name, None)
+        prim.update(saved)
 
 
 def _element(node: Any, ident: str) -> Any:

@@ -87,7 +87,7 @@ class Frame:
         names = ("x", "y", "width", "height")
         if all(prim.get(n) is None for n in names) and not self._by_box_source(prim):
             return 0, 0, self.width, self.height
-        x, y, w, h = self._user_rect(prim)
+        x, y, w, h = self.user_rect(prim)
         return self.pixel_box((x, y, w, h))
 
     def pixel_box(self, rect: Box) -> PixelBox:
@@ -120,7 +120,7 @@ class Frame:
         """feFlood and feImage in bounding-box units fill the box, not the region."""
         return self.by_box and prim.tag in ("feFlood", "feImage") and self.bbox is not None
 
-    def _user_rect(self, prim: Any) -> Box:
+    def user_rect(self, prim: Any) -> Box:
         """x, y, width, height in user space. In user units a missing attribute is the
         filter region's; in bounding-box units they are fractions of the region, and for
         feFlood and feImage of the element's box (as resvg and Chrome resolve them)."""
