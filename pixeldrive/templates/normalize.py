@@ -11,8 +11,9 @@ as a share of the viewport's diagonal. `normalize` rewrites those values in plac
   opacity the element draws with. That depends on the context the colour is drawn in, so it
   is done only where that context is known: in a presentation attribute or `style`, not in
   an element reused by reference (<use>, href) nor above one, and not for a property a
-  <style> sheet also sets. `color` and `lighting-color` have no opacity: only their
-  opaque values are rewritten. Elsewhere an alpha colour is left as written.
+  <style> sheet also sets. `color` has no opacity: only its opaque values are rewritten.
+  Lighting uses no alpha of `lighting-color`: its value becomes #rrggbb, alpha dropped.
+  Elsewhere an alpha colour is left as written.
 - opacities in percent (opacity, fill-opacity, stroke-opacity, stop-opacity,
   flood-opacity) become numbers.
 - font-size in % or em becomes px of the parent's font size (CairoSVG's default, 12pt, is
@@ -173,9 +174,9 @@ class _Normalizer:
         if prop in OPACITY_PROPS:
             return percent_opacity(value)
         color = misread_color(value)
-        if color is None or color.alpha < 1.0:
+        if color is None or (color.alpha < 1.0 and prop != "lighting-color"):
             return None
-        return color.hex
+        return color.hex  # lighting uses no alpha of its colour (resvg, Inkscape, Chrome)
 
     def _sheet(self, sheet: etree._Element) -> None:
         rules = tinycss2.parse_stylesheet(sheet.text or "")

@@ -608,3 +608,32 @@ def test_fe_image_draws_an_embedded_image_into_its_subregion() -> None:
         columns = _alpha_columns(image, 20)
         assert (columns[0], columns[-1]) == drawn
         assert image.getpixel((50, 20)) == (255, 0, 0, 255)
+
+
+def _lit(light: str, units: str = "") -> Image.Image:
+    """A 100×100 opaque square lit by a diffuse light, as RGB."""
+    body = (
+        f'<filter id="f" x="0" y="0" width="1" height="1" {units}'
+        ' style="color-interpolation-filters:sRGB">'
+        f"<feDiffuseLighting>{light}</feDiffuseLighting></filter>"
+        '<rect width="100" height="100" filter="url(#f)"/>'
+    )
+    return rasterize(svg(body, 100, 100), 100, 100, FETCHER).convert("RGB")
+
+
+def test_a_spot_lights_exponent_is_clamped_to_one_and_up() -> None:
+    """specularExponent="-10" on a spot light lights as 1 does (Chrome and resvg clamp
+    it to 1…128), not black."""
+    spot = '<feSpotLight x="50" y="50" z="40" pointsAtX="50" pointsAtY="50" pointsAtZ="0"{}/>'
+    clamped = _lit(spot.format(' specularExponent="-10"'))
+    one = _lit(spot.format(' specularExponent="1"'))
+    assert clamped.getpixel((50, 50))[0] > 200
+    assert _differing(clamped, one) == 0
+
+
+def test_a_lights_z_is_in_user_units_under_bounding_box_units() -> None:
+    """primitiveUnits=objectBoundingBox: x and y are fractions of the box, z is not
+    scaled by it (as resvg reads it): z="0.2" is a light almost on the surface, which
+    lights a flat surface hardly at all."""
+    image = _lit('<fePointLight x="0.5" y="0.5" z="0.2"/>', 'primitiveUnits="objectBoundingBox"')
+    assert image.getpixel((20, 20))[0] < 10

@@ -70,6 +70,15 @@ def test_an_alpha_moves_into_the_opacity(value: str, alpha: str) -> None:
     assert what == [f"fill:{value} → fill:#ff0000; fill-opacity:{alpha}"]
 
 
+def test_a_lighting_colour_loses_its_alpha() -> None:
+    """Lighting uses no alpha of its colour (resvg, Inkscape and Chrome light with the
+    RGB only); CairoSVG painted hsla() black, so the light was black."""
+    body = '<filter><feDiffuseLighting id="a" lighting-color="hsla(120, 100%, 25%, 0.5)"/></filter>'
+    root, what = normalized(body)
+    assert by_id(root, "a").get("lighting-color") == "#008000"
+    assert what == ["lighting-color:hsla(120, 100%, 25%, 0.5) → #008000"]
+
+
 def test_the_alpha_multiplies_the_opacity_the_element_draws_with() -> None:
     root, _ = normalized(
         '<g fill-opacity="0.5">'

@@ -38,7 +38,7 @@ def _light(step: Step, light: Any, z: Any) -> tuple[Any, Any]:
     frame = step.frame
     zscale = (frame.scale[0] + frame.scale[1]) / 2
     lx, ly = frame.point(_num(light, "x", 0), _num(light, "y", 0))
-    lz = frame.length(_num(light, "z", 0), "x") if frame.by_box else _num(light, "z", 0) * zscale
+    lz = _num(light, "z", 0) * zscale
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     vector = np.stack([lx - xs, ly - ys, lz - z], axis=-1)
     vector /= np.maximum(np.linalg.norm(vector, axis=-1, keepdims=True), 1e-12)
@@ -52,14 +52,12 @@ def _spot(
 ) -> Any:
     frame = step.frame
     px, py = frame.point(_num(light, "pointsAtX", 0), _num(light, "pointsAtY", 0))
-    if frame.by_box:
-        pz = frame.length(_num(light, "pointsAtZ", 0), "x")
-    else:
-        pz = _num(light, "pointsAtZ", 0) * zscale
+    pz = _num(light, "pointsAtZ", 0) * zscale
     s = np.array([px - position[0], py - position[1], pz - position[2]])
     s /= max(float(np.linalg.norm(s)), 1e-12)
     minus_l_dot_s = -(vector @ s)
-    exponent = _num(light, "specularExponent", 1.0)
+    # Clamped to 1…128 as Chrome and resvg clamp it (a negative one lit nothing).
+    exponent = min(128.0, max(1.0, _num(light, "specularExponent", 1.0)))
     factor = np.where(minus_l_dot_s > 0, np.power(np.maximum(minus_l_dot_s, 0), exponent), 0.0)
     cone = light.get("limitingConeAngle")
     if cone is not None:
