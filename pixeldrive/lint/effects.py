@@ -91,12 +91,13 @@ def _primitive(primitive: etree._Element) -> Iterator[Finding]:
         )
     elif tag == "feConvolveMatrix":
         order = _numbers(primitive.get("order")) or [3.0]
-        if max(order) > limits.MAX_KERNEL_ORDER:
+        if order[0] * (order[1] if len(order) > 1 else order[0]) > limits.MAX_KERNEL_TAPS:
             yield finding(
                 primitive,
                 "error",
                 f"feConvolveMatrix order={primitive.get('order')!r} "
-                f"(at most {limits.MAX_KERNEL_ORDER})",
+                f"(at most {limits.MAX_KERNEL_TAPS} taps, {limits.MAX_KERNEL_ORDER}×"
+                f"{limits.MAX_KERNEL_ORDER})",
                 COSTLY,
             )
     elif tag == "feTurbulence":

@@ -12,7 +12,8 @@ draw past `MAX_WORK` (the input's fault: 422 at upload, where the file is drawn 
 from __future__ import annotations
 
 MAX_PRIMITIVES = 64  # primitives in one filter element
-MAX_KERNEL_ORDER = 9  # feConvolveMatrix order (81 taps a pixel)
+MAX_KERNEL_ORDER = 9  # feConvolveMatrix order of a square kernel (81 taps a pixel)
+MAX_KERNEL_TAPS = MAX_KERNEL_ORDER * MAX_KERNEL_ORDER  # any kernel: order x × order y
 MAX_OCTAVES = 10  # feTurbulence numOctaves (browsers see no change past about 8)
 MAX_MORPHOLOGY_RADIUS = 100.0  # feMorphology radius, in device pixels
 MAX_FILTER_DEPTH = 4  # feImage drawing an element that is itself filtered, and so on

@@ -637,3 +637,26 @@ def test_a_lights_z_is_in_user_units_under_bounding_box_units() -> None:
     lights a flat surface hardly at all."""
     image = _lit('<fePointLight x="0.5" y="0.5" z="0.2"/>', 'primitiveUnits="objectBoundingBox"')
     assert image.getpixel((20, 20))[0] < 10
+
+
+def test_of_two_functions_for_one_channel_the_last_applies() -> None:
+    """Two feFuncB: the last one (blue → 0) applies alone, not both in turn (the first,
+    blue → 1, then the last on its result)."""
+    funcs = '<feFuncB type="table" tableValues="0 0 1 1"/><feFuncB type="linear" slope="0.5"/>'
+    image = _small_rect(f"<feComponentTransfer>{funcs}</feComponentTransfer>", fill="#4080c0")
+    assert image.getpixel((100, 50)) == (64, 128, 96, 255)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "drawn"),
+    [
+        # 10 taps: under the 81-tap bound, drawn (a box blur along x).
+        ('order="10 1" kernelMatrix="' + " ".join(["0.1"] * 10) + '"', True),
+        ('order="3" kernelMatrix="1 1 1 1 1 1 1 1 1" divisor="0"', False),  # an error
+        ('order="82 1" kernelMatrix="' + " ".join(["1"] * 82) + '"', False),  # past the bound
+    ],
+    ids=["ten-by-one", "divisor-0", "past-the-bound"],
+)
+def test_a_convolution_is_bounded_by_its_taps(attributes: str, drawn: bool) -> None:
+    image = _small_rect(f"<feConvolveMatrix {attributes}/>")
+    assert (image.getpixel((100, 50))[3] == 255) is drawn

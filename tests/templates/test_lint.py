@@ -438,3 +438,11 @@ def test_drawn_effects_are_not_reported() -> None:
         'mix-blend-mode:multiply;paint-order:stroke" mask="url(#m)"/>'
     )
     assert [f for f in report_of(body).findings if f.element_id in ("r", "f", "m")] == []
+
+
+def test_a_long_thin_kernel_is_within_the_bounds() -> None:
+    """feConvolveMatrix is bounded by its taps (order x × order y ≤ 81): 10×1 is drawn."""
+    kernel = " ".join(["0.1"] * 10)
+    primitive = f'<feConvolveMatrix id="fe" order="10 1" kernelMatrix="{kernel}"/>'
+    body = f'<filter id="f">{primitive}</filter><rect width="5" height="5" filter="url(#f)"/>'
+    assert at(report_of(body), "fe") == []

@@ -72,10 +72,10 @@ def hue_matrix(degrees: float) -> np.ndarray[Any, Any]:
 def component_transfer(step: Step) -> im.Img:
     straight = im.unpremultiply(step.pixels())
     funcs = {"feFuncR": 0, "feFuncG": 1, "feFuncB": 2, "feFuncA": 3}
-    for child in step.prim.children:
-        channel = funcs.get(child.tag)
-        if channel is not None:
-            straight[..., channel] = transfer(child, straight[..., channel])
+    # One function per channel: of two feFuncB the last applies (as resvg and Chrome).
+    chosen = {funcs[c.tag]: c for c in step.prim.children if c.tag in funcs}
+    for channel, child in chosen.items():
+        straight[..., channel] = transfer(child, straight[..., channel])
     np.clip(straight, 0.0, 1.0, out=straight)
     return im.Img(im.premultiply(straight), step.linear)
 

@@ -16,7 +16,8 @@ def convolve_matrix(step: Step) -> im.Img:
     ox, oy = order[0], order[1] if len(order) > 1 else order[0]
     kernel = numbers(step.prim.get("kernelMatrix"))
     blank = im.Img(im.blank(step.frame.height, step.frame.width), step.linear)
-    if not (0 < ox <= limits.MAX_KERNEL_ORDER and 0 < oy <= limits.MAX_KERNEL_ORDER):
+    # Bounded by its taps: a 10×1 kernel is as cheap as a 3×3 one.
+    if not (ox > 0 and oy > 0 and ox * oy <= limits.MAX_KERNEL_TAPS):
         return blank
     if len(kernel) != ox * oy:
         return blank
@@ -24,7 +25,9 @@ def convolve_matrix(step: Step) -> im.Img:
     ty = int(step.number("targetY", oy // 2))
     if not (0 <= tx < ox and 0 <= ty < oy):
         return blank
-    divisor = step.number("divisor", sum(kernel) or 1.0) or 1.0
+    divisor = step.number("divisor", sum(kernel) or 1.0)
+    if divisor == 0:  # an error (SVG 1.1): drawn as resvg draws it, transparent
+        return blank
     bias = step.number("bias", 0.0)
     mode = EDGE_MODES.get(str(step.prim.get("edgeMode") or "duplicate").strip(), "edge")
     preserve = str(step.prim.get("preserveAlpha") or "").strip() == "true"
