@@ -660,3 +660,17 @@ def test_of_two_functions_for_one_channel_the_last_applies() -> None:
 def test_a_convolution_is_bounded_by_its_taps(attributes: str, drawn: bool) -> None:
     image = _small_rect(f"<feConvolveMatrix {attributes}/>")
     assert (image.getpixel((100, 50))[3] == 255) is drawn
+
+
+@pytest.mark.parametrize(("exponent", "lit"), [("0", False), ("256", False), ("1", True)])
+def test_a_specular_exponent_out_of_range_lights_nothing(exponent: str, lit: bool) -> None:
+    """specularExponent must be in 1…128 (SVG 1.1): out of it the primitive is
+    transparent, as resvg draws it."""
+    body = (
+        '<filter id="f" x="0" y="0" width="1" height="1">'
+        f'<feSpecularLighting specularConstant="5" specularExponent="{exponent}">'
+        '<fePointLight x="50" y="50" z="30"/></feSpecularLighting></filter>'
+        '<rect width="100" height="100" filter="url(#f)"/>'
+    )
+    image = rasterize(svg(body, 100, 100), 100, 100, FETCHER).convert("RGBA")
+    assert (image.getbbox() is not None) is lit

@@ -100,9 +100,11 @@ def specular(step: Step) -> im.Img:
     out = im.blank(step.frame.height, step.frame.width)
     if setup is None:
         return im.Img(out, step.linear)
-    normals, vector, factor, color = setup
     ks = step.number("specularConstant", 1.0)
-    exponent = min(128.0, max(1.0, step.number("specularExponent", 1.0)))
+    exponent = step.number("specularExponent", 1.0)
+    if not 1.0 <= exponent <= 128.0:  # out of SVG 1.1's range: transparent, as resvg draws
+        return im.Img(out, step.linear)
+    normals, vector, factor, color = setup
     half = vector + np.array([0.0, 0.0, 1.0])
     half /= np.maximum(np.linalg.norm(half, axis=-1, keepdims=True), 1e-12)
     n_dot_h = np.maximum(np.sum(normals * half, axis=-1), 0)
