@@ -581,13 +581,32 @@ def test_a_transform_on_a_bounding_box_clip_applies_after_the_box() -> None:
     assert image.getpixel((80, 50))[3] == 0
 
 
+def _with_text(document_bytes: bytes, width: int = 200, height: int = 100) -> Image.Image:
+    """Rendered as the worker renders it: its texts set by PixelDrive's engine first
+    (glyph groups, not CairoSVG's <text>)."""
+    from pathlib import Path
+
+    from lxml import etree
+
+    from pixeldrive.text import document
+    from pixeldrive.text.fonts import library_for
+    from pixeldrive.text.runs import GlyphRuns
+    from pixeldrive.text.svgtext import TextSetter
+
+    library = library_for(str(Path(__file__).parents[2] / "conf" / "fonts.conf"))
+    runs = GlyphRuns()
+    root = etree.fromstring(document_bytes)
+    document.prepare(root, (), TextSetter(library, runs))
+    return rasterize(etree.tostring(root), width, height, FETCHER, runs).convert("RGBA")
+
+
 def test_text_in_a_clip_path_still_clips_when_the_clip_is_drawn_as_coverage() -> None:
     body = (
         '<clipPath id="c"><rect width="10" height="10" clip-rule="evenodd"/>'
         '<text x="20" y="80" font-size="80" font-family="Inter">H</text></clipPath>'
         '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
     )
-    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGBA")
+    image = _with_text(svg(body))
     assert image.getpixel((5, 5)) == (0, 170, 0, 255)
     box = image.getbbox()
     assert box is not None
@@ -674,3 +693,36 @@ def test_a_specular_exponent_out_of_range_lights_nothing(exponent: str, lit: boo
     )
     image = rasterize(svg(body, 100, 100), 100, 100, FETCHER).convert("RGBA")
     assert (image.getbbox() is not None) is lit
+
+
+@pytest.mark.parametrize("shape", ["circle", "path", "text"])
+def test_a_bounding_box_clip_on_a_shape_without_width_uses_its_real_box(shape: str) -> None:
+    """CairoSVG scales a bounding-box clip by the element's width and height attributes,
+    which only a rect has: a circle or a path was clipped to nothing, a set text failed
+    to draw (an invalid matrix). The clip's left half of the box shows, not the right."""
+    shapes = {
+        "circle": '<circle cx="100" cy="50" r="40" fill="#0a0" clip-path="url(#c)"/>',
+        "path": '<path d="M 60 10 H 140 V 90 H 60 Z" fill="#0a0" clip-path="url(#c)"/>',
+        "text": '<text x="20" y="80" font-size="60" font-family="Inter" fill="#0a0"'
+        ' clip-path="url(#c)">HHHH</text>',
+    }
+    body = (
+        '<clipPath id="c" clipPathUnits="objectBoundingBox">'
+        '<rect width="0.5" height="1"/></clipPath>' + shapes[shape]
+    )
+    image = _with_text(svg(body))
+    whole = _with_text(svg(body.replace(' clip-path="url(#c)"', "")))
+    box, full = image.getbbox(), whole.getbbox()
+    assert box is not None
+    assert full is not None
+    assert box[0] == full[0]
+    # The middle of the box (a text's is its glyphs' advances, not their ink: ±8 px).
+    assert abs(box[2] - (full[0] + full[2]) / 2) <= (8 if shape == "text" else 1)
+
+
+def test_a_clip_path_with_an_invalid_transform_shows_nothing() -> None:
+    body = (
+        '<clipPath id="c" transform="matrix(0 0 0 0 0 0)"><rect width="200" height="100"/>'
+        '</clipPath><rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    assert rasterize(svg(body), 200, 100, FETCHER).getbbox() is None

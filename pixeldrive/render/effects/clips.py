@@ -1,7 +1,8 @@
 """Clip paths CairoSVG draws wrongly, drawn as a coverage mask: a clip-rule per child, a
-clip-path on a clipping child or on the clipPath itself, a transform on a bounding-box
-clipPath, and children a clipPath does not take (groups, a <use> of anything but a
-shape or text). CairoSVG keeps every other clip path (a vector clip, also in a PDF)."""
+clip-path on a clipping child or on the clipPath itself, a bounding-box clipPath on
+anything but a rect (CairoSVG reads the box from width and height) or with a transform,
+a transform that cannot be inverted (nothing shows), and children a clipPath does not
+take (groups, a <use> of anything but a shape or text). CairoSVG keeps every other clip path (a vector clip, also in a PDF)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import cairocffi
+from cairosvg.helpers import transform as apply_transform
 from cairosvg.parser import Tree
 from cairosvg.url import parse_url
 
@@ -47,14 +49,15 @@ def clip_node(surface: Any, node: Any) -> Any:
     return surface.paths.get(name) if name else None
 
 
-def needs_mask(surface: Any, clip: Any, depth: int = 0) -> bool:
-    """Whether CairoSVG's vector clip would draw `clip` wrongly."""
-    if depth > MAX_NESTING:
-        return False
+def needs_mask(surface: Any, clip: Any, node: Any) -> bool:
+    """Whether CairoSVG's vector clip would clip `node` with `clip` wrongly."""
     if clip_node(surface, clip) is not None:
         return True
     by_box = clip.get("clipPathUnits") == "objectBoundingBox"
-    if by_box and clip.get("transform"):
+    # CairoSVG takes the box from x, y, width and height: a rect's only.
+    if by_box and (clip.get("transform") or node.tag != "rect"):
+        return True
+    if _singular(surface, clip):
         return True
     for child in clip.children:
         if not _shape(child) or clip_node(surface, child) is not None:
@@ -62,6 +65,23 @@ def needs_mask(surface: Any, clip: Any, depth: int = 0) -> bool:
         if str(child.get("clip-rule") or "").strip() == "evenodd":
             return True
     return False
+
+
+def _singular(surface: Any, clip: Any) -> bool:
+    """Whether the clipPath's transform cannot be inverted (matrix(0 0 0 0 0 0)): CairoSVG
+    then leaves the matrix as it was and clips to nothing, so it is found by its clip."""
+    if not clip.get("transform"):
+        return False
+    context = surface.context
+    context.save()
+    try:
+        context.reset_clip()
+        context.identity_matrix()
+        apply_transform(surface, clip.get("transform"))
+        x0, y0, x1, y1 = context.clip_extents()
+    finally:
+        context.restore()
+    return bool(x1 <= x0 or y1 <= y0)
 
 
 def _target(surface: Any, child: Any) -> Any:
@@ -99,8 +119,9 @@ def coverage(
     by_box = clip.get("clipPathUnits") == "objectBoundingBox"
     if depth > MAX_NESTING or (by_box and (bbox is None or bbox[2] <= 0 or bbox[3] <= 0)):
         return out
-    space = cairocffi.Matrix(*matrix.as_tuple())
-    space = transform_of(surface, clip).multiply(space)
+    if _singular(surface, clip):
+        return out  # an invalid transform: the clip is empty (nothing shows)
+    space = transform_of(surface, clip).multiply(cairocffi.Matrix(*matrix.as_tuple()))
     if by_box and bbox is not None:
         space = cairocffi.Matrix(bbox[2], 0, 0, bbox[3], bbox[0], bbox[1]).multiply(space)
     result = cairocffi.Context(out)

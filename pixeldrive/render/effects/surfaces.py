@@ -71,7 +71,7 @@ class EffectsMixin:
             base(node)
             return
         clip = clips.clip_node(self, node)
-        if clip is not None and clips.needs_mask(self, clip):
+        if clip is not None and clips.needs_mask(self, clip, node):
             draw_clipped(self, node, clip, base)
             return
         found = effects_of(self, node)
