@@ -2,7 +2,8 @@
 clip-path on a clipping child or on the clipPath itself, a bounding-box clipPath on
 anything but a rect (CairoSVG reads the box from width and height) or with a transform,
 a transform that cannot be inverted (nothing shows), and children a clipPath does not
-take (groups, a <use> of anything but a shape or text). CairoSVG keeps every other clip path (a vector clip, also in a PDF)."""
+take (groups, a <use> of anything but a shape or text). CairoSVG keeps every other
+clip path (a vector clip, also in a PDF)."""
 
 from __future__ import annotations
 
