@@ -18,6 +18,8 @@ as a share of the viewport's diagonal. `normalize` rewrites those values in plac
   flood-opacity) become numbers.
 - font-size in % or em becomes px of the parent's font size (CairoSVG's default, 12pt, is
   16 px), where that size is known (same conditions as above).
+- transform-origin becomes two values, x then y, its keywords percentages (CairoSVG takes
+  `center` as half the output image's pixel width, not of the user space).
 
 Values in <style> sheets get the rewrites that do not depend on context (opaque colours,
 percent opacities); an alpha colour or a font-size there is left alone.
@@ -86,6 +88,28 @@ def misread_color(value: str) -> Color | None:
         return parse_color(text)
     except ColorError:
         return None
+
+
+ORIGIN_X: Final = {"left": "0%", "center": "50%", "right": "100%"}
+ORIGIN_Y: Final = {"top": "0%", "center": "50%", "bottom": "100%"}
+
+
+def transform_origin(value: str) -> str | None:
+    """A transform-origin as the two values `x y` CairoSVG reads right (keywords as
+    percentages of the viewport, a missing value 50 %, a z dropped); None when it needs
+    no rewrite or is not one PixelDrive reads."""
+    parts = value.split()
+    if not 1 <= len(parts) <= 3:
+        return None
+    first, second = parts[0], parts[1] if len(parts) > 1 else "center"
+    if first in ("top", "bottom") or second in ("left", "right"):
+        first, second = second, first  # `bottom right`: the vertical keyword first
+    x = ORIGIN_X.get(first, first)
+    y = ORIGIN_Y.get(second, second)
+    if any(v in ORIGIN_X or v in ORIGIN_Y or LENGTH_RE.fullmatch(v) is None for v in (x, y)):
+        return None
+    new = f"{x} {y}"
+    return None if new == value.strip() else new
 
 
 def percent_opacity(value: str) -> str | None:
@@ -158,6 +182,20 @@ class _Normalizer:
     # ----------------------------------------------------------- context-free
 
     def _context_free(self, element: etree._Element) -> None:
+        try:
+            origins = _declared(element, "transform-origin")
+        except _Unsafe:
+            origins = []
+        for where, value in origins:
+            new_origin = transform_origin(value)
+            if new_origin is not None:
+                _set(element, where, "transform-origin", new_origin)
+                self.add(
+                    element,
+                    f"transform-origin:{value} → {new_origin}",
+                    "CairoSVG places keywords (center, right, bottom) and a single value by "
+                    "the output image's pixel size, not the user space",
+                )
         for prop in list(COLOR_OPACITY) + sorted(OPACITY_PROPS):
             try:
                 declared = _declared(element, prop)

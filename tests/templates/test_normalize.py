@@ -263,3 +263,30 @@ def test_findings_name_the_element_and_line() -> None:
     (item,) = normalize(root)
     assert (item.severity, item.element_id, item.line, item.tag) == ("info", "r", 3, "rect")
     assert "rewritten for CairoSVG" in item.why
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("center", "50% 50%"),
+        ("left", "0% 50%"),
+        ("top", "50% 0%"),
+        ("bottom right", "100% 100%"),
+        ("25% top", "25% 0%"),
+        ("10px", "10px 50%"),
+        ("center center 5px", "50% 50%"),
+    ],
+)
+def test_transform_origin_keywords_become_percentages(value: str, expected: str) -> None:
+    """CairoSVG places `center` at half the output image's pixel width, not the user
+    space's: at 300 px wide for a 200-unit viewBox a rotation went around x=150."""
+    root, what = normalized(f'<rect id="a" transform="rotate(45)" transform-origin="{value}"/>')
+    assert by_id(root, "a").get("transform-origin") == expected
+    assert what == [f"transform-origin:{value} → {expected}"]
+
+
+@pytest.mark.parametrize("value", ["50% 50%", "10 20", "inherit", "left left", "a b c d"])
+def test_transform_origins_cairosvg_reads_or_that_do_not_read_are_left(value: str) -> None:
+    root, what = normalized(f'<rect id="a" transform-origin="{value}"/>')
+    assert by_id(root, "a").get("transform-origin") == value
+    assert what == []
