@@ -612,8 +612,18 @@ def draw_glyphs(svg: Any, node: Any) -> None:
     # the path it is given, without filling): there it gives its outlines, as any run.
     if svg.stroke_and_fill and cg.has_color(run.font):
         paint_color_run(svg, node, run)
-    else:
+    elif svg.stroke_and_fill:
         draw_run(svg.context, run)
+    else:
+        # A clip gathers every outline of the clipPath in one path: the runs of earlier
+        # spans stay (draw_run starts a new path).
+        context = svg.context
+        earlier = context.copy_path()
+        draw_run(context, run)
+        outlines = context.copy_path()
+        context.new_path()
+        context.append_path(earlier)
+        context.append_path(outlines)
 
 
 def glyphs_box(svg: Any, node: Any) -> tuple[float, float, float, float] | None:

@@ -726,3 +726,28 @@ def test_a_clip_path_with_an_invalid_transform_shows_nothing() -> None:
         '</clipPath><rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
     )
     assert rasterize(svg(body), 200, 100, FETCHER).getbbox() is None
+
+
+def test_a_clipping_text_with_spans_clips_with_every_span() -> None:
+    """A set text's spans are runs drawn one after the other: each used to start a new
+    path, so a clip kept only the last run's outlines (here the space between the spans:
+    nothing showed)."""
+    body = (
+        '<clipPath id="c"><text x="10" y="80" font-size="60" font-family="Inter">'
+        '<tspan>HH</tspan> <tspan font-weight="bold">HH</tspan></text></clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    image = _with_text(svg(body))
+    box = image.getbbox()
+    assert box is not None
+    assert box[0] < 20  # the first span
+    assert box[2] > 120  # the last span
+
+
+def test_display_none_on_a_clip_path_is_ignored() -> None:
+    """display does not apply to a clipPath (never drawn itself): its shapes still clip."""
+    body = (
+        '<clipPath id="c" display="none"><rect width="100" height="100"/></clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    assert rasterize(svg(body), 200, 100, FETCHER).getbbox() == (0, 0, 100, 100)

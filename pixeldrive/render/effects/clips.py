@@ -15,7 +15,7 @@ from cairosvg.helpers import transform as apply_transform
 from cairosvg.parser import Tree
 from cairosvg.url import parse_url
 
-from pixeldrive.render.effects.geometry import Box, bounding_box, transform_of
+from pixeldrive.render.effects.geometry import Box, bounding_box, own, transform_of
 from pixeldrive.render.effects.markers import MARKERS
 from pixeldrive.text.svgtext import GLYPHS
 
@@ -52,8 +52,8 @@ def clip_node(surface: Any, node: Any) -> Any:
 
 def needs_mask(surface: Any, clip: Any, node: Any) -> bool:
     """Whether CairoSVG's vector clip would clip `node` with `clip` wrongly."""
-    if clip_node(surface, clip) is not None:
-        return True
+    if clip_node(surface, clip) is not None or own(clip, "display") == "none":
+        return True  # (display does not apply to a clipPath: CairoSVG would clip all)
     by_box = clip.get("clipPathUnits") == "objectBoundingBox"
     # CairoSVG takes the box from x, y, width and height: a rect's only.
     if by_box and (clip.get("transform") or node.tag != "rect"):
@@ -128,7 +128,7 @@ def coverage(
     result = cairocffi.Context(out)
     for child in clip.children:
         target = _target(surface, child)
-        if target is None or child.get("display") == "none":
+        if target is None or own(child, "display") == "none":
             continue
         if child.get("visibility") in ("hidden", "collapse"):
             continue
@@ -140,9 +140,9 @@ def coverage(
             layer = _intersect(layer, inner_cover)
         result.set_source_surface(layer)
         result.paint()
-    own = clip_node(surface, clip)
-    if own is not None and own is not clip:
-        out = _intersect(out, coverage(surface, own, bbox, matrix, size, draw, depth + 1))
+    its_clip = clip_node(surface, clip)
+    if its_clip is not None and its_clip is not clip:
+        out = _intersect(out, coverage(surface, its_clip, bbox, matrix, size, draw, depth + 1))
     return out
 
 
