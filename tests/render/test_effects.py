@@ -751,3 +751,30 @@ def test_display_none_on_a_clip_path_is_ignored() -> None:
         '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
     )
     assert rasterize(svg(body), 200, 100, FETCHER).getbbox() == (0, 0, 100, 100)
+
+
+@pytest.mark.parametrize(
+    ("order", "stroke_on_top"),
+    [("stroke", False), ("stroke stroke", True), ("stroke invalid", True), ("fill qwe", True)],
+)
+def test_an_invalid_paint_order_is_the_normal_order(order: str, stroke_on_top: bool) -> None:
+    """A repeated or unknown part makes paint-order invalid (CSS): the stroke is drawn
+    over the fill, as without it; a valid "stroke" puts the fill over the stroke."""
+    body = (
+        f'<rect x="50" y="20" width="100" height="60" fill="#0a0" stroke="#00f"'
+        f' stroke-width="20" paint-order="{order}"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER).convert("RGB")
+    assert image.getpixel((52, 50)) == ((0, 0, 255) if stroke_on_top else (0, 170, 0))
+
+
+def test_a_clip_path_on_a_clipping_child_is_in_the_childs_user_space() -> None:
+    """The child's transform moves its own clip-path too: a child moved right by 100
+    with a clip of its left half keeps that half, now at x 100…150."""
+    body = (
+        '<clipPath id="half"><rect width="50" height="100"/></clipPath>'
+        '<clipPath id="c"><rect width="100" height="100" transform="translate(100 0)"'
+        ' clip-path="url(#half)"/></clipPath>'
+        '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
+    )
+    assert rasterize(svg(body), 200, 100, FETCHER).getbbox() == (100, 0, 150, 100)

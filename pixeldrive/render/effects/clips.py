@@ -135,8 +135,10 @@ def coverage(
         layer = _outline(surface, child, space, size, draw)
         inner = clip_node(surface, child)
         if inner is not None:
+            # The child's clip is in the child's user space: under its own transform.
+            child_space = transform_of(surface, child).multiply(space)
             child_box = bounding_box(surface, child)
-            inner_cover = coverage(surface, inner, child_box, space, size, draw, depth + 1)
+            inner_cover = coverage(surface, inner, child_box, child_space, size, draw, depth + 1)
             layer = _intersect(layer, inner_cover)
         result.set_source_surface(layer)
         result.paint()

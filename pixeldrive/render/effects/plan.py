@@ -94,6 +94,8 @@ def paint_order(node: Any, drawable: bool) -> list[str] | None:
     value = str(node.get("paint-order") or "").strip()
     if not value or value == "normal" or node.children or not drawable:
         return None
-    tokens = [t for t in value.split() if t in PARTS]
+    tokens = value.split()
+    if any(t not in PARTS for t in tokens) or len(set(tokens)) != len(tokens):
+        return None  # invalid (an unknown or repeated part): the normal order, as CSS reads it
     order = tokens + [p for p in PARTS if p not in tokens]
     return None if order == list(PARTS) else order
