@@ -778,3 +778,16 @@ def test_a_clip_path_on_a_clipping_child_is_in_the_childs_user_space() -> None:
         '<rect width="200" height="100" fill="#0a0" clip-path="url(#c)"/>'
     )
     assert rasterize(svg(body), 200, 100, FETCHER).getbbox() == (100, 0, 150, 100)
+
+
+def test_a_filter_length_scales_by_the_device_axis_it_runs_along() -> None:
+    """Filters run on device pixels: dx moves along the device's x by the matrix's scale
+    along that axis (row norm, as resvg reads it). Under rotate(90) scale(2 1) a user
+    x unit is 2 device y pixels but 1 device x pixel: dx=10 moves 10 px, not 20."""
+    body = (
+        '<filter id="f" x="-1" y="-1" width="3" height="3"><feOffset dx="10"/></filter>'
+        '<rect width="10" height="40" y="-40" fill="#0a0" filter="url(#f)"'
+        ' transform="translate(100 20) rotate(90) scale(2 1)"/>'
+    )
+    image = rasterize(svg(body), 200, 100, FETCHER)
+    assert _alpha_columns(image, 30)[0] == 110

@@ -64,7 +64,7 @@ class Frame:
     @property
     def scale(self) -> tuple[float, float]:
         m = self.matrix
-        return float(np.hypot(m.xx, m.yx)), float(np.hypot(m.xy, m.yy))
+        return float(np.hypot(m.xx, m.xy)), float(np.hypot(m.yx, m.yy))
 
     def length(self, value: float, axis: str) -> float:
         """A primitive length (user or bounding-box units) in pixels along `axis`."""
