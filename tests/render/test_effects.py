@@ -791,3 +791,14 @@ def test_a_filter_length_scales_by_the_device_axis_it_runs_along() -> None:
     )
     image = rasterize(svg(body), 200, 100, FETCHER)
     assert _alpha_columns(image, 30)[0] == 110
+
+
+def test_a_paths_bounding_box_goes_around_its_curves_not_its_control_points() -> None:
+    """A flood over the path's box: the curve's top is at y 65 (its control point at 45
+    is not part of the box, as the spec defines it)."""
+    body = (
+        '<filter id="f" x="0" y="0" width="1" height="1"><feFlood flood-color="#0a0"/></filter>'
+        '<path d="M 50 85 L 65 135 H 150 V 85 Q 100 45 50 85 Z" filter="url(#f)"/>'
+    )
+    image = rasterize(svg(body, 200, 150), 200, 150, FETCHER)
+    assert image.getbbox() == (50, 65, 150, 135)

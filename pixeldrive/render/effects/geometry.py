@@ -65,6 +65,8 @@ def bounding_box(surface: Any, node: Any, depth: int = 0) -> Box | None:
             box = placed if box is None else _union(box, placed)
         if box is not None:
             return box
+    if node.tag == "path":
+        return _path_box(surface, node)
     try:
         found = calculate_bounding_box(surface, node)
     except (TypeError, ValueError, KeyError, AttributeError):  # CairoSVG on odd input
@@ -72,6 +74,27 @@ def bounding_box(surface: Any, node: Any, depth: int = 0) -> Box | None:
     if found is None or not all(math.isfinite(v) for v in found):
         return None
     return tuple(float(v) for v in found)  # type: ignore[return-value]
+
+
+def _path_box(surface: Any, node: Any) -> Box | None:
+    """A path's box as the spec defines it, around its curves (CairoSVG's goes around
+    the control points: a bulging curve's box was too tall): cairo's extents of the
+    path CairoSVG builds."""
+    from cairosvg.surface import TAGS
+
+    scratch = cairocffi.Context(cairocffi.ImageSurface(cairocffi.FORMAT_A8, 1, 1))
+    outer = surface.context
+    surface.context = scratch
+    try:
+        TAGS["path"](surface, node)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # CairoSVG on odd input
+        return None
+    finally:
+        surface.context = outer
+    x0, y0, x1, y1 = scratch.path_extents()
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or (x0, y0, x1, y1) == (0, 0, 0, 0):
+        return None
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _use_box(surface: Any, node: Any, depth: int) -> Box | None:
