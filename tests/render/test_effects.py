@@ -802,3 +802,17 @@ def test_a_paths_bounding_box_goes_around_its_curves_not_its_control_points() ->
     )
     image = rasterize(svg(body, 200, 150), 200, 150, FETCHER)
     assert image.getbbox() == (50, 65, 150, 135)
+
+
+def test_a_negative_turbulence_seed_is_set_up_as_the_spec_sets_it_up() -> None:
+    """The spec's setup_seed in C: a seed of -20 becomes 21 (C's remainder keeps the
+    sign; Python's did not, and drew another noise than resvg and browsers)."""
+
+    def noise(seed: str) -> Image.Image:
+        body = (
+            f'<filter id="f"><feTurbulence baseFrequency="0.05" seed="{seed}"/></filter>'
+            '<rect width="100" height="100" filter="url(#f)"/>'
+        )
+        return rasterize(svg(body, 100, 100), 100, 100, FETCHER)
+
+    assert ImageChops.difference(noise("-20"), noise("21")).getbbox() is None

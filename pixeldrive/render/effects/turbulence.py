@@ -30,7 +30,8 @@ def lattice(seed: int) -> tuple[Any, Any]:
     """The lattice selector and the four channels' gradients for a seed (the spec's
     init(), to the bit)."""
     if seed <= 0:
-        seed = -(seed % (RAND_M - 1)) + 1
+        # The spec's C remainder keeps the dividend's sign (Python's % would not): -20 → 21.
+        seed = -int(math.fmod(seed, RAND_M - 1)) + 1
     seed = min(seed, RAND_M - 1)
     selector = list(range(B_SIZE))
     gradient = np.zeros((4, B_SIZE + B_SIZE + 2, 2))
