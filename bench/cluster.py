@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import itertools
@@ -754,6 +755,8 @@ def run(args: argparse.Namespace) -> Results:
             db_two = create_database(postgres, "pd_two")
             progress("starting the nodes: 1 embedded, 1 cluster (2 workers), 2 cluster (1 worker)")
             embedded = start_node(stack, "embedded", 2, work)
+            # Cluster mode seals the keys' signing secrets with a key every node shares.
+            sealing = base64.b64encode(secrets.token_bytes(32)).decode()
             one = start_node(
                 stack,
                 "one",
@@ -761,8 +764,13 @@ def run(args: argparse.Namespace) -> Results:
                 work,
                 PIXELDRIVE_REDIS_URL=redis.url(1),
                 PIXELDRIVE_DATABASE_URL=db_one,
+                PIXELDRIVE_SECRETS__KEY=sealing,
             )
-            two_env = {"PIXELDRIVE_REDIS_URL": redis.url(0), "PIXELDRIVE_DATABASE_URL": db_two}
+            two_env = {
+                "PIXELDRIVE_REDIS_URL": redis.url(0),
+                "PIXELDRIVE_DATABASE_URL": db_two,
+                "PIXELDRIVE_SECRETS__KEY": sealing,
+            }
             node_a = start_node(stack, "A", 1, work, **two_env)
             node_b = start_node(stack, "B", 1, work, **two_env)
             setups = {
