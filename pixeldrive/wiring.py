@@ -40,7 +40,7 @@ from pixeldrive.storage.database import Database
 from pixeldrive.storage.private_files import secure_state_dir
 from pixeldrive.storage.redis_link import RedisLink
 from pixeldrive.storage.redis_specs import RedisSpecStore
-from pixeldrive.storage.sealed_secrets import key_source, open_box
+from pixeldrive.storage.sealed_secrets import SecretBox, key_source, open_box
 from pixeldrive.storage.specs import SpecStore, SQLiteSpecStore
 from pixeldrive.storage.sqlite import SQLiteDatabase
 from pixeldrive.templates.store import TemplateStore
@@ -48,6 +48,7 @@ from pixeldrive.templates.store import TemplateStore
 # In cluster mode a key's monthly render count is re-read this often (other nodes render
 # on the same ledger): a quota holds across nodes to within what they draw in this time.
 QUOTA_RECOUNT_SECONDS = 2.0
+CLUSTER_TOKEN_KID = "cluster-1"  # noqa: S105 (a key id, not a secret)
 HEARTBEAT_SECONDS = 5.0  # a node's report lives 60 s (service/cluster.py)
 
 
@@ -153,9 +154,14 @@ async def _open_pool(settings: Settings, stack: contextlib.AsyncExitStack) -> Re
     return pool
 
 
-def _issuer(settings: Settings) -> TokenIssuer:
-    """Reads (or creates) the token signing secrets: start-up only, off the event loop."""
+def _issuer(settings: Settings, box: SecretBox) -> TokenIssuer:
+    """Reads (or creates) the token signing secrets: start-up only, off the event loop.
+    In cluster mode tokens are signed with a key derived from the sealing key every node
+    shares, so a token minted through one node is good on all of them; the node's own
+    file still verifies the tokens it signed before."""
     keys = SigningKeys.load_or_create(settings.state_dir / "secrets" / "tokens.json")
+    if settings.database_url:
+        keys = keys.signing_with(CLUSTER_TOKEN_KID, box.derive("pixeldrive tokens v1"))
     return TokenIssuer(keys, max_ttl=settings.access.token_max_ttl)
 
 
@@ -260,10 +266,10 @@ async def open_services(
         )
         await templates.refresh()
         stores = await _open_stores(settings, stack)
-        issuer = await asyncio.to_thread(_issuer, settings)
         # The signing secrets' key, checked against the keys database (a missing or wrong
         # one stops the start); plain secrets an older version left are sealed here.
         box = await stores.accounts.run(open_box, key_source(settings))
+        issuer = await asyncio.to_thread(_issuer, settings, box)
         authenticator = Authenticator(
             stores.accounts, box, issuer, cache_seconds=settings.access.key_cache_seconds
         )

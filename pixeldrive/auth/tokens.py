@@ -91,6 +91,10 @@ class SigningKeys:
         kid = _new_kid(())
         return cls({kid: secrets.token_bytes(MIN_SECRET_BYTES)}, kid)
 
+    def signing_with(self, kid: str, secret: bytes) -> SigningKeys:
+        """A copy that signs with `kid` (added, or already there); the others still verify."""
+        return SigningKeys({kid: secret, **self._keys}, kid)
+
     def rotated(self) -> SigningKeys:
         """A copy with a new current kid and secret; every old kid is kept for verifying."""
         kid = _new_kid(self._keys)

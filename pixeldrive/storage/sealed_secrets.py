@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pixeldrive.core.config import SEALING_KEY_BYTES, Settings, parse_sealing_key
 from pixeldrive.core.errors import SecretsKeyError
@@ -48,6 +50,13 @@ class SecretBox:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """32 bytes for `purpose`, the same wherever this key is (HKDF-SHA256): what every
+        node of a cluster must share, derived from the one key they already share."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return hkdf.derive(self._key)
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"

@@ -378,3 +378,21 @@ def test_looks_like_jwt(issuer: TokenIssuer) -> None:
 )
 def test_does_not_look_like_jwt(credential: str) -> None:
     assert not looks_like_jwt(credential)
+
+
+def test_signing_with_a_shared_key_keeps_the_old_ones_verifying() -> None:
+    own = SigningKeys.generate()
+    before = TokenIssuer(own)
+    old_token, _ = before.mint("k1", Scopes(), 600)
+    shared = own.signing_with("cluster-1", b"s" * 32)
+    assert shared.current == "cluster-1"
+    assert set(shared.kids) == {"cluster-1", *own.kids}
+    after = TokenIssuer(shared)
+    new_token, _ = after.mint("k1", Scopes(), 600)
+    assert after.verify(old_token).key_id == "k1"  # signed before: still good here
+    # Another node with its own file and the same shared key accepts the new token.
+    elsewhere = TokenIssuer(SigningKeys.generate().signing_with("cluster-1", b"s" * 32))
+    assert elsewhere.verify(new_token).key_id == "k1"
+    with pytest.raises(TokenError) as refused:
+        elsewhere.verify(old_token)
+    assert refused.value.reason == "unknown-kid"

@@ -114,6 +114,25 @@ async def test_a_key_made_through_node_a_works_on_node_b(
         assert await asyncio.to_thread(local_keys, node) == 0
 
 
+async def test_a_token_minted_through_one_node_works_on_every_node(
+    make_node: MakeNode, database_url: str
+) -> None:
+    """Behind a load balancer the token and the requests made with it meet different
+    nodes: tokens are signed with a key derived from the sealing key all nodes share."""
+    a, b = await make_node("a", database_url), await make_node("b", database_url)
+    made = await asyncio.to_thread(key_admin.create_key, settings_of(a), "tokens")
+    for minter, other in ((a, b), (b, a)):
+        body = {"ttl": 600, "scopes": {"templates": ["og-*"]}}
+        minted = await minter.post("/v1/tokens", json=body, headers=bearer(made.key))
+        assert minted.status == 201, await minted.text()
+        token = (await minted.json())["token"]
+        for node in (minter, other):
+            response = await node.get("/v1/templates", headers=bearer(token))
+            assert response.status == 200, await response.text()
+        narrowed = await other.get("/v1/templates/quote", headers=bearer(token))
+        await expect_problem(narrowed, 403, "scope")
+
+
 async def test_a_render_is_billed_once_across_nodes(make_node: MakeNode, database_url: str) -> None:
     a, b = await make_node("a", database_url), await make_node("b", database_url)
     made: NewKey = await asyncio.to_thread(key_admin.create_key, settings_of(a), "billing")

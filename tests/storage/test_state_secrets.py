@@ -318,3 +318,13 @@ def test_a_wrong_key_is_one_line_and_exit_2_for_every_keys_command(tmp_path: Pat
         assert "is not the one" in line
         assert wrong not in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_derived_key_is_the_same_for_the_same_key_and_purpose_only() -> None:
+    box, same, other = SecretBox(bytes(32)), SecretBox(bytes(32)), SecretBox(bytes(31) + b"\x01")
+    derived = box.derive("pixeldrive tokens v1")
+    assert len(derived) == 32
+    assert same.derive("pixeldrive tokens v1") == derived  # every node alike
+    assert box.derive("another purpose") != derived
+    assert other.derive("pixeldrive tokens v1") != derived
+    assert bytes(32) not in (derived, box.derive("another purpose"))
