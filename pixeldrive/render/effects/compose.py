@@ -31,7 +31,7 @@ BLEND_MODES = {
 
 def flood(step: Step) -> im.Img:
     color = im.color_in_space(step.color("flood-color", "flood-opacity"), step.linear)
-    out = im.blank(step.frame.height, step.frame.width)
+    out = np.empty((step.frame.height, step.frame.width, 4), np.float32)
     out[:] = color
     return im.Img(out, step.linear)
 
@@ -45,12 +45,16 @@ def offset(step: Step) -> im.Img:
 def shift(px: im.Array, dx: int, dy: int) -> im.Array:
     """`px` moved by whole pixels; transparent where nothing moved in."""
     height, width = px.shape[:2]
-    out = np.zeros_like(px)
     if abs(dx) >= width or abs(dy) >= height:
-        return out
+        return np.zeros_like(px)
+    out = np.empty_like(px)  # only the strips nothing moves into are cleared
     out[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = px[
         max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)
     ]
+    out[: max(0, dy)] = 0
+    out[height + min(0, dy) :] = 0
+    out[:, : max(0, dx)] = 0
+    out[:, width + min(0, dx) :] = 0
     return out
 
 
@@ -80,7 +84,9 @@ def porter_duff(operator: str, a: im.Array, b: im.Array, step: Step | None = Non
         np.minimum(out[..., :3], out[..., 3:4], out=out[..., :3])
         result: im.Array = out.astype(np.float32)
         return result
-    return a + b * (1 - aa)  # over
+    over = b * (1 - aa)  # over, with one array made rather than two
+    over += a
+    return over
 
 
 def merge(step: Step) -> im.Img:
