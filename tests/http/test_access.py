@@ -35,7 +35,13 @@ def test_every_route_says_who_may_call_it() -> None:
         if endpoint.template_param is not None:
             assert f"{{{endpoint.template_param}}}" in endpoint.path, endpoint.path
             assert endpoint.operation is not None, endpoint.path
-    credential_only = {e.path for e in ENDPOINTS if e.access != "public" and not e.operation}
+    credential_only = {
+        e.path for e in ENDPOINTS if e.access != "public" and not e.operation and not e.admin
+    }
     # The template list (filtered by the caller's scopes) and the font list (what any
     # credential may read: the families its templates can name).
     assert credential_only == {"/v1/templates", "/v1/fonts"}
+    # An admin key's view: a credential whose scopes allow everything.
+    admin = {e.path for e in ENDPOINTS if e.admin}
+    assert admin == {"/v1/cluster"}
+    assert all(e.access == "credential" and e.operation is None for e in ENDPOINTS if e.admin)
