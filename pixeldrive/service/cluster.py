@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from pixeldrive import __version__
 from pixeldrive.batch.queue import BatchQueue, QueueStats
+from pixeldrive.core.periodic import every
 from pixeldrive.render.pool import RenderPool
 from pixeldrive.storage.redis_link import RedisLink, SharedStoreDown
 from pixeldrive.templates.store import TemplateStore
@@ -117,15 +118,16 @@ class ClusterView:
                 await self._redis.run(lambda r: r.delete(PREFIX + self.name))
 
     async def watch(self, interval: float) -> None:
-        """Publish forever, every `interval` seconds; a failure is logged, never fatal."""
-        while True:
-            try:
-                await self.publish()
-            except SharedStoreDown:
-                pass  # logged by the link; the report expires and returns with Redis
-            except Exception:  # the heartbeat must outlive any one failure
-                log.exception("publishing this node's report failed")
-            await asyncio.sleep(interval)
+        """Publish now and forever, every `interval` seconds; a failure is logged, never
+        fatal (Redis away is logged by the link: the report expires and comes back)."""
+        await every(
+            interval,
+            self.publish,
+            what="publishing this node's report",
+            log=log,
+            expected=(SharedStoreDown,),
+            at_once=True,
+        )
 
     async def status(self) -> ClusterStatus:
         """The nodes heard from in the last minute (this one always, as it is now) and

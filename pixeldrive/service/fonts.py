@@ -29,6 +29,7 @@ from typing import Literal
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.core.config import FontSettings
 from pixeldrive.core.errors import DatabaseUnavailable, NotFound, RenderFailed
+from pixeldrive.core.periodic import every
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.fonts import FontRecord, delete_font, font_file, list_fonts, save_font
 from pixeldrive.storage.sql import Connection
@@ -130,15 +131,11 @@ class FontCatalog:
         self._by_family = {k: tuple(v) for k, v in by_family.items()}
 
     async def watch(self, interval: float) -> None:
-        """Refresh forever, every `interval` seconds; a failure is logged, never fatal."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except DatabaseUnavailable:
-                pass  # logged by the database; the last fonts known stay in use
-            except Exception:  # the watcher must outlive any one bad read
-                log.exception("font refresh failed")
+        """Refresh forever, every `interval` seconds; a failure is logged, never fatal
+        (the database's own outage is logged there: the last fonts known stay in use)."""
+        await every(
+            interval, self.refresh, what="font refresh", log=log, expected=(DatabaseUnavailable,)
+        )
 
     def digests(self, families: Iterable[str]) -> tuple[str, ...]:
         """The sha256 of every uploaded face of `families`, sorted: what a render spec

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.core.errors import DatabaseUnavailable, RenderFailed
+from pixeldrive.core.periodic import every
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.templates import (
     delete_template,
@@ -84,15 +85,15 @@ class SharedTemplates:
             self._mirrored = wanted
 
     async def watch(self, interval: float) -> None:
-        """Mirror forever, every `interval` seconds; a failure is logged, never fatal."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sync()
-            except DatabaseUnavailable:
-                pass  # logged by the database; the uploads this node has stay served
-            except Exception:  # the watcher must outlive any one bad read
-                log.exception("uploaded templates refresh failed")
+        """Mirror forever, every `interval` seconds; a failure is logged, never fatal
+        (the database's own outage is logged there: the uploads this node has stay served)."""
+        await every(
+            interval,
+            self.sync,
+            what="uploaded templates refresh",
+            log=log,
+            expected=(DatabaseUnavailable,),
+        )
 
     async def source(self, version: str) -> Path:
         """The local file of a template version, fetched from the database when this

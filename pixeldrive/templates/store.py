@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pixeldrive.core.errors import PixelDriveError, UnknownTemplate
+from pixeldrive.core.periodic import every
 from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
 
 log = logging.getLogger("pixeldrive.templates")
@@ -70,12 +71,7 @@ class TemplateStore:
 
     async def watch(self, interval: float) -> None:
         """Refresh forever, every `interval` seconds; errors are logged, never fatal."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:  # the watcher must outlive any one bad scan
-                log.exception("template refresh failed")
+        await every(interval, self.refresh, what="template refresh", log=log)
 
     def scan(self, known: dict[str, _Entry]) -> dict[str, _Entry]:
         """The new table: unchanged files keep their compiled template."""
