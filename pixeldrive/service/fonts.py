@@ -18,8 +18,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import Literal
 from pixeldrive.cache.flight import SingleFlight
 from pixeldrive.core.config import FontSettings
 from pixeldrive.core.errors import DatabaseUnavailable, NotFound, RenderFailed
+from pixeldrive.core.files import write_atomically
 from pixeldrive.core.periodic import every
 from pixeldrive.storage.database import Database
 from pixeldrive.storage.fonts import FontRecord, delete_font, font_file, list_fonts, save_font
@@ -213,14 +212,7 @@ def write_file(directory: Path, digest: str, ext: str, data: bytes) -> str:
     """Write a font file atomically (readers see all of it or none); its path."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{digest}.{ext if ext in EXTENSIONS else 'ttf'}"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, data)
     return str(target)
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pixeldrive.core.errors import PixelDriveError, UnknownTemplate
+from pixeldrive.core.files import write_atomically
 from pixeldrive.core.periodic import every
 from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
 
@@ -120,7 +119,7 @@ class TemplateStore:
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         target = self.source_path(template_version(data))
         if replace or not target.exists():
-            _write_atomically(target, data)
+            write_atomically(target, data)
         return target
 
     def kept_version(self, version: str) -> Path | None:
@@ -154,7 +153,7 @@ class TemplateStore:
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         target = self.uploads_dir / f"{template_id}.svg"
         existed = target.exists()
-        _write_atomically(target, data)
+        write_atomically(target, data)
         return existed
 
     def delete_upload(self, template_id: str) -> bool:
@@ -166,14 +165,3 @@ class TemplateStore:
         except FileNotFoundError:
             return False
         return True
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
