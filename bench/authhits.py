@@ -47,6 +47,7 @@ from common import (
     parse_wrk,
     python_version,
     running,
+    section,
     source_state,
     start_pixeldrive,
     table,
@@ -313,10 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     body = report(targets, results, args.duration, step_costs)
     command = command_line("authhits.py", list(argv or sys.argv[1:]))
-    text = (
-        f"{BEGIN}\nLast run: {started:%Y-%m-%d %H:%M} UTC\n\n{facts}\n\n"
-        f"Command: `{command}`\n\n{body}\n{END}"
-    )
+    text = section(BEGIN, END, body, facts, command, started)
     print(text)
     if args.write:
         write_readme(text, BEGIN, END)

@@ -50,6 +50,7 @@ from common import (
     pixeldrive_env,
     python_version,
     running,
+    section,
     source_state,
     stop,
     table,
@@ -294,10 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     answers = run(args.clients, args.settle, args.keep_logs)
     facts = f"{machine}\n- Python {python_version()}, source {source_state()}"
     command = command_line("rolling.py", list(argv or sys.argv[1:]))
-    text = (
-        f"{BEGIN}\nLast run: {started:%Y-%m-%d %H:%M} UTC\n\n{facts}\n\nCommand: "
-        f"`{command}`\n\n{report(answers, args.clients, args.settle)}\n{END}"
-    )
+    text = section(BEGIN, END, report(answers, args.clients, args.settle), facts, command, started)
     print(text)
     if args.write:
         write_readme(text, BEGIN, END)
