@@ -21,7 +21,7 @@ from prometheus_client.metrics_core import (
 from pixeldrive.cache.tiered import TieredCache
 from pixeldrive.core.errors import InvalidInput, Overloaded, RenderTimeout
 from pixeldrive.render.job import RenderJob, RenderOutput
-from pixeldrive.render.pool import RenderPool
+from pixeldrive.render.pool import Place, RenderPool
 from pixeldrive.text.report import TextReport
 
 # Renders take from a few milliseconds (small PNG) to the 10 s default time limit.
@@ -154,10 +154,10 @@ class MeteredPool:
         self._pool = pool
         self._metrics = metrics
 
-    async def render(self, job: RenderJob) -> RenderOutput:
+    async def render(self, job: RenderJob, place: Place | None = None) -> RenderOutput:
         started = time.perf_counter()
         try:
-            output = await self._pool.render(job)
+            output = await self._pool.render(job, place)
         except Exception as exc:
             self._metrics.render(job.format, outcome_of(exc))
             raise
@@ -167,10 +167,10 @@ class MeteredPool:
     async def layout(self, job: RenderJob) -> dict[str, TextReport]:
         return await self._pool.layout(job)
 
-    def refuse_if_full(self, fmt: str) -> None:
-        """The pool's check; a refusal is counted as a render of `fmt` refused."""
+    def hold(self, fmt: str) -> Place:
+        """The pool's place; a refusal is counted as a render of `fmt` refused."""
         try:
-            self._pool.refuse_if_full(fmt)
+            return self._pool.hold(fmt)
         except Overloaded:
             self._metrics.render(fmt, "overloaded")
             raise

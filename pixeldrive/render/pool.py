@@ -105,6 +105,29 @@ class _Worker:
         return self.process.exitcode
 
 
+class Place:
+    """A place in the pool's admission bound (`RenderPool.hold`): used by the render it
+    was held for, or given back by `release` (then a no-op) if none comes."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: RenderPool) -> None:
+        self._pool: RenderPool | None = pool
+
+    def used_by(self, pool: RenderPool) -> bool:
+        """Hand the place to a render in `pool`; False if it is not one of its places
+        still held."""
+        if self._pool is not pool:
+            return False
+        self._pool = None
+        return True
+
+    def release(self) -> None:
+        if self._pool is not None:
+            self._pool._give_back()
+            self._pool = None
+
+
 class RenderPool:
     """Renders jobs in worker processes, never on the event loop.
 
@@ -229,32 +252,41 @@ class RenderPool:
         reports: dict[str, TextReport] = await self._run("layout", job)
         return reports
 
-    async def render(self, job: RenderJob) -> RenderOutput:
-        """Render one job; raises Overloaded, RenderTimeout, RenderFailed or InvalidInput."""
-        output: RenderOutput = await self._run("run", job)
+    async def render(self, job: RenderJob, place: Place | None = None) -> RenderOutput:
+        """Render one job, in `place` when one is held (else one is taken now); raises
+        Overloaded, RenderTimeout, RenderFailed or InvalidInput."""
+        output: RenderOutput = await self._run("run", job, place)
         # The worker's own time per render: the wall time would count the queue twice.
         drawing = output.draw_ms + output.encode_ms
         self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
-    def refuse_if_full(self, fmt: str) -> None:
-        """Overloaded (503 + Retry-After) when a render of `fmt` asked for now would be
-        refused: callers check before they set anything up for a render."""
+    def hold(self, fmt: str) -> Place:
+        """A place for one render of `fmt`, counted in flight from now, in the same step
+        as the check: Overloaded (503 + Retry-After) when none is left. Callers hold one
+        before they set anything up for a render, so a crowd arriving in one turn of the
+        loop cannot all pass the check and be refused later, deep in the render's own
+        task (with its job, cache writer and traceback made for nothing)."""
         if self._in_flight >= self.capacity:
             raise Overloaded(
                 f"no room for a {fmt} render: {self._in_flight} renders are in flight, "
                 f"the limit is {self.capacity}",
                 headers={"Retry-After": str(self._retry_after())},
             )
+        self._in_flight += 1
+        return Place(self)
 
-    async def _run(self, name: str, job: RenderJob) -> Any:
+    def _give_back(self) -> None:
+        self._in_flight -= 1
+
+    async def _run(self, name: str, job: RenderJob, place: Place | None = None) -> Any:
         if not self._running:
             raise RenderFailed("the render pool is not running")
-        self.refuse_if_full(job.format)
+        if place is None or not place.used_by(self):
+            self.hold(job.format).used_by(self)  # none held: one taken and used at once
         task = _Task(name, job)
         # Retrieved here so that a failure nobody awaits any more is not logged as such.
         task.done.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self._in_flight += 1
         self._queue.put_nowait(task)
         # A caller that goes away does not take the render with it: the worker finishes
         # it (the next caller of the same image may be waiting for the same bytes).

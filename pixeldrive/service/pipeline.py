@@ -29,6 +29,7 @@ from pixeldrive.core.render_spec import RenderSpec, render_key
 from pixeldrive.remote_images.fetch import ImageFetcher, to_data_uri
 from pixeldrive.remote_images.policy import ImageRefused
 from pixeldrive.render.job import RenderJob, RenderOutput
+from pixeldrive.render.pool import Place
 from pixeldrive.render.sizing import output_size
 from pixeldrive.service.fonts import FontCatalog
 from pixeldrive.service.render_request import RenderRequest
@@ -44,14 +45,14 @@ Operation = Literal["render", "batch"]
 class Renderer(Protocol):
     """What the pipeline needs of the render pool (`RenderPool`, or a wrapper that
     observes it): draw one job, or raise Overloaded, RenderTimeout, RenderFailed or
-    InvalidInput; and say at once, by raising Overloaded, that a job of format `fmt`
-    asked for now would be refused."""
+    InvalidInput; and hold a place for a job of format `fmt` at once, or raise
+    Overloaded when none is left."""
 
-    async def render(self, job: RenderJob) -> RenderOutput: ...
+    async def render(self, job: RenderJob, place: Place | None = None) -> RenderOutput: ...
 
     async def layout(self, job: RenderJob) -> dict[str, TextReport]: ...
 
-    def refuse_if_full(self, fmt: str) -> None: ...
+    def hold(self, fmt: str) -> Place: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,13 +306,19 @@ class RenderPipeline:
         if order.rendered is not None:
             return
         async with self.meter.admission(order.principal, order.variant):
+            # What an overloaded node answers most, refused here: no flight task, cluster
+            # lock or cache writer is made only to be taken down again. Joining a draw
+            # under way needs no place.
+            place = None
             if not self._flight.running(order.variant):
-                # What an overloaded node answers most: no flight task, cluster lock or
-                # cache writer is made only to be taken down again.
-                self.renderer.refuse_if_full(order.output.name)
-            (output, by_peer), joined = await self._flight.do(
-                order.variant, lambda: self._draw_once(order)
-            )
+                place = self.renderer.hold(order.output.name)
+            try:
+                (output, by_peer), joined = await self._flight.do(
+                    order.variant, lambda: self._draw_once(order, place)
+                )
+            finally:
+                if place is not None:
+                    place.release()  # not used: joined, drawn by a peer, or failed first
         if joined or by_peer:
             self.meter.hit(order.principal, order.template, len(output.data))
         tier = self.cluster.tier_name if by_peer and self.cluster else None
@@ -336,16 +343,16 @@ class RenderPipeline:
 
     # --------------------------------------------------------------- the draw itself
 
-    async def _draw_once(self, order: Order) -> tuple[RenderOutput, bool]:
+    async def _draw_once(self, order: Order, place: Place | None) -> tuple[RenderOutput, bool]:
         """Draw here, or (cluster mode) take the bytes another node is drawing. Runs in
         the single-flight's own task: a caller that goes away stops none of it."""
         if self.cluster is None:
-            return await self._draw_here(order), False
+            return await self._draw_here(order, place), False
         spec = order.spec
         assert spec is not None
         output, by_peer = await self.cluster.do(
             order.variant,
-            lambda: self._draw_here(order),
+            lambda: self._draw_here(order, place),
             publish=lambda out: out.data,
             found=lambda data: RenderOutput(data, spec.width, spec.height, 0.0, 0.0),
         )
@@ -353,7 +360,7 @@ class RenderPipeline:
             await self.cache.put_behind(order.variant, output.data)
         return output, by_peer
 
-    async def _draw_here(self, order: Order) -> RenderOutput:
+    async def _draw_here(self, order: Order, place: Place | None) -> RenderOutput:
         """The pool draws; the tiers keep the bytes; the ledger row (and, unless loaded
         from the store, the spec) are written in one trip, all before anyone answers."""
         spec, variant = order.spec, order.variant
@@ -365,7 +372,7 @@ class RenderPipeline:
         output = await self.cache.fill(
             variant,
             lambda writer: self.renderer.render(
-                RenderJob.of(spec, source, order.output.name, writer, fonts)
+                RenderJob.of(spec, source, order.output.name, writer, fonts), place
             ),
         )
         billed = self.meter.render(

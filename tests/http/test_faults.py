@@ -107,3 +107,26 @@ async def test_a_full_pool_refuses_new_renders_but_joins_the_one_it_draws(faulty
     assert pool.restarts == 1
     metrics = await (await faulty.get("/metrics")).text()
     assert 'pixeldrive_renders_total{format="png",outcome="overloaded"} 1.0' in metrics
+
+
+async def test_a_crowd_is_refused_at_the_door_and_only_the_admitted_render_is_sent(
+    faulty: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = faulty.app[SERVICES].pool
+    sent: list[str] = []
+    render = pool.render
+
+    async def spy(job: Any, place: Any = None) -> Any:
+        sent.append(job.fields["label"])
+        return await render(job, place)
+
+    monkeypatch.setattr(pool, "render", spy)
+    labels = [f"crowd {n}" for n in range(8)]
+    answers = await asyncio.gather(*(slow(faulty, label) for label in labels))
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [503] * 7 + [504], statuses  # one place: the render past its limit
+    assert len(sent) == 1, f"refused renders reached the pool: {sent}"
+    for answer in answers:
+        if answer.status == 503:
+            assert int(answer.headers["Retry-After"]) >= 1
+    assert pool.in_flight == 0

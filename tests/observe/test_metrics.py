@@ -104,7 +104,7 @@ class FakePool:
     def __init__(self, error: Exception | None) -> None:
         self.error = error
 
-    async def render(self, job: RenderJob) -> RenderOutput:
+    async def render(self, job: RenderJob, place: object = None) -> RenderOutput:
         if self.error is not None:
             raise self.error
         return RenderOutput(b"png", 1, 1, 0.0, 0.0)
@@ -114,7 +114,7 @@ JOB = RenderJob("v1", "/nowhere.svg", {}, 1, 1, "webp", None)
 
 
 class FullPool:
-    def refuse_if_full(self, fmt: str) -> None:
+    def hold(self, fmt: str) -> None:
         raise Overloaded(f"no room for a {fmt} render")
 
 
@@ -122,7 +122,7 @@ def test_a_render_refused_before_it_is_sent_is_counted_as_overloaded() -> None:
     metrics = Metrics(formats=["webp"])
     metered = MeteredPool(FullPool(), metrics)  # type: ignore[arg-type]
     with pytest.raises(Overloaded):
-        metered.refuse_if_full("webp")
+        metered.hold("webp")
     found = samples(metrics.exposition().decode())
     assert at(found, "pixeldrive_renders_total", format="webp", outcome="overloaded") == 1
     assert at(found, "pixeldrive_render_seconds_count", format="webp") == 0

@@ -212,6 +212,32 @@ async def test_queue_depth_admits_that_many_beyond_the_busy_workers(
     assert pool.in_flight == 0
 
 
+async def test_a_held_place_is_counted_from_the_check_and_used_by_its_render_once(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    pool = await make_pool(queue_depth=1, timeout=5.0)
+    first, second = pool.hold("png"), pool.hold("png")
+    assert pool.in_flight == 2, "a place counts from the check, before any render is sent"
+    with pytest.raises(Overloaded):
+        pool.hold("png")  # the crowd behind them is refused at the check itself
+    second.release()
+    second.release()  # giving back twice gives back once
+    assert pool.in_flight == 1
+    render = asyncio.create_task(pool.render(jobs.normal, first))
+    await asyncio.sleep(0)
+    assert pool.in_flight == 1, "the render takes its held place: not counted twice"
+    first.release()  # used: no longer the caller's to give back
+    assert pool.in_flight == 1
+    output = await render
+    assert (output.width, output.height) == (240, 120)
+    assert pool.in_flight == 0
+    # A place already given back is no place: the render takes (and counts) a new one.
+    stale = pool.hold("png")
+    stale.release()
+    assert (await pool.render(jobs.normal, stale)).width == 240
+    assert pool.in_flight == 0
+
+
 async def test_a_bad_embedded_image_is_invalid_input_and_the_pool_keeps_working(
     make_pool: PoolFactory, jobs: Jobs
 ) -> None:
