@@ -34,6 +34,16 @@ def worker_pids(*, live: bool = False, parent: int | None = None) -> list[int]:
     return pids
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` is still there and not a zombie (an exited process whose
+    parent died is reaped by init, here in its own good time)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) process `pid` has used so far."""
     fields = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()

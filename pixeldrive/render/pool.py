@@ -188,7 +188,10 @@ class RenderPool:
         ours, theirs = multiprocessing.Pipe(duplex=True)  # a Unix socket pair
         context = multiprocessing.get_context("spawn")  # the server has threads: no fork
         process = context.Process(
-            target=worker.serve, args=(theirs, self._config), daemon=True, name="pixeldrive-render"
+            target=worker.serve,
+            args=(theirs, self._config, os.getpid()),
+            daemon=True,
+            name="pixeldrive-render",
         )
         try:
             # Spawning starts a Python process (fork and exec): not on the event loop.

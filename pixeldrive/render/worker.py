@@ -6,6 +6,7 @@ import os
 import pickle
 import signal
 import socket
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from pixeldrive.text.svgout import to_svg
 from pixeldrive.text.svgtext import TextSetter
 
 KEEP_TEMPLATES = 64
+PARENT_CHECK_SECONDS = 0.1  # how soon a worker notices that its server is gone
 KEEP_LIBRARIES = 8
 T = TypeVar("T")
 WARM_SVG = (
@@ -118,13 +120,15 @@ def _library(fonts: tuple[str, ...]) -> FontLibrary:
     return library
 
 
-def serve(conn: Connection, config: WorkerConfig) -> None:
-    """A render process: initialise, say so, then answer one job at a time until the
-    server says stop (None) or goes away (end of file)."""
+def serve(conn: Connection, config: WorkerConfig, server: int) -> None:
+    """A render process of the server whose pid is `server`: initialise, say so, then
+    answer one job at a time until the server says stop (None) or goes away (end of
+    file, or, in the middle of a job, its process gone: see `_exit_with`)."""
     # Ctrl-C in a terminal, or a service manager's SIGTERM, reaches the whole process
     # group: the server lets admitted renders finish, then stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _exit_with(server)
     channel = socket.socket(fileno=os.dup(conn.fileno()))
     conn.close()
     init_worker(config)
@@ -138,6 +142,22 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
             _send(channel, answer(name, job))
         except (EOFError, OSError):  # the server is gone
             return
+
+
+def _exit_with(server: int) -> None:
+    """Exit at once when the server process is gone (SIGKILLed, say): a job in hand
+    would otherwise be drawn to its end and its file written, for no one. The main thread
+    notices only between jobs, so a thread watches the parent pid (a dead parent's
+    children are given to another: getppid changes). Not prctl(PR_SET_PDEATHSIG): it
+    fires when the *thread* that started the worker ends, and the pool starts workers
+    from passing executor threads; Linux-only besides."""
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="pixeldrive-parent-watch", daemon=True).start()
 
 
 def answer(name: str, job: RenderJob) -> tuple[str, Any]:

@@ -1,7 +1,9 @@
-"""SIGTERM: stop accepting, finish the renders in flight, flush the ledger, exit 0."""
+"""SIGTERM: stop accepting, finish the renders in flight, flush the ledger, exit 0.
+SIGKILL: the render workers go with the server, drawing or not."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,13 +12,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.http.test_faults import write_templates
-from tests.procs import cpu_seconds, drawing, worker_pids
+from tests.procs import cpu_seconds, drawing, running, worker_pids
 from tests.waiting import wait_until
 
 
@@ -107,3 +110,63 @@ def test_sigterm_finishes_in_flight_renders_and_exits_0(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "state" / "pixeldrive.sqlite3") as db:
         billed = db.execute("SELECT template, format FROM renders").fetchall()
     assert billed == [("slow", "png")]
+
+
+def post_until_cut(base: str, body: dict[str, Any]) -> None:
+    """POST a render whose server is killed before it answers."""
+    with contextlib.suppress(OSError):
+        post(base, body, {})
+
+
+def test_sigkill_takes_the_render_workers_with_the_server(tmp_path: Path) -> None:
+    # Before: a worker drawing when its server was SIGKILLed kept drawing to the end (then
+    # wrote a cache file no one billed); only an idle one noticed at once (end of file).
+    templates = write_templates(tmp_path / "templates")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PIXELDRIVE_AUTH": "off",
+        "PIXELDRIVE_PORT": str(port),
+        "PIXELDRIVE_STATE_DIR": str(tmp_path / "state"),
+        "PIXELDRIVE_TEMPLATES_DIR": str(templates),
+        "PIXELDRIVE_WORKERS": "2",
+        "PIXELDRIVE_RENDER_TIMEOUT": "60",
+    }
+    with (tmp_path / "server.log").open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pixeldrive.cli", "serve"], env=env, stdout=sink, stderr=sink
+        )
+    workers: list[int] = []
+    try:
+        wait_ready(base, server)
+        workers = worker_pids(parent=server.pid)
+        assert len(workers) == 2
+        idle = {pid: cpu_seconds(pid) for pid in workers}
+        body = {"template": "slow", "fields": {"label": "orphan"}}
+        client = threading.Thread(target=post_until_cut, args=(base, body))
+        client.start()
+        wait_until(
+            lambda: any(drawing(pid, idle[pid]) for pid in workers),
+            "a worker started on the slow render",
+        )
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        killed = time.monotonic()
+        wait_until(
+            lambda: not any(running(pid) for pid in workers),
+            lambda: f"the workers {workers} exited with their server",
+            within=2.0,  # about 0.1 s idle; 0.3-0.6 s on a loaded 2-core machine (nice 10)
+        )
+        print(f"workers gone {time.monotonic() - killed:.3f} s after the server")
+        client.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for pid in workers:  # none left behind when the test fails
+            if running(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    # The render takes seconds: a worker that went with its server never finished it.
+    assert not list((tmp_path / "state" / "cache").rglob("*.png")), "drawn after the kill"
