@@ -1,11 +1,13 @@
 """conf/nginx.conf with a real nginx in front of two real `pixeldrive serve` nodes sharing a
 real PostgreSQL and Redis: the same signed URL negotiates AVIF for Chromium and PNG for a
 PNG-only client, each variant is then served from nginx's cache (Vary: Accept), POSTs pass
-through to the nodes, a headless Chromium loading the URL in an <img> receives AVIF, and a
-render's public_url is served and cached with no header."""
+through to the nodes, a headless Chromium loading the URL in an <img> receives AVIF, a
+render's public_url is served and cached with no header, and a template uploaded, replaced
+and deleted on one node is rendered so through nginx by both within the bound."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright import sync_api
 
 from pixeldrive.auth import key_admin
@@ -292,3 +295,103 @@ def test_a_renders_public_url_is_served_and_cached_with_no_header(front: Front) 
             assert response.read().startswith(b"\x89PNG")
             statuses.append(response.headers["X-Cache-Status"])
     assert statuses == ["MISS", "HIT", "HIT"]  # one entry, whatever the Accept
+
+
+TEMPLATE_ID = "nginx-quote"
+QUOTE = (PROJECT_ROOT / "svg_templates" / "quote.svg").read_bytes()
+REPLACEMENT = QUOTE.replace(b"Dieter Rams", b"Charles Eames")
+BOUND = 2.0  # seconds for another node to see an upload (templates_refresh_seconds: 1)
+RENDER = json.dumps({"template": TEMPLATE_ID, "fields": {"quote": "Through nginx."}}).encode()
+
+
+def call(
+    front: Front, base: str, method: str, path: str, body: bytes | None = None, **headers: str
+) -> tuple[int, bytes]:
+    """One request with the test's key: its status and body, whatever the status."""
+    request = urllib.request.Request(
+        base + path,
+        data=body,
+        method=method,
+        headers={"Authorization": f"Bearer {front.key}"} | headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.request.HTTPError as refused:
+        with refused:
+            return refused.code, refused.read()
+
+
+def renders_answered(front: Front) -> list[int]:
+    """Per node, the POST /v1/renders it has answered 201 so far (its /metrics)."""
+    line = 'pixeldrive_http_responses_total{method="POST",route="/v1/renders",status="2xx"} '
+    counts = []
+    for node in front.nodes:
+        with urllib.request.urlopen(node + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        found = [ln.removeprefix(line) for ln in text.splitlines() if ln.startswith(line)]
+        counts.append(int(float(found[0])) if found else 0)
+    return counts
+
+
+def pixels(png: bytes) -> bytes:
+    return Image.open(io.BytesIO(png)).convert("L").tobytes()
+
+
+def image(front: Front, base: str, url: str) -> bytes:
+    status, body = call(front, base, "GET", url, Accept="image/png")
+    assert status == 200, body
+    return pixels(body)
+
+
+def test_a_template_uploaded_on_one_node_renders_through_nginx_on_both(front: Front) -> None:
+    a, b = front.nodes
+    svg = {"Content-Type": "image/svg+xml"}
+    posting = {"Content-Type": "application/json"}
+    before = renders_answered(front)
+    status, body = call(front, a, "PUT", f"/v1/templates/{TEMPLATE_ID}", QUOTE, **svg)
+    assert status == 201, body
+    uploaded = time.monotonic()
+    # Renders through nginx until each node has answered one (least_conn alternates
+    # them); B may answer 404 until it has seen the upload, within the bound.
+    statuses, made = [], []
+    while True:
+        status, body = call(front, front.base, "POST", "/v1/renders", RENDER, **posting)
+        statuses.append(status)
+        if status == 201:
+            made.append(json.loads(body))
+        answered = [n - m for n, m in zip(renders_answered(front), before, strict=True)]
+        if all(answered):
+            break
+        assert time.monotonic() - uploaded < BOUND, (statuses, answered)
+    seen = time.monotonic() - uploaded
+    assert set(statuses) <= {201, 404}, statuses
+    assert len({m["key"] for m in made}) == 1  # one image, whichever node drew it
+    old_url = made[0]["url"]
+    old = image(front, front.base, old_url)  # a header: nginx passes it to a node
+    assert image(front, b, old_url) == old
+
+    status, body = call(front, a, "PUT", f"/v1/templates/{TEMPLATE_ID}", REPLACEMENT, **svg)
+    assert status == 200, body
+    replaced = time.monotonic()
+    while True:
+        status, body = call(front, b, "POST", "/v1/renders", RENDER, **posting)
+        assert status == 201, body
+        if (new_url := json.loads(body)["url"]) != old_url:
+            break
+        assert time.monotonic() - replaced < BOUND, "B still renders the old version"
+    assert image(front, b, new_url) != old
+    # The old URL names the old version: its pixels, through nginx and on B.
+    assert image(front, front.base, old_url) == old
+    assert image(front, b, old_url) == old
+
+    assert call(front, a, "DELETE", f"/v1/templates/{TEMPLATE_ID}")[0] == 204
+    deleted = time.monotonic()
+    while (status := call(front, b, "POST", "/v1/renders", RENDER, **posting)[0]) != 404:
+        assert status == 201
+        assert time.monotonic() - deleted < BOUND, "B still renders a deleted template"
+    gone = time.monotonic() - deleted
+    print(
+        f"both nodes rendered {seen:.2f} s after the upload ({statuses.count(404)} 404s"
+        f" on the way), B refused {gone:.2f} s after the delete"
+    )
