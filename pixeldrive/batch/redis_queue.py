@@ -209,21 +209,8 @@ class RedisQueue:
         await self._link.run(give)
 
     async def stats(self) -> QueueStats:
-        """The stream's length (a finished item is deleted from it) and the items the
-        group's consumers hold (XPENDING)."""
-
-        async def read(r: Redis) -> tuple[int, int]:
-            length = int(await r.xlen(STREAM))
-            if not length:
-                return 0, 0
-            try:
-                pending = await r.xpending(STREAM, GROUP)
-            except ResponseError:  # no group yet: nothing was ever taken
-                return length, 0
-            return length, int(pending["pending"])
-
-        waiting, held = await self._link.run(read)
-        return QueueStats("redis", waiting, held)
+        stats: QueueStats = await self._link.run(stream_stats)
+        return stats
 
     async def close(self) -> None:
         return None
@@ -282,3 +269,16 @@ class RedisQueue:
     async def _forget_group(self) -> None:
         # A Redis that came back empty (no persistence) has lost the group: make it again.
         self._group_ready = False
+
+
+async def stream_stats(r: Redis) -> QueueStats:
+    """The queue in Redis `r`: the stream's length (a finished item is deleted from it)
+    and the items the group's consumers hold (XPENDING)."""
+    length = int(await r.xlen(STREAM))
+    if not length:
+        return QueueStats("redis", 0, 0)
+    try:
+        pending = await r.xpending(STREAM, GROUP)
+    except ResponseError:  # no group yet: nothing was ever taken
+        return QueueStats("redis", length, 0)
+    return QueueStats("redis", length, int(pending["pending"]))

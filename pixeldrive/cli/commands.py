@@ -44,6 +44,7 @@ examples:
   pixeldrive render og-card title=Hi 'accent=hsl(340,80%,50%)' avatar=@me.jpg -o card.png
   pixeldrive batch quote rows.csv --out cards/
   pixeldrive templates check                each template's fields, limits and problems
+  pixeldrive cluster status                 the nodes sharing this node's Redis
 
 Each command has its own --help. Settings come from conf/pixeldrive.toml and PIXELDRIVE_*
 variables (the README lists them). Exit status: 0 done, 1 failed, 2 a mistake in the
@@ -138,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     _batch_parser(sub)
     _keys_parser(sub)
     _fonts_parser(sub)
+    _cluster_parser(sub)
 
     templates = sub.add_parser(
         "templates", help="check templates: fields, limits, what cannot be drawn"
@@ -252,6 +254,20 @@ def _fonts_parser(sub: Any) -> None:
     remove = verbs.add_parser("remove", help="remove an uploaded font by name")
     remove.add_argument("name")
     remove.set_defaults(run=_fonts_remove)
+
+
+def _cluster_parser(sub: Any) -> None:
+    cluster = sub.add_parser(
+        "cluster", help="the nodes sharing this node's Redis, read from Redis (no server needed)"
+    )
+    verbs = cluster.add_subparsers(required=True, metavar="ACTION")
+    status = verbs.add_parser(
+        "status",
+        help="each node seen in the last minute (version, workers, renders in flight, "
+        "templates), the batch queue, and the template versions each node serves",
+    )
+    status.add_argument("--json", action="store_true", help="the JSON of GET /v1/cluster")
+    status.set_defaults(run=_cluster_status)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -561,6 +577,13 @@ def _fonts_remove(args: argparse.Namespace) -> int:
         print(f"pixeldrive: no uploaded font {args.name!r}", file=sys.stderr)
         return 1
     print(f"removed {args.name} (its file is kept: images made with it keep their pixels)")
+    return 0
+
+
+def _cluster_status(args: argparse.Namespace) -> int:
+    from pixeldrive.cli.cluster_status import cluster_status
+
+    print(cluster_status(_settings(args), as_json=args.json))
     return 0
 
 

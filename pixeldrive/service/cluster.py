@@ -136,7 +136,7 @@ class ClusterView:
         nodes = {here.node: here}
         if self._redis is not None:
             with contextlib.suppress(SharedStoreDown):
-                for report in await self._redis.run(_reports):
+                for report in await self._redis.run(node_reports):
                     nodes.setdefault(report.node, report)
         try:
             queue: QueueStats | None = await self._queue.stats()
@@ -146,7 +146,9 @@ class ClusterView:
         return ClusterStatus(mode, here.node, [nodes[k] for k in sorted(nodes)], queue)
 
 
-async def _reports(r: Redis) -> list[NodeReport]:
+async def node_reports(r: Redis) -> list[NodeReport]:
+    """The reports in Redis `r` (the nodes heard from in the last minute), by node name;
+    an unreadable one is skipped. Raises what redis-py raises when `r` is unreachable."""
     keys: list[Any] = []
     async for key in r.scan_iter(match=PREFIX + "*", count=100):
         keys.append(key)
@@ -162,4 +164,4 @@ async def _reports(r: Redis) -> list[NodeReport]:
             reports.append(NodeReport.from_json(raw))
         except (ValueError, TypeError):
             log.warning("an unreadable node report in Redis was skipped")
-    return reports
+    return sorted(reports, key=lambda report: report.node)
