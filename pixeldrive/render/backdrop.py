@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
 from lxml import etree
 
 from pixeldrive.templates.fields import FieldSpec
@@ -282,30 +281,3 @@ def backdrop_key(
     for name in cut.keyed:
         digest.update(f"\0{name}={values.get(name, defaults.get(name))!r}".encode())
     return digest.digest()
-
-
-class BackdropCache:
-    """A worker's backdrops (cairo ARGB32 pixels), least recently used out first, bounded
-    by their total size in bytes."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._cache: LRUCache[bytes, bytes] = LRUCache(maxsize=max(1, max_bytes), getsizeof=len)
-        self.enabled = max_bytes > 0
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: bytes) -> bytes | None:
-        found = self._cache.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
-
-    def put(self, key: bytes, pixels: bytes) -> None:
-        if len(pixels) <= self._cache.maxsize:
-            self._cache[key] = pixels
-
-    @property
-    def bytes(self) -> int:
-        return int(self._cache.currsize)

@@ -9,6 +9,7 @@ from PIL import Image
 
 from pixeldrive.render.job import EncodeOptions
 from pixeldrive.render.png import encode_unfiltered
+from pixeldrive.render.png_bands import Reuse
 
 Encoder = Callable[[Image.Image, int | None, EncodeOptions], bytes]
 
@@ -36,10 +37,12 @@ def _save(image: Image.Image, fmt: str, **params: object) -> bytes:
     return out.getvalue()
 
 
-def encode_png(image: Image.Image, quality: int | None, o: EncodeOptions) -> bytes:
+def encode_png(
+    image: Image.Image, quality: int | None, o: EncodeOptions, reuse: Reuse | None = None
+) -> bytes:
     image = _drop_opaque_alpha(image)
     if o.png_filter == "none":
-        return encode_unfiltered(image, o.png_compress_level)
+        return encode_unfiltered(image, o.png_compress_level, reuse)
     return _save(image, "PNG", compress_level=o.png_compress_level)
 
 
@@ -67,14 +70,24 @@ def encode_avif(image: Image.Image, quality: int | None, o: EncodeOptions) -> by
     )
 
 
+# PNG is not here: it alone takes what a backdrop's render left to reuse (`encode`).
 ENCODERS: dict[str, Encoder] = {
-    "png": encode_png,
     "jpeg": encode_jpeg,
     "webp": encode_webp,
     "avif": encode_avif,
 }
 
 
-def encode(image: Image.Image, fmt: str, quality: int | None, options: EncodeOptions) -> bytes:
-    """Encode with the format's own settings; `quality` (1–100) overrides lossy defaults."""
+def encode(
+    image: Image.Image,
+    fmt: str,
+    quality: int | None,
+    options: EncodeOptions,
+    reuse: Reuse | None = None,
+) -> bytes:
+    """Encode with the format's own settings; `quality` (1–100) overrides lossy defaults.
+    `reuse` lets the PNG writer take the bands of the backdrop `image` was drawn on; the
+    other formats cannot reuse part of an image (bench/README.md, *PNG bands*)."""
+    if fmt == "png":
+        return encode_png(image, quality, options, reuse)
     return ENCODERS[fmt](image, quality, options)

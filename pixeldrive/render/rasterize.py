@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from pixeldrive.render.fetcher import Fetcher
+from pixeldrive.render.png_bands import KeptRows
 from pixeldrive.text.runs import GlyphRuns
 
 FIXED_DATE = "2000-01-01T00:00:00Z"
@@ -44,10 +46,10 @@ def rasterize_layers(
     height: int,
     fetcher: Fetcher,
     runs: GlyphRuns,
-) -> tuple[Image.Image, bytes]:
+) -> tuple[Image.Image, bytes, KeptRows]:
     """Draw `backdrop`, keep a copy of its pixels, draw `overlay` (if any) on top: the
-    image and the backdrop's pixels (cairo ARGB32, for `rasterize_over`). Both documents'
-    glyph elements refer to `runs`."""
+    image, the backdrop's pixels (cairo ARGB32, for `rasterize_over`) and the rows the
+    overlay left as they were. Both documents' glyph elements refer to `runs`."""
     from pixeldrive.render.effects.surfaces import PNGWithEffects
 
     target = PNGWithEffects(
@@ -62,7 +64,9 @@ def rasterize_layers(
     pixels = bytes(target.get_data())
     if overlay is not None:
         _draw_on(target, overlay, width, height, fetcher, runs)
-    return _finished(target), pixels
+    target.flush()
+    kept = kept_rows(pixels, target.get_data(), height)
+    return _finished(target), pixels, kept
 
 
 def rasterize_over(
@@ -72,18 +76,29 @@ def rasterize_over(
     height: int,
     fetcher: Fetcher,
     runs: GlyphRuns,
-) -> Image.Image:
+) -> tuple[Image.Image, KeptRows]:
     """Draw `overlay` (if any; its glyph elements refer to `runs`) onto a copy of a
-    backdrop's pixels."""
+    backdrop's pixels: the image and the rows the overlay left as they were."""
     import cairocffi
 
     stride = cairocffi.ImageSurface.format_stride_for_width(cairocffi.FORMAT_ARGB32, width)
+    drawn = _scratch(pixels)
     target = cairocffi.ImageSurface.create_for_data(
-        _scratch(pixels), cairocffi.FORMAT_ARGB32, width, height, stride
+        drawn, cairocffi.FORMAT_ARGB32, width, height, stride
     )
     if overlay is not None:
         _draw_on(target, overlay, width, height, fetcher, runs)
-    return _finished(target)
+    target.flush()
+    return _finished(target), kept_rows(pixels, drawn, height)
+
+
+def kept_rows(before: bytes, after: bytes | memoryview, height: int) -> KeptRows:
+    """Per row of two same-sized pixel buffers (cairo ARGB32: rows of whole 32-bit
+    pixels), whether its bytes are the same in both."""
+    old = np.frombuffer(before, dtype=np.uint32).reshape(height, -1)
+    new = np.frombuffer(after, dtype=np.uint32).reshape(height, -1)
+    kept: KeptRows = ~(old != new).any(axis=1)
+    return kept
 
 
 _SCRATCH = bytearray()

@@ -20,6 +20,7 @@ from PIL.Image import Image
 
 from pixeldrive.core.errors import TemplateInvalid
 from pixeldrive.render import backdrop
+from pixeldrive.render.backdrop_cache import BackdropCache
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
 from pixeldrive.render.footprint import footprints
@@ -31,6 +32,7 @@ from pixeldrive.render.job import (
     RenderOutput,
     WorkerConfig,
 )
+from pixeldrive.render.png_bands import Reuse
 from pixeldrive.render.rasterize import rasterize, rasterize_layers, rasterize_over, to_pdf
 from pixeldrive.render.substitute import fill_tree
 from pixeldrive.templates.fields import FieldSpec, discover_fields
@@ -73,7 +75,7 @@ class _State:
     # The bundled fonts with a set of uploaded font files, per set, fewest recently used out.
     libraries: ClassVar[OrderedDict[tuple[str, ...], FontLibrary]] = OrderedDict()
     replace_missing: ClassVar[bool] = False
-    backdrops: ClassVar[backdrop.BackdropCache] = backdrop.BackdropCache(0)
+    backdrops: ClassVar[BackdropCache] = BackdropCache(0)
 
 
 def init_worker(config: WorkerConfig) -> None:
@@ -87,7 +89,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.config = config
     _State.templates = OrderedDict()
     _State.libraries = OrderedDict()
-    _State.backdrops = backdrop.BackdropCache(config.backdrop_bytes)
+    _State.backdrops = BackdropCache(config.backdrop_bytes)
     _State.library = library_for(config.fontconfig_file, config.fallback_fonts, config.han_language)
     _State.replace_missing = config.missing_glyphs == "replace"
     warm, runs = parse_svg(WARM_SVG), GlyphRuns()
@@ -229,9 +231,10 @@ def _drawn(job: RenderJob) -> RenderOutput:
         data = _drawing(lambda: to_pdf(svg, job.width, job.height, fetcher, runs))
         ms = (time.perf_counter() - start) * 1000
         return RenderOutput(data, job.width, job.height, ms, 0.0, reports, set_ms)
-    image = _drawing(lambda: _raster(prepared, tree, job, fetcher, runs))
+    image, reuse = _drawing(lambda: _raster(prepared, tree, job, fetcher, runs))
     drawn = time.perf_counter()
-    data = encode(image, job.format, job.quality, config.encode)
+    data = encode(image, job.format, job.quality, config.encode, reuse)
+    _State.backdrops.trim()  # the PNG bands the encoder kept count toward the bound
     done = time.perf_counter()
     return RenderOutput(
         data=data,
@@ -246,25 +249,28 @@ def _drawn(job: RenderJob) -> RenderOutput:
 
 def _raster(
     prepared: _Prepared, tree: etree._Element, job: RenderJob, fetcher: Fetcher, runs: GlyphRuns
-) -> Image:
+) -> tuple[Image, Reuse | None]:
     """The filled document's pixels; from its backdrop's pixels when the template has a
     cut and the backdrop is kept (see render/backdrop.py), else drawn whole. The backdrop
-    and the overlay are separate documents; the glyph elements of both refer to `runs`."""
+    and the overlay are separate documents; the glyph elements of both refer to `runs`.
+    With a backdrop, also what the PNG encoder may reuse of it: its compressed bands, and
+    which rows the overlay left as they were."""
     cut, backdrops = prepared.cut, _State.backdrops
     if cut is None or not backdrops.enabled:
-        return rasterize(etree.tostring(tree), job.width, job.height, fetcher, runs)
+        return rasterize(etree.tostring(tree), job.width, job.height, fetcher, runs), None
     key = backdrop.backdrop_key(
         job.version, job.width, job.height, cut, prepared.fields, job.fields, job.fonts
     )
-    pixels = backdrops.get(key)
-    if pixels is not None:
-        return rasterize_over(pixels, _overlay(tree, cut), job.width, job.height, fetcher, runs)
+    found = backdrops.get(key)
+    if found is not None:
+        overlay = _overlay(tree, cut)
+        image, kept = rasterize_over(found.pixels, overlay, job.width, job.height, fetcher, runs)
+        return image, Reuse(found.bands, kept)
     # The backdrop is copied out first: the overlay is the tree itself, cut in place.
     under = etree.tostring(backdrop.backdrop_of(tree, cut))
     overlay = _overlay(tree, cut)
-    image, pixels = rasterize_layers(under, overlay, job.width, job.height, fetcher, runs)
-    backdrops.put(key, pixels)
-    return image
+    image, pixels, kept = rasterize_layers(under, overlay, job.width, job.height, fetcher, runs)
+    return image, Reuse(backdrops.put(key, pixels).bands, kept)
 
 
 def _overlay(tree: etree._Element, cut: backdrop.Cut) -> bytes | None:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.render import backdrop, worker
+from pixeldrive.render.backdrop_cache import BackdropCache
 from pixeldrive.render.job import RenderJob
 from pixeldrive.templates.fields import discover_fields
 from pixeldrive.templates.model import compile_template
@@ -245,7 +246,7 @@ def test_a_use_of_a_symbol_in_defs_keeps_the_cut() -> None:
 
 
 def test_the_cache_is_bounded_by_bytes() -> None:
-    cache = backdrop.BackdropCache(100)
+    cache = BackdropCache(100)
     cache.put(b"a", bytes(60))
     cache.put(b"b", bytes(60))
     assert cache.get(b"a") is None
@@ -253,7 +254,7 @@ def test_the_cache_is_bounded_by_bytes() -> None:
     assert cache.bytes == 60
     cache.put(b"c", bytes(101))  # larger than the whole bound: not kept
     assert cache.get(b"c") is None
-    assert backdrop.BackdropCache(0).enabled is False
+    assert BackdropCache(0).enabled is False
 
 
 def test_a_worker_without_backdrops_keeps_none(config: Any) -> None:
