@@ -112,10 +112,11 @@ def compress_band(image: Image.Image, channels: int, level: int, top: int, botto
 def _filtered(image: Image.Image, channels: int, top: int, bottom: int) -> bytes:
     """Rows top…bottom−1 as PNG scanlines: each led by its filter type, 0 (none)."""
     stride = image.width * channels
-    pixels = np.asarray(image.crop((0, top, image.width, bottom)), dtype=np.uint8)
-    rows = np.zeros((bottom - top, stride + 1), dtype=np.uint8)
-    rows[:, 1:] = pixels.reshape(bottom - top, stride)
-    return rows.tobytes()
+    # Pillow's raw encoder pads each row to the stride it is given with zeros: row, 0,
+    # row, 0 … is the scanlines shifted by one byte, in one pass over the pixels.
+    band = image.crop((0, top, image.width, bottom))
+    padded = band.tobytes("raw", (image.mode, stride + 1))
+    return b"\0" + padded[:-1]
 
 
 def _zlib_header(level: int) -> bytes:
