@@ -53,7 +53,8 @@ HEARTBEAT_SECONDS = 5.0  # a node's report lives 60 s (service/cluster.py)
 
 
 def encode_options(settings: Settings) -> EncodeOptions:
-    negotiation = {"preference", "default_format", "fallback_format"}  # not the encoders'
+    # Not the encoders': which format answers, never the bytes of one.
+    negotiation = {"preference", "default_format", "fallback_format", "fast_first"}
     return EncodeOptions(**settings.encode.model_dump(exclude=negotiation))
 
 

@@ -29,7 +29,15 @@ class SingleFlight(Generic[T]):
         task = self._running.get(key)
         shared = task is not None
         if task is None:
+            task = self.start(key, fn)
+        return await asyncio.shield(task), shared
+
+    def start(self, key: str, fn: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+        """The run for `key`: the one under way, else `fn()` started now. Nobody need
+        await it (work done for a later caller); callers of `do` meanwhile join it."""
+        task = self._running.get(key)
+        if task is None:
             task = asyncio.ensure_future(fn())
             self._running[key] = task
             task.add_done_callback(lambda _t: self._running.pop(key, None))
-        return await asyncio.shield(task), shared
+        return task

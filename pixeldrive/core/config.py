@@ -142,6 +142,12 @@ class EncodeSettings(_Section):
         description="what an extension-less image URL answers to */*, image/* or no Accept "
         "(crawlers, curl): only formats a client names explicitly compete by preference",
     )
+    fast_first: tuple[Literal["avif", "webp"], ...] = Field(
+        ("avif", "webp"),
+        description="negotiated formats that, when they must be drawn, are answered first "
+        "as PNG (if the client takes PNG) and encoded after the answer for the next "
+        "request; [] always answers the negotiated format",
+    )
     png_compress_level: int = Field(7, ge=0, le=9)
     png_filter: Literal["none", "adaptive"] = "none"
     jpeg_quality: int = Field(85, ge=1, le=100)

@@ -19,6 +19,7 @@ from pixeldrive.http.respond import (
     image_response,
     negotiate_format,
     not_modified,
+    stand_in_for,
     validator_headers,
 )
 from pixeldrive.http.signed_urls import signed_cache_control
@@ -54,7 +55,8 @@ async def get_image(request: web.Request) -> web.StreamResponse:
     cache_control = for_caller(request, cache_control)
     data = pipeline.peek(principal, key, fmt)
     if data is None:
-        rendered = await pipeline.image(Order(principal, fmt, key=key))
+        stand_in = stand_in_for(request, fmt) if negotiated else None
+        rendered = await pipeline.image(Order(principal, fmt, key=key, stand_in=stand_in))
         return image_response(request, rendered, negotiated=negotiated, cache_control=cache_control)
     # The hot path: a memory hit is answered without touching anything else, with headers
     # built once per variant (a signed URL's max-age counts down, so it is set on a copy).

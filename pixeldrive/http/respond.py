@@ -10,11 +10,15 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from pixeldrive.core.errors import NotAcceptable
 from pixeldrive.core.formats import BY_EXT, BY_MIME, FORMATS, NEGOTIABLE, WIDEST_FIRST, ImageFormat
 from pixeldrive.http.app_keys import PRINCIPAL, SETTINGS
-from pixeldrive.http.negotiate import negotiate_image
+from pixeldrive.http.negotiate import negotiate_image, parse_accept, quality
 from pixeldrive.service.pipeline import Rendered
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=60, must-revalidate"
+# A stand-in (PNG while the negotiated format is encoded) is this request's answer, not
+# the URL's: a cache may keep it only to revalidate it, and its ETag (the PNG's) then
+# no longer matches once the negotiated format is there.
+STAND_IN = "public, no-cache"
 HEADER_CREDENTIALS = frozenset({"key", "token"})
 
 
@@ -52,6 +56,24 @@ def negotiate_format(request: web.Request) -> ImageFormat:
     if chosen is None:
         raise not_acceptable(request, offers)
     return BY_MIME[chosen]
+
+
+def stand_in_for(request: web.Request, fmt: ImageFormat) -> ImageFormat | None:
+    """What an extension-less URL answers first when `fmt`, negotiated, must be drawn:
+    PNG, for a format in `encode.fast_first` and a client and credential that take PNG
+    (the PNG variant's own bytes, lossless, with alpha); None: `fmt` itself."""
+    png = FORMATS["png"]
+    if fmt.name not in request.app[SETTINGS].encode.fast_first:
+        return None
+    if png.name not in request[PRINCIPAL].scopes.formats:
+        return None
+    return png if _takes(request.headers.get("Accept"), png.mime) else None
+
+
+@lru_cache(maxsize=512)
+def _takes(header: str | None, mime: str) -> bool:
+    """Whether Accept `header` gives `mime` a q above 0, wildcards included."""
+    return quality(parse_accept(header), mime) > 0
 
 
 @lru_cache(maxsize=512)
@@ -128,12 +150,17 @@ def image_response(
     negotiated: bool,
     cache_control: str = IMMUTABLE,
 ) -> web.Response:
-    """The bytes with validators; 304 when the client already holds them."""
+    """The bytes with validators; 304 when the client already holds them. A stand-in
+    says so (`X-Fast-First: avif-pending`) and may not be kept as the URL's answer."""
+    if rendered.pending is not None:
+        cache_control = STAND_IN
     cache_control = for_caller(request, cache_control)
     headers = validator_headers(
         rendered.key, rendered.format, negotiated=negotiated, cache_control=cache_control
     )
     headers["X-Cache"] = "hit" if rendered.cached else "miss"
+    if rendered.pending is not None:
+        headers["X-Fast-First"] = f"{rendered.pending.name}-pending"
     if not_modified(request, headers["ETag"]):
         return web.Response(status=304, headers=headers)
     return web.Response(body=rendered.data, content_type=rendered.format.mime, headers=headers)

@@ -24,7 +24,7 @@ from pixeldrive.core.formats import BY_EXT, EXTENSIONS, FORMATS, ImageFormat
 from pixeldrive.http.api_models import SignedUrl, SignRequest
 from pixeldrive.http.app_keys import PRINCIPAL, SERVICES, SETTINGS
 from pixeldrive.http.bodies import read_json
-from pixeldrive.http.respond import image_response, negotiate_format
+from pixeldrive.http.respond import image_response, negotiate_format, stand_in_for
 from pixeldrive.service.pipeline import Order
 from pixeldrive.service.render_request import PublicTtl, RenderRequest
 
@@ -38,11 +38,12 @@ async def signed_render(request: web.Request) -> web.StreamResponse:
     fmt = _format(request, ext if dot else None)
     query = ((name, value) for name, value in request.query.items() if name not in RESERVED)
     order = Order(request[PRINCIPAL], fmt, _as_request(template_id, query), text_fields=True)
+    order.stand_in = None if dot else stand_in_for(request, fmt)
     rendered = await request.app[SERVICES].pipeline.render(order)
     response = image_response(
         request, rendered, negotiated=not dot, cache_control=signed_cache_control(request)
     )
-    response.headers["Content-Location"] = f"/v1/images/{rendered.key}.{fmt.ext}"
+    response.headers["Content-Location"] = f"/v1/images/{rendered.key}.{rendered.format.ext}"
     return response
 
 

@@ -167,6 +167,9 @@ class MeteredPool:
     async def layout(self, job: RenderJob) -> dict[str, TextReport]:
         return await self._pool.layout(job)
 
+    def idle(self) -> bool:
+        return self._pool.idle()
+
     def hold(self, fmt: str) -> Place:
         """The pool's place; a refusal is counted as a render of `fmt` refused."""
         try:

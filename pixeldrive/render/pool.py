@@ -264,6 +264,11 @@ class RenderPool:
         self._recent_ms = 0.8 * self._recent_ms + 0.2 * drawing
         return output
 
+    def idle(self) -> bool:
+        """Whether a worker would take a job sent now at once: work that can wait (an
+        encode for a later request) is sent only then, never queued ahead of renders."""
+        return self._running and self._in_flight < self.limits.workers
+
     def hold(self, fmt: str) -> Place:
         """A place for one render of `fmt`, counted in flight from now, in the same step
         as the check: Overloaded (503 + Retry-After) when none is left. Callers hold one

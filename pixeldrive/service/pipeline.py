@@ -9,8 +9,9 @@ the spec comes from a request or from a key handed out earlier), never a copy of
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -40,6 +41,7 @@ from pixeldrive.templates.store import TemplateStore
 from pixeldrive.text.report import TextReport
 
 Operation = Literal["render", "batch"]
+log = logging.getLogger("pixeldrive.pipeline")
 
 
 class Renderer(Protocol):
@@ -54,10 +56,14 @@ class Renderer(Protocol):
 
     def hold(self, fmt: str) -> Place: ...
 
+    def idle(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """An encoded image and how it was obtained (`tier` is None when just drawn)."""
+    """An encoded image and how it was obtained (`tier` is None when just drawn).
+    `pending`: this image stands in for that format, which is being encoded for the
+    next request (see `RenderPipeline.stand_in`)."""
 
     key: str
     format: ImageFormat
@@ -65,6 +71,7 @@ class Rendered:
     tier: str | None
     text: dict[str, TextReport] = field(default_factory=dict)
     timing: tuple[float, float, float] | None = None  # text, draw, encode (ms) when drawn
+    pending: ImageFormat | None = None
 
     @property
     def cached(self) -> bool:
@@ -88,6 +95,11 @@ class Order:
     spec_saved: bool = False
     rendered: Rendered | None = None
     layout: dict[str, TextReport] = field(default_factory=dict)
+    # A faster format the client also takes, to answer with when `format` (negotiated)
+    # must be drawn; `pending` is then the negotiated one, encoded after the answer.
+    stand_in: ImageFormat | None = None
+    pending: ImageFormat | None = None
+    bill: bool = True  # False: an encode for a later request, whose caller paid already
 
     def __post_init__(self) -> None:
         if self.request is not None:
@@ -298,6 +310,18 @@ class RenderPipeline:
             width, height = order.size
             order.principal.require(order.operation, pixels=width * height)
 
+    async def stand_in(self, order: Order) -> None:
+        """A negotiated format that must be drawn, for a client that also takes a faster
+        one (`order.stand_in`, which only an entry point sets): the faster one answers,
+        found or drawn and billed like any render, and the asked one is encoded after it
+        (`follow_up`). Not while the asked one is being drawn: joining that is as quick."""
+        if order.rendered is not None or order.stand_in is None:
+            return
+        if self._flight.running(order.variant):
+            return
+        order.pending, order.format = order.output, order.stand_in
+        await self.look_up(order)
+
     async def draw(self, order: Order) -> None:
         """Unless found: a place under the key's quota (429), then one draw per variant
         for every caller (and, in cluster mode, every node). Callers that joined a draw
@@ -326,6 +350,31 @@ class RenderPipeline:
         order.spec_saved = order.spec_saved or not by_peer  # saved by the draw, else below
         order.rendered = Rendered(
             order.key, order.output, output.data, tier, output.text, None if tier else timing
+        )
+
+    async def follow_up(self, order: Order) -> None:
+        """After a stand-in, the asked format drawn in the background for the next
+        request: one draw for every caller (they share its single-flight, and callers
+        asking meanwhile join it), not billed (this caller's render was the stand-in).
+        Skipped when no worker is idle: it never queues ahead of a render, and a later
+        request tries again."""
+        if order.pending is None:
+            return
+        assert order.rendered is not None
+        order.rendered = replace(order.rendered, pending=order.pending)
+        later = Order(
+            order.principal,
+            order.pending,
+            key=order.key,
+            template=order.template,
+            spec=order.spec,
+            spec_saved=True,
+            bill=False,
+        )
+        if self._flight.running(later.variant) or not self.renderer.idle():
+            return
+        self._flight.start(later.variant, lambda: self._draw_once(later, None)).add_done_callback(
+            _report_follow_up
         )
 
     async def keep_spec(self, order: Order) -> None:
@@ -375,6 +424,8 @@ class RenderPipeline:
                 RenderJob.of(spec, source, order.output.name, writer, fonts), place
             ),
         )
+        if not order.bill:
+            return output
         billed = self.meter.render(
             order.principal,
             variant,
@@ -410,6 +461,13 @@ class RenderPipeline:
         return await self.fonts.paths(spec.fonts)
 
 
+def _report_follow_up(task: asyncio.Task[tuple[RenderOutput, bool]]) -> None:
+    """A follow-up encode nobody awaits: its failure is logged (a later request asks
+    again), never left unretrieved."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("a follow-up encode failed: %s", exc)
+
+
 # The entries. Each is the same steps in the same order; an entry leaves out what does
 # not apply to it (a key handed out earlier needs no validation; a URL to sign is checked,
 # not drawn).
@@ -419,7 +477,9 @@ FROM_REQUEST: tuple[Step, ...] = (
     RenderPipeline.validate,
     RenderPipeline.authorise_size,
     RenderPipeline.look_up,
+    RenderPipeline.stand_in,
     RenderPipeline.draw,
+    RenderPipeline.follow_up,
     RenderPipeline.keep_spec,
 )
 FROM_KEY: tuple[Step, ...] = (
@@ -428,7 +488,9 @@ FROM_KEY: tuple[Step, ...] = (
     RenderPipeline.look_up,
     RenderPipeline.load_spec,
     RenderPipeline.authorise_size,
+    RenderPipeline.stand_in,
     RenderPipeline.draw,
+    RenderPipeline.follow_up,
 )
 CHECK: tuple[Step, ...] = (
     RenderPipeline.authorise,

@@ -11,14 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
 
 from pixeldrive.auth.api_keys import NewKey
 from pixeldrive.auth.url_signature import sign_url
+from pixeldrive.core.config import Settings
 from tests.auth.conftest import Client, MakeKey, bearer, expect_problem, render
 from tests.clients import BROWSERS, CRAWLERS, drawn, expect_image
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """Which format negotiation chooses, answered at once (the PNG a cold AVIF or WebP
+    is answered with first is tested in tests/http/test_fast_first.py)."""
+    return make_settings(
+        server={"auth": "on"}, access={"key_cache_seconds": 0}, encode={"fast_first": []}
+    )
 
 
 async def image(

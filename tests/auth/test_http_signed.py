@@ -189,6 +189,8 @@ async def test_the_extensionless_url_negotiates(client: Client, key: NewKey) -> 
     url = sign(key, "/v1/t/og-card")
     for accept, expected in ((CHROMIUM_IMG, "image/avif"), ("image/png", "image/png")):
         response = await client.get(url, headers={"Accept": accept})
+        if "X-Fast-First" in response.headers:  # the PNG while the AVIF is encoded
+            response = await client.get(url, headers={"Accept": accept})
         assert response.status == 200, await response.text()
         assert response.content_type == expected
         assert response.headers["Vary"] == "Accept"
