@@ -71,12 +71,12 @@ class Sample:
 
 
 def is_worker(pid: int) -> bool:
-    """A render worker: spawned by multiprocessing (not its resource tracker)."""
+    """A render worker: a process running pixeldrive.render.worker's main."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"spawn_main" in cmdline
+    return b"pixeldrive.render.worker" in cmdline
 
 
 class Sampler:

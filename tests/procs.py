@@ -12,7 +12,7 @@ DRAWING_CPU_SECONDS = 0.02
 
 
 def worker_pids(*, live: bool = False, parent: int | None = None) -> list[int]:
-    """Render workers: spawned children (multiprocessing's spawn_main) of `parent`, by
+    """Render workers: children of `parent` running the render process (pool.WORKER_CODE), by
     default this process. With `live`, a worker that has exited but not been waited for (a
     zombie) is left out."""
     parent = os.getpid() if parent is None else parent
@@ -26,7 +26,7 @@ def worker_pids(*, live: bool = False, parent: int | None = None) -> list[int]:
         except OSError:
             continue
         state, ppid = stat.rpartition(")")[2].split()[:2]
-        if int(ppid) != parent or b"spawn_main" not in cmdline:
+        if int(ppid) != parent or b"pixeldrive.render.worker" not in cmdline:
             continue
         if live and state == "Z":
             continue

@@ -19,11 +19,12 @@ from lxml import etree
 from pixeldrive.core.errors import PixelDriveError, TemplateInvalid
 from pixeldrive.lint import effects
 from pixeldrive.templates.fields import PAGE_SPANS, TEXT_TAGS, FieldSpec, discover_fields
-from pixeldrive.templates.model import compile_template, describe_field, template_version
+from pixeldrive.templates.model import compile_template, describe_field
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import local_name, parse_svg
 from pixeldrive.templates.sanitize import Finding, Severity, finding, sanitize
 from pixeldrive.templates.style import parse_style
+from pixeldrive.templates.version import template_version
 from pixeldrive.text.css import computed, inherited
 from pixeldrive.text.fonts import library_for, scan_file
 from pixeldrive.text.pathline import path_data

@@ -1,6 +1,9 @@
 """The render process pool: bounded admission, per-render time limits, dead workers replaced.
 
-Each worker is a spawned process joined to the server by one socket pair. The event loop
+Each worker is a new Python process (`python -c`, render/worker.py's `main`) joined to
+the server by one socket pair: it imports the render path and nothing else, where
+multiprocessing's spawn would re-import the server's own main module (the command line,
+the web app, pydantic) in every worker and start a resource tracker beside them. The event loop
 writes a job (a pickle with a length in front) and reads the answer as a stream, so a
 render costs the server two socket writes and two reads, with no thread in between. A
 pool with threads (pebble, concurrent.futures) hands every job and result through two or
@@ -14,13 +17,16 @@ import asyncio
 import contextlib
 import logging
 import math
-import multiprocessing
 import os
 import pickle
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pixeldrive
 from pixeldrive.core.errors import (
     FieldProblem,
     InvalidInput,
@@ -28,13 +34,17 @@ from pixeldrive.core.errors import (
     RenderFailed,
     RenderTimeout,
 )
-from pixeldrive.render import worker
 from pixeldrive.render.job import FRAME, RenderJob, RenderOutput, WorkerConfig
 from pixeldrive.text.report import TextReport
 
 log = logging.getLogger("pixeldrive.render.pool")
 STOP_SECONDS = 5.0  # a worker asked to stop has this long before it is killed
 START_SECONDS = 60.0  # a new worker must be ready (fonts, CairoSVG, a first draw) by then
+# What a worker runs; tests and benchmarks know a worker by this in its command line.
+WORKER_CODE = "from pixeldrive.render.worker import main; main()"
+# The directory pixeldrive is imported from: first on a worker's path, so that it runs the
+# same code as the server whether or not the package is installed.
+PACKAGE_ROOT = str(Path(pixeldrive.__file__).resolve().parent.parent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +69,7 @@ class _Worker:
 
     def __init__(
         self,
-        process: multiprocessing.process.BaseProcess,
+        process: subprocess.Popen[bytes],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
@@ -71,7 +81,7 @@ class _Worker:
 
     @property
     def pid(self) -> int:
-        return self.process.pid or 0
+        return self.process.pid
 
     async def send(self, message: object) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -84,25 +94,29 @@ class _Worker:
         return pickle.loads(await self.reader.readexactly(size))  # noqa: S301
 
     def kill(self) -> None:
-        # Process.kill does nothing once the process has been waited for, so a pid that
+        # Popen.kill does nothing once the process has been waited for, so a pid that
         # has since been reused is never signalled.
         with contextlib.suppress(OSError):
             self.process.kill()
         self.writer.close()
+
+    async def join(self, seconds: float) -> None:
+        """Wait up to `seconds` for the process to exit (and reap it if it has)."""
+        await asyncio.to_thread(_wait, self.process, seconds)
 
     async def stop(self) -> None:
         """Ask the worker to exit; kill it if it has not within STOP_SECONDS."""
         with contextlib.suppress(OSError, RuntimeError):
             await self.send(None)
         self.writer.close()
-        await asyncio.to_thread(self.process.join, STOP_SECONDS)
-        if self.process.is_alive():
+        await self.join(STOP_SECONDS)
+        if self.process.returncode is None:
             self.kill()
-            await asyncio.to_thread(self.process.join, STOP_SECONDS)
+            await self.join(STOP_SECONDS)
 
     async def exit_code(self) -> int | None:
-        await asyncio.to_thread(self.process.join, 1.0)
-        return self.process.exitcode
+        await self.join(1.0)
+        return self.process.returncode
 
 
 class Place:
@@ -185,31 +199,21 @@ class RenderPool:
     async def _spawn(self) -> _Worker:
         """A new worker process, once it has said it is ready; RenderFailed if it cannot
         start. Nothing is left running when it fails or is cancelled."""
-        ours, theirs = multiprocessing.Pipe(duplex=True)  # a Unix socket pair
-        context = multiprocessing.get_context("spawn")  # the server has threads: no fork
-        process = context.Process(
-            target=worker.serve,
-            args=(theirs, self._config, os.getpid()),
-            daemon=True,
-            name="pixeldrive-render",
-        )
+        ours, theirs = socket.socketpair()
         try:
-            # Spawning starts a Python process (fork and exec): not on the event loop.
-            await asyncio.to_thread(process.start)
+            # Starting a Python process (fork and exec) is not for the event loop.
+            process = await asyncio.to_thread(_start, theirs.fileno())
         except Exception as exc:
             ours.close()
             raise RenderFailed(f"a render worker could not be started: {exc}") from exc
         finally:
             theirs.close()
-        try:
-            sock = socket.socket(fileno=os.dup(ours.fileno()))
-        finally:
-            ours.close()
         spawned: _Worker | None = None
         try:
-            reader, writer = await asyncio.open_connection(sock=sock)
+            reader, writer = await asyncio.open_connection(sock=ours)
             spawned = _Worker(process, reader, writer)
             async with asyncio.timeout(START_SECONDS):
+                await spawned.send(self._config)
                 ready = await spawned.receive()
             if ready != ("ready", process.pid):
                 raise RenderFailed(f"a render worker answered {ready!r} instead of being ready")
@@ -217,13 +221,13 @@ class RenderPool:
             if spawned is not None:
                 spawned.kill()
             else:
-                sock.close()
+                ours.close()
                 process.kill()
-            await asyncio.to_thread(process.join, STOP_SECONDS)
+            await asyncio.to_thread(_wait, process, STOP_SECONDS)
             if isinstance(exc, RenderFailed | asyncio.CancelledError):
                 raise
             raise RenderFailed(
-                f"a render worker failed to start (exit code {process.exitcode})"
+                f"a render worker failed to start (exit code {process.returncode})"
             ) from exc
         return spawned
 
@@ -378,7 +382,7 @@ class RenderPool:
             await old.stop()
         elif old is not None:
             old.kill()
-            await asyncio.to_thread(old.process.join, STOP_SECONDS)
+            await old.join(STOP_SECONDS)
         try:
             self._workers[slot] = await self._spawn()
         except RenderFailed:
@@ -389,6 +393,24 @@ class RenderPool:
         """Seconds until the queue ahead has drained: its renders, spread over the workers."""
         waves = self._in_flight / max(1, self.limits.workers)
         return max(1, math.ceil(waves * self._recent_ms / 1000))
+
+
+def _start(channel: int) -> subprocess.Popen[bytes]:
+    """A render process holding file descriptor `channel`, its end of the socket pair."""
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (PACKAGE_ROOT, path)))}
+    return subprocess.Popen(  # noqa: S603 - this interpreter, our own code, no shell
+        [sys.executable, "-c", WORKER_CODE, str(channel), str(os.getpid())],
+        pass_fds=(channel,),
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait up to `seconds` for `process` to exit; no error if it has not."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(seconds)
 
 
 def _fail(task: _Task, error: Exception) -> None:

@@ -6,12 +6,12 @@ import os
 import pickle
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -36,9 +36,9 @@ from pixeldrive.render.png_bands import Reuse
 from pixeldrive.render.rasterize import rasterize, rasterize_layers, rasterize_over, to_pdf
 from pixeldrive.render.substitute import fill_tree
 from pixeldrive.templates.fields import FieldSpec, discover_fields
-from pixeldrive.templates.model import template_version
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import parse_svg
+from pixeldrive.templates.version import template_version
 from pixeldrive.text import document
 from pixeldrive.text.fonts import FontLibrary, library_for
 from pixeldrive.text.report import TextReport
@@ -122,17 +122,26 @@ def _library(fonts: tuple[str, ...]) -> FontLibrary:
     return library
 
 
-def serve(conn: Connection, config: WorkerConfig, server: int) -> None:
-    """A render process of the server whose pid is `server`: initialise, say so, then
-    answer one job at a time until the server says stop (None) or goes away (end of
-    file, or, in the middle of a job, its process gone: see `_exit_with`)."""
+def main() -> None:
+    """The render process's entry point (see render/pool.py): its arguments are the file
+    descriptor of its end of the socket pair to the server, and the server's pid."""
+    serve(socket.socket(fileno=int(sys.argv[1])), int(sys.argv[2]))
+
+
+def serve(channel: socket.socket, server: int) -> None:
+    """A render process of the server whose pid is `server`: read its config,
+    initialise, say so, then answer one job at a time until the server says stop (None)
+    or goes away (end of file, or, in the middle of a job, its process gone: see
+    `_exit_with`)."""
     # Ctrl-C in a terminal, or a service manager's SIGTERM, reaches the whole process
     # group: the server lets admitted renders finish, then stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with(server)
-    channel = socket.socket(fileno=os.dup(conn.fileno()))
-    conn.close()
+    try:
+        config = _receive(channel)
+    except (EOFError, OSError):
+        return
     init_worker(config)
     _send(channel, ("ready", os.getpid()))
     while True:

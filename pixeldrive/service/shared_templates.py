@@ -32,8 +32,9 @@ from pixeldrive.storage.templates import (
     save_template,
     template_source,
 )
-from pixeldrive.templates.model import ID_RE, template_version
+from pixeldrive.templates.model import ID_RE
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.templates.version import template_version
 
 log = logging.getLogger("pixeldrive.templates")
 # In `uploads/`: written once this node's uploads are in the database. Before it, the

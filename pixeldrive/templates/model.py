@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +21,9 @@ from pixeldrive.templates.schema import (
 )
 from pixeldrive.templates.sizes import document_size
 from pixeldrive.templates.style import families_named
+from pixeldrive.templates.version import template_version
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-
-
-def template_version(data: bytes) -> str:
-    """The version of a template: a hash of its bytes (part of every cache key)."""
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

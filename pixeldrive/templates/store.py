@@ -10,7 +10,8 @@ from pathlib import Path
 from pixeldrive.core.errors import PixelDriveError, UnknownTemplate
 from pixeldrive.core.files import write_atomically
 from pixeldrive.core.periodic import every
-from pixeldrive.templates.model import ID_RE, Template, compile_template, template_version
+from pixeldrive.templates.model import ID_RE, Template, compile_template
+from pixeldrive.templates.version import template_version
 
 log = logging.getLogger("pixeldrive.templates")
 

@@ -23,7 +23,7 @@ from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import RenderJob, WorkerConfig
 from pixeldrive.render.pool import PoolLimits, RenderPool
 from pixeldrive.render.rasterize import rasterize
-from pixeldrive.templates.model import template_version
+from pixeldrive.templates.version import template_version
 from tests.procs import cpu_seconds, drawing, worker_pids
 from tests.waiting import eventually
 

@@ -17,7 +17,7 @@ from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import EncodeOptions, JobError, JobFailed, RenderJob, WorkerConfig
 from pixeldrive.render.rasterize import rasterize
-from pixeldrive.templates.model import template_version
+from pixeldrive.templates.version import template_version
 
 FETCH = make_fetcher(2**20, 10**7)
 FORMATS = ["png", "jpeg", "webp", "avif"]

@@ -17,8 +17,8 @@ from pixeldrive.core.errors import UnknownTemplate
 from pixeldrive.service.shared_templates import SharedTemplates
 from pixeldrive.storage.sqlite import SQLiteDatabase
 from pixeldrive.storage.templates import save_template, template_source
-from pixeldrive.templates.model import template_version
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.templates.version import template_version
 from tests.templates.test_store import ALPHA, BETA
 
 T = TypeVar("T")

@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from pixeldrive.core.errors import FieldProblem, InvalidInput, TemplateInvalid
-from pixeldrive.templates.model import Template, compile_template, template_version
+from pixeldrive.templates.model import Template, compile_template
 from pixeldrive.templates.schema import DEFAULT_MAX_TEXT, MAX_QR
+from pixeldrive.templates.version import template_version
 from tests.svgdoc import svg_document
 
 

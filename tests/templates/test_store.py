@@ -10,8 +10,9 @@ import pytest
 
 from pixeldrive.core.config import PROJECT_ROOT
 from pixeldrive.core.errors import NotFound
-from pixeldrive.templates.model import compile_template, template_version
+from pixeldrive.templates.model import compile_template
 from pixeldrive.templates.store import TemplateStore
+from pixeldrive.templates.version import template_version
 from tests.svgdoc import NAMESPACES
 
 BUNDLED = PROJECT_ROOT / "svg_templates"

@@ -43,7 +43,7 @@ from PIL import Image, ImageChops
 from pixeldrive.core.config import PROJECT_ROOT, Settings
 from pixeldrive.render import worker
 from pixeldrive.render.job import RenderJob
-from pixeldrive.templates.model import template_version
+from pixeldrive.templates.version import template_version
 from pixeldrive.text import color_glyphs as cg
 from pixeldrive.text import draw
 from pixeldrive.text.fonts import Face, LoadedFont

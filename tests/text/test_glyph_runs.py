@@ -24,7 +24,7 @@ from pixeldrive.render.effects import geometry
 from pixeldrive.render.fetcher import make_fetcher
 from pixeldrive.render.job import RenderJob
 from pixeldrive.render.rasterize import rasterize
-from pixeldrive.templates.model import template_version
+from pixeldrive.templates.version import template_version
 from pixeldrive.text import document, draw
 from pixeldrive.text.fonts import library_for
 from pixeldrive.text.layout import Run

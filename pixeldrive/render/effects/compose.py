@@ -6,27 +6,9 @@ import cairocffi
 import numpy as np
 
 from pixeldrive.render.effects import image as im
+from pixeldrive.render.effects.blend import BLEND_MODES
 from pixeldrive.render.effects.blur import blur
 from pixeldrive.render.effects.frame import Step
-
-BLEND_MODES = {
-    "normal": cairocffi.OPERATOR_OVER,
-    "multiply": cairocffi.OPERATOR_MULTIPLY,
-    "screen": cairocffi.OPERATOR_SCREEN,
-    "overlay": cairocffi.OPERATOR_OVERLAY,
-    "darken": cairocffi.OPERATOR_DARKEN,
-    "lighten": cairocffi.OPERATOR_LIGHTEN,
-    "color-dodge": cairocffi.OPERATOR_COLOR_DODGE,
-    "color-burn": cairocffi.OPERATOR_COLOR_BURN,
-    "hard-light": cairocffi.OPERATOR_HARD_LIGHT,
-    "soft-light": cairocffi.OPERATOR_SOFT_LIGHT,
-    "difference": cairocffi.OPERATOR_DIFFERENCE,
-    "exclusion": cairocffi.OPERATOR_EXCLUSION,
-    "hue": cairocffi.OPERATOR_HSL_HUE,
-    "saturation": cairocffi.OPERATOR_HSL_SATURATION,
-    "color": cairocffi.OPERATOR_HSL_COLOR,
-    "luminosity": cairocffi.OPERATOR_HSL_LUMINOSITY,
-}
 
 
 def flood(step: Step) -> im.Img:

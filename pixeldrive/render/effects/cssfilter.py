@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pixeldrive.render.effects.color import hue_matrix, saturate_matrix
-
 ITEM_RE = re.compile(r"([a-zA-Z-]+)\(((?:[^()]|\([^()]*\))*)\)")
 URL_RE = re.compile(r"""url\(\s*['"]?#([^'")\s]+)['"]?\s*\)""")
 ANGLES = {"": 1.0, "deg": 1.0, "rad": 180 / math.pi, "grad": 0.9, "turn": 360.0}
@@ -115,6 +113,8 @@ def _function(name: str, args: str, out: Functions, font_size: float) -> bool:
         angle = _angle(tokens[0]) if tokens else 0.0
         if angle is None:
             return False
+        from pixeldrive.render.effects.color import hue_matrix  # numpy: only when used
+
         out.primitives.append(_matrix(hue_matrix(angle)))
         return True
     amount = _amount(args)
@@ -136,6 +136,8 @@ def _amount_function(name: str, amount: float) -> FakeNode | None:
     if name == "contrast":
         return _transfer(amount, -0.5 * amount + 0.5)
     if name == "saturate":
+        from pixeldrive.render.effects.color import saturate_matrix  # numpy: only when used
+
         return _matrix(saturate_matrix(amount))
     if name == "opacity":
         return _transfer(amount, 0.0, alpha=True)

@@ -13,9 +13,8 @@ import numpy as np
 from cairosvg.helpers import size
 
 from pixeldrive.render.effects import image as im
+from pixeldrive.render.effects.budget import Budget
 from pixeldrive.render.effects.geometry import Box, PixelBox, around, fraction, own
-from pixeldrive.render.job import JobError
-from pixeldrive.templates import effect_limits as limits
 
 EPSILON = 1e-6  # a rectangle edge this close to a pixel edge is on it
 LIMIT = 1e9  # pixels: past any region
@@ -24,22 +23,6 @@ NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 def numbers(value: Any) -> list[float]:
     return [float(n) for n in NUMBER_RE.findall(str(value or ""))]
-
-
-class Budget:
-    """The filter work left to one draw (see templates/effect_limits.py)."""
-
-    def __init__(self, work: float = limits.MAX_WORK) -> None:
-        self.left = work
-
-    def spend(self, pixels: int, weight: float) -> None:
-        self.left -= pixels * weight
-        if self.left < 0:
-            raise JobError(
-                "the template's filter effects are too costly to draw: past "
-                f"{limits.MAX_WORK:,} pixel-primitives in one render; make the filtered "
-                "areas or the blur and turbulence smaller"
-            )
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from cairosvg.helpers import size
 from cairosvg.url import parse_url
 
 from pixeldrive.render.effects import cssfilter
-from pixeldrive.render.effects.compose import BLEND_MODES
+from pixeldrive.render.effects.blend import BLEND_MODES
 from pixeldrive.render.effects.geometry import own
 from pixeldrive.templates.style import parse_style
 

@@ -1,6 +1,10 @@
 """CairoSVG surfaces that draw filters, masks, blend modes and paint-order themselves,
 over the glyph-run surfaces of text/draw.py. Every other element goes to CairoSVG's own
-`Surface.draw` untouched, so a document without effects draws exactly as before."""
+`Surface.draw` untouched, so a document without effects draws exactly as before.
+
+The pixel work (drawing, filtering, masks: numpy) is imported by the first element that
+needs it: a render worker that never meets a filter, mask or clip drawn as coverage never
+loads numpy (16 MiB of its memory)."""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ from cairosvg.helpers import transform as apply_transform
 from cairosvg.surface import TAGS
 from cairosvg.url import parse_url
 
-from pixeldrive.render.effects import clips, drawing, filtering, markers, masks
-from pixeldrive.render.effects.frame import Budget
+from pixeldrive.render.effects import clips, markers
+from pixeldrive.render.effects.budget import Budget
 from pixeldrive.render.effects.geometry import Placement, bounding_box, place
 from pixeldrive.render.effects.markers import MARKERS, marker_names
 from pixeldrive.render.effects.plan import PARTS, Effects, effects_of, paint_order
@@ -59,7 +63,10 @@ class EffectsMixin:
         base: Callable[[Any], None] = super().draw  # type: ignore[misc]
         if node.tag == "svg" and node.parent is None:
             parse_all_defs(self, node)  # filters and masks are found before the root
-            filtering.drop_recursive_filters(self)
+            if self.filters:  # type: ignore[attr-defined]
+                from pixeldrive.render.effects import filtering
+
+                filtering.drop_recursive_filters(self)
         if not self.stroke_and_fill:  # type: ignore[attr-defined]
             # Inside a clipPath only the shapes' outlines count: a filter, mask, blend
             # mode or marker of a clipping shape has no effect (CairoSVG would offset,
@@ -90,6 +97,8 @@ def draw_clipped(surface: Any, node: Any, clip: Any, draw: Callable[[Any], None]
     """The element drawn (effects and all) into a group, painted through its clip path's
     coverage (clips.py), where CairoSVG's vector clip would be wrong; past the region
     bound, CairoSVG's clip (`draw`)."""
+    from pixeldrive.render.effects import drawing
+
     context = surface.context
     k = drawing.raster_scale(surface)
     context.save()
@@ -206,6 +215,8 @@ def clip_to(surface: Any, node: Any) -> None:
 
 
 def _raster(surface: Any, node: Any, effects: Effects, draw: Callable[[Any], None]) -> None:
+    from pixeldrive.render.effects import drawing, filtering, masks
+
     k = drawing.raster_scale(surface)
     matrix = drawing.scaled(surface.context.get_matrix(), k)
     bbox = bounding_box(surface, node)
@@ -231,6 +242,8 @@ def _raster(surface: Any, node: Any, effects: Effects, draw: Callable[[Any], Non
 def _placement(
     surface: Any, effects: Effects, bbox: Any, matrix: cairocffi.Matrix, limits: tuple[Any, Any]
 ) -> Placement | None:
+    from pixeldrive.render.effects import drawing, filtering, masks
+
     shown, wide = limits
     if effects.filters is not None:
         region = filtering.region(surface, effects.filters, bbox)
