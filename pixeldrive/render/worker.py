@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import socket
 import sys
@@ -19,7 +20,7 @@ from lxml import etree
 from PIL.Image import Image
 
 from pixeldrive.core.errors import TemplateInvalid
-from pixeldrive.render import backdrop
+from pixeldrive.render import backdrop, heap
 from pixeldrive.render.backdrop_cache import BackdropCache
 from pixeldrive.render.encode import encode
 from pixeldrive.render.fetcher import Fetcher, make_fetcher
@@ -146,6 +147,7 @@ def serve(channel: socket.socket, server: int) -> None:
     _send(channel, ("ready", os.getpid()))
     while True:
         try:
+            _wait(channel, config.idle_release_seconds)
             message = _receive(channel)
             if message is None:
                 return
@@ -169,6 +171,18 @@ def _exit_with(server: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="pixeldrive-parent-watch", daemon=True).start()
+
+
+def _wait(channel: socket.socket, idle_seconds: float) -> None:
+    """Return when the next message has arrived; if none comes within `idle_seconds`,
+    give the heap's free pages back first (render/heap.py). Under load the next job is
+    already there: no cost."""
+    if not idle_seconds:
+        return
+    ready, _, _ = select.select([channel], [], [], idle_seconds)
+    if not ready:
+        heap.release()
+        select.select([channel], [], [])
 
 
 def answer(name: str, job: RenderJob) -> tuple[str, Any]:
