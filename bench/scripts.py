@@ -8,9 +8,10 @@ size the fonts add.
    titles still differ per run, so each draw is a new layout. Cold: the first title in
    that script in a fresh worker process (fonts opened, outlines converted), measured in
    a subprocess per script and run; the figure is that render's own time.
-2. A worker process's resident memory after start, after a Latin title, and after one
-   title in each of the 30 scripts and the emoji (every bundled font opened), read from
-   /proc.
+2. A render worker's memory: one worker started by the render pool as the server starts
+   it (`RenderPool`, 1 worker, driven from this process), read from its /proc status and
+   smaps_rollup after start, after a Latin title, after one title in each of the 30
+   scripts and the emoji (every bundled font opened), and after 1,000 mixed renders.
 3. The bundled fonts' bytes in the checkout (svg_templates/fonts) by group, and what git
    stores for them.
 
@@ -21,6 +22,7 @@ bench/README.md).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -50,6 +52,7 @@ ALL_SCRIPTS = (
     "தமிழ் తెలుగు ಕನ್ನಡ മലയാളം සිංහල ภาษา ພາສາ བོད་ မြန်မာ ភាសា ᠮᠣᠩᠭᠣᠯ 한국어 "
     "日本語 中文 ꆈꌠ ᏣᎳᎩ ᐃᓄᒃᑎᑐᑦ שלום مرحبا ∮ ⏚ 🚀"
 )
+IDLE_SECONDS = 6.0  # after the last render: past the worker's idle_release_seconds (5)
 
 CHILD = r"""
 import io, json, os, sys, time
@@ -79,36 +82,82 @@ def render(title):
 worker.init_worker(worker_config(settings))
 out = {"start": rss()}
 render("Warm up the template")  # the template parsed and its backdrop drawn
-command = sys.argv[1]
-if command == "cold":
-    out["ms"] = render(sys.argv[2])
-else:
-    render("A Latin title to begin")
-    out["latin"] = rss()
-    for word in sys.argv[2].split():
-        render(word)
-    out["all"] = rss()
-    # Then what a busy worker meets: every bundled template, every raster format, titles
-    # of every script, at a few sizes; the RSS after 1,000 such renders.
+out["ms"] = render(sys.argv[1])
+print(json.dumps(out))
+"""
+
+
+MEMORY_FIELDS = ("VmRSS", "RssAnon", "RssFile", "Pss", "Pss_Anon", "Pss_File")
+MEMORY_FIELDS += ("Private_Clean", "Private_Dirty")
+
+
+def memory_of(pid: int) -> dict[str, int]:
+    """Bytes by kind: /proc/pid/status (VmRSS, RssAnon, RssFile) and smaps_rollup (Pss,
+    Private)."""
+    found: dict[str, int] = {}
+    for name in ("status", "smaps_rollup"):
+        for line in (Path("/proc") / str(pid) / name).read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in MEMORY_FIELDS and rest.split():
+                found[key] = int(rest.split()[0]) * 1024
+    return found
+
+
+def worker_memory(mixed: int) -> dict[str, dict[str, int]]:
+    """A render worker's memory at each step, the worker started as the server starts it."""
+    return asyncio.run(_worker_memory(mixed))
+
+
+async def _worker_memory(mixed: int) -> dict[str, dict[str, int]]:
+    sys.path.insert(0, str(ROOT))
+    from pixeldrive.core.config import load_settings
+    from pixeldrive.render.job import RenderJob
+    from pixeldrive.render.pool import PoolLimits, RenderPool
+    from pixeldrive.templates.model import compile_template
+    from pixeldrive.wiring import worker_config
+
+    settings = load_settings()
     templates = []
     for path in sorted(settings.templates_dir.glob("*.svg")):
         t = compile_template(path.stem, path.read_bytes(), max_image_bytes=10**7)
         text = [f for f in t.fields if f.kind == "text"]
         longest = max(text, key=lambda f: f.max_length or 1000)
         templates.append((t, path, longest.name, min(20, longest.max_length or 20)))
-    words = sys.argv[2].split()
-    for i in range(int(sys.argv[3])):
-        t, path, name, length = templates[i % len(templates)]
-        fmt = ("png", "jpeg", "webp", "avif")[(i // len(templates)) % 4]
-        scale = (1.0, 0.5, 0.25)[(i // 16) % 3]
-        title = f"{words[i % len(words)]} {i}"
-        fields = t.validate({**t.preview_values(), name: title[:length]})
-        w, h = max(1, round(t.width * scale)), max(1, round(t.height * scale))
-        worker.run(RenderJob(t.version, str(path), fields, w, h, fmt))
-    out["mixed"] = rss()
-    out["mixed_renders"] = int(sys.argv[3])
-print(json.dumps(out))
-"""
+    og_card = next(entry for entry in templates if entry[1].stem == "og-card")
+    pool = RenderPool(PoolLimits(1, 1, 60.0, 0), worker_config(settings))
+    await pool.start()
+    try:
+        (pid,) = pool.pids()
+
+        async def render(entry: Any, title: str, scale: float = 1.0, fmt: str = "png") -> None:
+            t, path, name, length = entry
+            fields = t.validate({**t.preview_values(), name: title[:length]})
+            w, h = max(1, round(t.width * scale)), max(1, round(t.height * scale))
+            await pool.render(RenderJob(t.version, str(path), fields, w, h, fmt))
+
+        steps = {"start": memory_of(pid)}
+        await render(og_card, "Warm up the template")
+        await render(og_card, "A Latin title")
+        steps["latin"] = memory_of(pid)
+        words = ALL_SCRIPTS.split()
+        for word in words:
+            await render(og_card, word)
+        steps["all"] = memory_of(pid)
+        # Then what a busy worker meets: every bundled template, every raster format,
+        # titles of every script, at three sizes.
+        for i in range(mixed):
+            fmt = ("png", "jpeg", "webp", "avif")[(i // len(templates)) % 4]
+            scale = (1.0, 0.5, 0.25)[(i // 16) % 3]
+            entry = templates[i % len(templates)]
+            await render(entry, f"{words[i % len(words)]} {i}", scale, fmt)
+        steps["mixed"] = memory_of(pid)
+        await asyncio.sleep(IDLE_SECONDS)
+        steps["idle"] = memory_of(pid)
+        if pool.pids() != [pid]:
+            raise RuntimeError("the worker was replaced during the run")
+    finally:
+        await pool.close()
+    return steps
 
 
 def child(*args: str) -> dict[str, Any]:
@@ -160,7 +209,7 @@ def cold_ms(runs: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in TITLES}
     for _ in range(runs):
         for name, title in TITLES.items():
-            times[name].append(float(child("cold", title)["ms"]))
+            times[name].append(float(child(title)["ms"]))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -203,7 +252,9 @@ def packed_bytes(folder: str) -> int:
         return sum(p.stat().st_size for p in Path(tmp).glob("p-*.pack"))
 
 
-def report(warm: dict[str, float], cold: dict[str, float], memory: dict[str, Any]) -> str:
+def report(
+    warm: dict[str, float], cold: dict[str, float], memory: dict[str, Any], mixed: int
+) -> str:
     mib = 1024 * 1024
     rows = [
         [name, f"{warm[name]:.1f} ms", f"{warm[name] / warm['Latin']:.2f}×", f"{cold[name]:.0f} ms"]
@@ -212,19 +263,24 @@ def report(warm: dict[str, float], cold: dict[str, float], memory: dict[str, Any
     cost = table(
         ["og-card title (24 characters)", "warm", "vs Latin", "cold (first in a worker)"], rows
     )
-    mem = table(
-        ["render worker RSS", "MiB"],
-        [
-            ["after start (fonts scanned, none opened)", f"{memory['start'] / mib:.1f}"],
-            ["after a Latin title", f"{memory['latin'] / mib:.1f}"],
-            ["after every script and the emoji (every font opened)", f"{memory['all'] / mib:.1f}"],
-            [
-                f"then after {memory['mixed_renders']:,} mixed renders (every template, PNG, "
-                "JPEG, WebP, AVIF, three sizes, titles of every script)",
-                f"{memory['mixed'] / mib:.1f}",
-            ],
-        ],
+    steps = (
+        ("start", "after start (fonts scanned, none opened, a first draw)"),
+        ("latin", "after a Latin og-card title"),
+        ("all", "after a title in every script and the emoji (every font opened)"),
+        (
+            "mixed",
+            f"then right after {mixed:,} mixed renders (every template, PNG, JPEG, "
+            "WebP, AVIF, three sizes, titles of every script)",
+        ),
+        ("idle", f"the same, {IDLE_SECONDS:g} s later (idle)"),
     )
+    rows = []
+    for key, label in steps:
+        m = memory[key]
+        private = m["Private_Clean"] + m["Private_Dirty"]
+        values = (m["VmRSS"], m["RssAnon"], m["RssFile"], m["Pss"], private)
+        rows.append([label, *(f"{v / mib:.1f}" for v in values)])
+    mem = table(["render worker, MiB", "RSS", "anonymous", "file-backed", "PSS", "private"], rows)
     sizes = font_sizes()
     size_rows = [[group, f"{size / mib:.1f}"] for group, size in sizes.items()]
     size_rows.append(["all bundled fonts, in the checkout", f"{sum(sizes.values()) / mib:.1f}"])
@@ -247,10 +303,15 @@ def main(argv: list[str]) -> None:
     started = dt.datetime.now(dt.UTC)
     warm = warm_ms(args.runs)
     cold = cold_ms(args.cold_runs)
-    memory = child("memory", ALL_SCRIPTS, str(args.mixed))
+    memory = worker_memory(args.mixed)
     facts = f"{machine_line()}\n- {python_version()}, runs {args.runs}, cold runs {args.cold_runs}"
     text = section(
-        BEGIN, END, report(warm, cold, memory), facts, command_line("scripts.py", argv), started
+        BEGIN,
+        END,
+        report(warm, cold, memory, args.mixed),
+        facts,
+        command_line("scripts.py", argv),
+        started,
     )
     print(text)
     if args.write:
