@@ -200,9 +200,18 @@ class RenderPool:
         """A new worker process, once it has said it is ready; RenderFailed if it cannot
         start. Nothing is left running when it fails or is cancelled."""
         ours, theirs = socket.socketpair()
+        # Starting a Python process (fork and exec) is not for the event loop.
+        starting = asyncio.ensure_future(asyncio.to_thread(_start, theirs.fileno()))
         try:
-            # Starting a Python process (fork and exec) is not for the event loop.
-            process = await asyncio.to_thread(_start, theirs.fileno())
+            process = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # The thread starts the process anyway: wait for it, then stop and reap it.
+            with contextlib.suppress(Exception):
+                started = await starting
+                started.kill()
+                await asyncio.to_thread(_wait, started, STOP_SECONDS)
+            ours.close()
+            raise
         except Exception as exc:
             ours.close()
             raise RenderFailed(f"a render worker could not be started: {exc}") from exc
