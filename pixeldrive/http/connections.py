@@ -31,24 +31,70 @@ RETRY_AFTER_SECONDS = 1
 CLOSE_BATCH = 16  # connections closed per turn of the event loop by the sweep
 
 
+class Waiting(asyncio.Protocol):
+    """A connection that has sent nothing yet: its transport and when it connected.
+    aiohttp's protocol (a parser, a task, a timer) is made on its first bytes, so a
+    crowd of connections that send nothing costs one small object each, and closing
+    them at their deadline cancels no task."""
+
+    __slots__ = ("_guard", "since", "transport")
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self._guard = guard
+        self.transport: asyncio.Transport | None = None
+        self.since = 0.0  # loop time of the connect
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.since = asyncio.get_running_loop().time()
+        self._guard.waiting(self, opened=True)
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        assert transport is not None
+        self._guard.waiting(self, opened=False)
+        self.transport = None
+        handler = self._guard.handler(self.since)
+        transport.set_protocol(handler)
+        handler.connection_made(transport)
+        handler.data_received(data)
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self.transport is not None:  # closed before it sent anything
+            self.transport = None
+            self._guard.waiting(self, opened=False)
+            self._guard.closed(None)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 class HeadTimedHandler(RequestHandler):
     """aiohttp's HTTP/1.1 protocol, noting when the request head it waits for began:
     at connect, then at the first byte after each answer. `ConnectionGuard` closes the
     connection when the head is not complete within its deadline.
 
-    Waiting for a head is aiohttp's own notion (a pending `_waiter`, as its keep-alive
-    timer tests it); aiohttp is pinned, and tests/http/test_connections.py holds this to it.
+    A head is complete once aiohttp's parser has queued its message (or a request is
+    being handled and what came is its body): aiohttp's own state, read after it has
+    parsed the bytes; aiohttp is pinned, and tests/http/test_connections.py holds this
+    to it.
     """
 
     __slots__ = ("_guard", "head_since")
 
-    def __init__(self, guard: ConnectionGuard, manager: web.Server, **kwargs: Any) -> None:
+    def __init__(
+        self, guard: ConnectionGuard, manager: web.Server, since: float, **kwargs: Any
+    ) -> None:
         super().__init__(manager, **kwargs)
         self._guard = guard
-        self.head_since: float | None = None  # loop time; None while no head is awaited
+        self.head_since: float | None = since  # loop time; None while no head is awaited
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.head_since = self._loop.time()
         self._guard.opened(self)
         super().connection_made(transport)
 
@@ -58,12 +104,10 @@ class HeadTimedHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():  # still waiting: part of a head came
-            if self.head_since is None:
-                self.head_since = self._loop.time()
-        else:  # a head is complete (or a request is being handled and this was its body)
-            self.head_since = None
+        if self._messages or self._current_request is not None:
+            self.head_since = None  # a head is complete (or this was a request's body)
+        elif self.head_since is None:  # part of a head came after an answer
+            self.head_since = self._loop.time()
 
 
 class Refusal(asyncio.Protocol):
@@ -128,6 +172,7 @@ class ConnectionGuard:
         self._server = server
         self._handler_args = handler_args
         self._open: set[HeadTimedHandler] = set()
+        self._waiting: set[Waiting] = set()
         self._refusing: set[Refusal] = set()
         self._count = 0  # protocols made and not yet closed (made before connected)
         self.refused = 0
@@ -145,15 +190,28 @@ class ConnectionGuard:
             self.refused += 1
             return Refusal(self)
         self._count += 1
+        return Waiting(self)
+
+    def handler(self, since: float) -> HeadTimedHandler:
+        """aiohttp's protocol for a connection that has begun a request, its head begun
+        at `since`."""
         return HeadTimedHandler(
-            self, self._server, loop=asyncio.get_running_loop(), **self._handler_args
+            self, self._server, since, loop=asyncio.get_running_loop(), **self._handler_args
         )
+
+    def waiting(self, connection: Waiting, *, opened: bool) -> None:
+        if opened:
+            self._waiting.add(connection)
+        else:
+            self._waiting.discard(connection)
 
     def opened(self, handler: HeadTimedHandler) -> None:
         self._open.add(handler)
 
-    def closed(self, handler: HeadTimedHandler) -> None:
-        self._open.discard(handler)
+    def closed(self, handler: HeadTimedHandler | None) -> None:
+        """A connection closed: `handler`, or one that never sent anything (None)."""
+        if handler is not None:
+            self._open.discard(handler)
         self._count -= 1
 
     def refusing(self, refusal: Refusal, *, opened: bool) -> bool:
@@ -185,6 +243,8 @@ class ConnectionGuard:
             self._sweeper = None
         for refusal in list(self._refusing):
             refusal.abort()
+        for waiting in list(self._waiting):
+            waiting.close()
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,6 +257,13 @@ class ConnectionGuard:
         """Close every connection whose awaited head began before `began_before`, a batch
         per turn of the loop: a crowd that connected together is closed together, and
         requests in between must not wait for all of it."""
+        silent = [w for w in self._waiting if w.since < began_before]
+        for start in range(0, len(silent), CLOSE_BATCH):
+            for waiting in silent[start : start + CLOSE_BATCH]:
+                if waiting.transport is not None:  # it may have sent something since
+                    waiting.close()  # connection_lost follows, from the loop
+                    self.timed_out += 1
+            await asyncio.sleep(0)
         late = [h for h in self._open if _began_before(h, began_before)]
         for start in range(0, len(late), CLOSE_BATCH):
             for handler in late[start : start + CLOSE_BATCH]:
@@ -208,6 +275,11 @@ class ConnectionGuard:
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "pixeldrive_connections", "Open HTTP connections (refused ones not counted)", self.open
+        )
+        yield GaugeMetricFamily(
+            "pixeldrive_connections_silent",
+            "Open HTTP connections that have sent nothing yet (no request state made for them)",
+            len(self._waiting),
         )
         yield CounterMetricFamily(
             "pixeldrive_connections_refused",

@@ -148,6 +148,7 @@ def request(
 
 
 TIMED_OUT = "pixeldrive_connections_head_timeouts_total"
+SILENT = "pixeldrive_connections_silent"
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(bounded: Node) -> None:
@@ -198,6 +199,8 @@ def test_requests_are_answered_while_a_thousand_idle_connections_are_open(bounde
             status, _, body = request(sock, "/metrics")
             assert status == 200
             assert gauge(body) >= IDLE + 1, "answered only once the crowd had left"
+            # Nothing is made for them but a transport: no parser, task or timer each.
+            assert gauge(body, SILENT) >= IDLE
             status, _, body = request(
                 sock, "/v1/renders", {"template": "quote", "fields": {"quote": "Still here."}}
             )
@@ -209,6 +212,7 @@ def test_requests_are_answered_while_a_thousand_idle_connections_are_open(bounde
         for sock in idle:
             sock.close()
     assert bounded.metric(TIMED_OUT) >= before + IDLE
+    assert bounded.metric(SILENT) <= 1  # the crowd gone (the reading connection aside)
 
 
 def test_connections_beyond_the_limit_get_a_503_problem_at_once(capped: Node) -> None:
@@ -275,9 +279,9 @@ def metric_on(sock: socket.socket) -> float:
     return gauge(body)
 
 
-def gauge(metrics: bytes) -> float:
-    """The open connections a /metrics answer counts."""
+def gauge(metrics: bytes, name: str = "pixeldrive_connections") -> float:
+    """A gauge in a /metrics answer: by default, the open connections."""
     for line in metrics.decode().splitlines():
-        if line.startswith("pixeldrive_connections "):
+        if line.startswith(f"{name} "):
             return float(line.split()[1])
-    raise AssertionError("pixeldrive_connections not in /metrics")
+    raise AssertionError(f"{name} not in /metrics")
