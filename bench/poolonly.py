@@ -40,7 +40,6 @@ async def _measure(workers: int, seconds: float, clients: int) -> PoolRun:
     from pixeldrive.core.config import PROJECT_ROOT, load_settings
     from pixeldrive.render.job import RenderJob
     from pixeldrive.render.pool import PoolLimits, RenderPool
-    from pixeldrive.service.pipeline import validate_fields
     from pixeldrive.templates.model import compile_template
     from pixeldrive.wiring import worker_config
 
@@ -49,7 +48,7 @@ async def _measure(workers: int, seconds: float, clients: int) -> PoolRun:
     numbers = itertools.count()
 
     def job() -> RenderJob:
-        fields = validate_fields(template, {"title": f"Pool {workers} {next(numbers)}"})
+        fields = template.validate({"title": f"Pool {workers} {next(numbers)}"})
         return RenderJob(template.version, str(source), fields, 1200, 630, "png")
 
     pool = RenderPool(PoolLimits(workers, clients, 30.0, 0), worker_config(load_settings()))
