@@ -18,10 +18,9 @@ from scratch. Without the context, the full flushes cost +2.5 … +7.4 %.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
 from PIL import Image
 from zlib_ng import zlib_ng
 
@@ -32,7 +31,7 @@ ADLER_BASE = 65521
 FINAL_EMPTY_BLOCK = b"\x03\x00"  # BFINAL=1, fixed Huffman codes, end of block
 SEGMENT_OVERHEAD = 64  # what a kept segment costs beyond its bytes, roughly
 
-KeptRows = npt.NDArray[np.bool_]
+KeptRows = Sequence[bool]  # per row: the same bytes as the image under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +79,7 @@ def zlib_stream(image: Image.Image, channels: int, level: int, reuse: Reuse | No
     adler = 1
     for band in range(-(-height // BAND_ROWS)):
         top, bottom = band * BAND_ROWS, min((band + 1) * BAND_ROWS, height)
-        reusable = reuse is not None and bool(
-            reuse.kept_rows[max(0, top - CONTEXT_ROWS) : bottom].all()
-        )
+        reusable = reuse is not None and all(reuse.kept_rows[max(0, top - CONTEXT_ROWS) : bottom])
         segment = reuse.segments.get(image.mode, level, band) if reuse and reusable else None
         if segment is None:
             segment = compress_band(image, channels, level, top, bottom)

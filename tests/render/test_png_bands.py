@@ -46,7 +46,7 @@ def drawn_over(backdrop: Image.Image, rows: list[int], seed: int = 1) -> Image.I
 def kept(under: Image.Image, image: Image.Image) -> png_bands.KeptRows:
     old = np.asarray(under).reshape(under.height, -1)
     new = np.asarray(image).reshape(image.height, -1)
-    rows: png_bands.KeptRows = ~(old != new).any(axis=1)
+    rows: list[bool] = (~(old != new).any(axis=1)).tolist()
     return rows
 
 
