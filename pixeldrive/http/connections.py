@@ -11,6 +11,7 @@ keep-alive bound, and enough of them would take every file descriptor of the pro
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -22,7 +23,11 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 
 from pixeldrive.core.errors import Overloaded, problem_body
 
-SWEEP_SECONDS = 0.5  # how often heads past their deadline are looked for (at most)
+SWEEP_SECONDS = 0.1  # how often heads past their deadline are looked for (at most)
+# Connections closed per sweep at most, oldest first (500 a second): a crowd that connected
+# together, closed together, would reconnect together, and the accepts and closes of a
+# thousand connections in one instant hold every request in between for tens of ms.
+CLOSE_PER_SWEEP = 50
 REFUSAL_SECONDS = 1.0  # a refused connection is aborted after this, answered or not
 # Refused connections answered at once; beyond, one is reset at once, unanswered: a flood
 # of connections must not take the file descriptors the limit keeps free.
@@ -172,7 +177,7 @@ class ConnectionGuard:
         self._server = server
         self._handler_args = handler_args
         self._open: set[HeadTimedHandler] = set()
-        self._waiting: set[Waiting] = set()
+        self._waiting: dict[Waiting, None] = {}  # in the order they connected
         self._refusing: set[Refusal] = set()
         self._count = 0  # protocols made and not yet closed (made before connected)
         self.refused = 0
@@ -201,9 +206,9 @@ class ConnectionGuard:
 
     def waiting(self, connection: Waiting, *, opened: bool) -> None:
         if opened:
-            self._waiting.add(connection)
+            self._waiting[connection] = None
         else:
-            self._waiting.discard(connection)
+            self._waiting.pop(connection, None)
 
     def opened(self, handler: HeadTimedHandler) -> None:
         self._open.add(handler)
@@ -254,23 +259,31 @@ class ConnectionGuard:
             await self._close_late_heads(loop.time() - self.head_timeout)
 
     async def _close_late_heads(self, began_before: float) -> None:
-        """Close every connection whose awaited head began before `began_before`, a batch
-        per turn of the loop: a crowd that connected together is closed together, and
-        requests in between must not wait for all of it."""
-        silent = [w for w in self._waiting if w.since < began_before]
+        """Close the connections whose awaited head began before `began_before`, oldest
+        first, at most `CLOSE_PER_SWEEP`, a batch per turn of the loop: requests in
+        between must not wait for a whole crowd."""
+        silent = list(itertools.islice(self._silent_since(began_before), CLOSE_PER_SWEEP))
         for start in range(0, len(silent), CLOSE_BATCH):
             for waiting in silent[start : start + CLOSE_BATCH]:
                 if waiting.transport is not None:  # it may have sent something since
                     waiting.close()  # connection_lost follows, from the loop
                     self.timed_out += 1
             await asyncio.sleep(0)
-        late = [h for h in self._open if _began_before(h, began_before)]
+        room = CLOSE_PER_SWEEP - len(silent)
+        late = [h for h in self._open if _began_before(h, began_before)][:room]
         for start in range(0, len(late), CLOSE_BATCH):
             for handler in late[start : start + CLOSE_BATCH]:
                 if _began_before(handler, began_before):  # its head may have come since
                     handler.force_close()  # connection_lost follows, from the loop
                     self.timed_out += 1
             await asyncio.sleep(0)
+
+    def _silent_since(self, began_before: float) -> Iterator[Waiting]:
+        """Connections that have sent nothing since before `began_before`, oldest first."""
+        for waiting in self._waiting:
+            if waiting.since >= began_before:
+                return
+            yield waiting
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(

@@ -6,6 +6,7 @@ checked just after a deadline and "closed" with a generous margin."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +30,7 @@ HEAD_TIMEOUT = 2.0
 KEEPALIVE_TIMEOUT = 6.0
 MARGIN = 5.0  # seconds a close may come after its deadline on a busy 2-core machine
 IDLE = 1000
+CROWD = 300
 CAP = 8
 FLOOD = 300
 
@@ -157,6 +159,33 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(bounde
         waited = seconds_until_closed(sock, HEAD_TIMEOUT + MARGIN)
     assert waited >= HEAD_TIMEOUT - 0.2
     assert bounded.metric(TIMED_OUT) == before + 1
+
+
+def test_a_crowd_that_connected_together_is_closed_spread_out_oldest_first(
+    bounded: Node,
+) -> None:
+    """Closed all in one instant, the crowd would reconnect in one instant, and the
+    accepts and closes of hundreds of connections at once hold every request between
+    them: at most 500 a second are closed (connections.CLOSE_PER_SWEEP)."""
+    crowd = [bounded.connect() for _ in range(CROWD)]
+    closed: list[float] = []
+    try:
+        waiting = {sock.fileno(): sock for sock in crowd}
+        deadline = time.monotonic() + HEAD_TIMEOUT + MARGIN + CROWD / 500
+        while waiting and time.monotonic() < deadline:
+            readable, _, _ = select.select(list(waiting.values()), [], [], 0.05)
+            for sock in readable:
+                with contextlib.suppress(ConnectionResetError):
+                    assert sock.recv(1) == b""
+                closed.append(time.monotonic())
+                del waiting[sock.fileno()]
+        assert not waiting, f"{len(waiting)} of the crowd still open"
+    finally:
+        for sock in crowd:
+            sock.close()
+    spread = max(closed) - min(closed)
+    # 300 at 500 a second take 0.6 s; a slow machine only spreads them more.
+    assert spread >= 0.8 * CROWD / 500, f"{CROWD} closed within {spread:.2f} s"
 
 
 def test_a_head_sent_a_byte_a_second_is_closed_though_bytes_keep_coming(bounded: Node) -> None:
