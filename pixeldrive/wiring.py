@@ -70,6 +70,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         fallback_fonts=r.fallback_fonts,
         han_language=r.han_language,
         backdrop_bytes=r.backdrop_bytes,
+        glyph_bytes=r.glyph_cache_bytes,
     )
 
 

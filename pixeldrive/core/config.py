@@ -98,6 +98,12 @@ class RenderSettings(_Section):
         description="per worker: pixels of template backdrops (all drawn before the first "
         "text field) kept to draw the next render on; 0 draws every render whole",
     )
+    glyph_cache_bytes: int = Field(
+        16 * 2**20,
+        ge=0,
+        description="per worker: glyph outlines and colour glyphs kept to draw the next "
+        "render with, fewest recently used out first; 0 makes every glyph again",
+    )
     fontconfig_file: Path = PROJECT_ROOT / "conf" / "fonts.conf"
     fallback_fonts: tuple[str, ...] = Field(
         (),

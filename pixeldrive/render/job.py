@@ -42,6 +42,7 @@ class WorkerConfig:
     fallback_fonts: tuple[str, ...] = ()  # families tried in order; () = the engine's own
     han_language: str = "zh-Hans"  # Han's forms when nothing in the text says otherwise
     backdrop_bytes: int = 32 * 2**20  # pixels of backdrops kept per worker; 0: none
+    glyph_bytes: int = 16 * 2**20  # glyph outlines and colour glyphs kept; 0: none
     # A worker idle this long gives its free heap back (render/heap.py); 0: never.
     idle_release_seconds: float = 5.0
 

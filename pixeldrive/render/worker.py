@@ -40,7 +40,7 @@ from pixeldrive.templates.fields import FieldSpec, discover_fields
 from pixeldrive.templates.normalize import normalize
 from pixeldrive.templates.parser import parse_svg
 from pixeldrive.templates.version import template_version
-from pixeldrive.text import document
+from pixeldrive.text import document, glyph_cache
 from pixeldrive.text.fonts import FontLibrary, library_for
 from pixeldrive.text.report import TextReport
 from pixeldrive.text.runs import GlyphRuns
@@ -91,6 +91,7 @@ def init_worker(config: WorkerConfig) -> None:
     _State.templates = OrderedDict()
     _State.libraries = OrderedDict()
     _State.backdrops = BackdropCache(config.backdrop_bytes)
+    glyph_cache.GLYPHS.resize(config.glyph_bytes)
     _State.library = library_for(config.fontconfig_file, config.fallback_fonts, config.han_language)
     _State.replace_missing = config.missing_glyphs == "replace"
     warm, runs = parse_svg(WARM_SVG), GlyphRuns()

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import uharfbuzz as hb
 
+from pixeldrive.text import glyph_cache
 from pixeldrive.text.affine import IDENTITY, Box, Matrix, invert, map_box, multiply
 
 if TYPE_CHECKING:
@@ -166,11 +167,15 @@ def has_color(font: LoadedFont) -> bool:
 
 
 def color_glyph(font: LoadedFont, gid: int) -> ColorGlyph:
-    """The display list of `gid`, recorded once per font and glyph, kept by the font."""
-    glyph = font.color_glyphs.get(gid)
-    if glyph is None:
-        glyph = font.color_glyphs[gid] = _record(font, gid)
-    return glyph
+    """The display list of `gid`, kept in the glyph cache (text/glyph_cache.py)."""
+    return glyph_cache.GLYPHS.get_or_make(
+        (font.token, glyph_cache.COLOR_GLYPH, gid), lambda: _record(font, gid), glyph_cache.estimate
+    )
+
+
+def size(font: LoadedFont, gid: int) -> int:
+    """About what `gid`'s display list, or what cairo makes of it, takes in memory."""
+    return glyph_cache.estimate(color_glyph(font, gid))
 
 
 # -- matrices and boxes ---------------------------------------------------------------------

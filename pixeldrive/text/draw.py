@@ -26,6 +26,7 @@ from cairosvg import surface as cairosvg_surface
 from cairosvg.helpers import paint as parse_paint
 
 from pixeldrive.text import color_glyphs as cg
+from pixeldrive.text import glyph_cache
 from pixeldrive.text.affine import Box, Matrix, apply, invert, multiply
 from pixeldrive.text.fonts import SYNTHETIC_OBLIQUE_SHEAR, LoadedFont
 from pixeldrive.text.layout import Run
@@ -80,17 +81,23 @@ class _CairoPen:
 
 
 def glyph_cairo_path(font: LoadedFont, gid: int) -> Any:
-    """The outline of `gid` as a cairo path in font units (y down), made once per font
-    and kept by the font."""
-    paths = font.cairo_paths
-    path = paths.get(gid)
-    if path is None:
-        _scratch.new_path()
-        font.hb_font.draw_glyph_with_pen(gid, _CairoPen(_scratch))
-        raw = _lib.cairo_copy_path(_scratch._pointer)
-        path = paths[gid] = _ffi.gc(raw, _lib.cairo_path_destroy)
-        _scratch.new_path()
-    return path
+    """The outline of `gid` as a cairo path in font units (y down), kept in the glyph
+    cache (text/glyph_cache.py)."""
+    return glyph_cache.GLYPHS.get_or_make(
+        (font.token, glyph_cache.CAIRO_PATH, gid), lambda: _cairo_path(font, gid), _points
+    )
+
+
+def _cairo_path(font: LoadedFont, gid: int) -> Any:
+    _scratch.new_path()
+    font.hb_font.draw_glyph_with_pen(gid, _CairoPen(_scratch))
+    raw = _lib.cairo_copy_path(_scratch._pointer)
+    _scratch.new_path()
+    return _ffi.gc(raw, _lib.cairo_path_destroy)
+
+
+def _points(path: Any) -> int:
+    return int(path.num_data) * 16 + 64  # cairo_path_data_t: 16 bytes each
 
 
 def draw_run(context: cairocffi.Context, run: Run) -> None:
@@ -475,17 +482,19 @@ def _cairo_glyph(font: LoadedFont, gid: int, vector: bool) -> Any:
     copies in C and a PDF keeps as one form for all its uses; except for a glyph with a
     foreground paint, replayed with each text's colour (a recording per colour would grow
     with the colours asked for)."""
-    key = ~gid if vector else gid  # both kinds share the font's dict
-    entry = font.cairo_colors.get(key)
-    if entry is None:
-        if vector and not cg.color_glyph(font, gid).foreground:
-            entry = _recording(_cairo_glyph(font, gid, False))
-        elif vector:
-            entry = _cairo_glyph(font, gid, False)
-        else:
-            entry = []
-            _compile(font, cg.color_glyph(font, gid).body, entry)
-        font.cairo_colors[key] = entry
+    key = (font.token, glyph_cache.CAIRO_COLOR, ~gid if vector else gid)
+    return glyph_cache.GLYPHS.get_or_make(
+        key, lambda: _make_cairo_glyph(font, gid, vector), lambda _: cg.size(font, gid)
+    )
+
+
+def _make_cairo_glyph(font: LoadedFont, gid: int, vector: bool) -> Any:
+    if vector and not cg.color_glyph(font, gid).foreground:
+        return _recording(_cairo_glyph(font, gid, False))
+    if vector:
+        return _cairo_glyph(font, gid, False)
+    entry: list[Step] = []
+    _compile(font, cg.color_glyph(font, gid).body, entry)
     return entry
 
 

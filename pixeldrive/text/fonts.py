@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import uharfbuzz as hb
 import unicodedata2
@@ -20,6 +19,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from lxml import etree
 
 from pixeldrive.core.errors import PixelDriveError
+from pixeldrive.text import glyph_cache
 from pixeldrive.text.glyphs import GlyphPath, glyph_path
 from pixeldrive.text.scripts import script_families, written_language
 
@@ -237,6 +237,10 @@ def select_face(entries: Sequence[FaceRecord], weight: int, italic: bool) -> Fac
     )
 
 
+def _path_bytes(path: GlyphPath) -> int:
+    return len(path.body) + 100
+
+
 class LoadedFont:
     """A face opened in HarfBuzz, with the metrics layout needs, all in font units.
 
@@ -262,14 +266,10 @@ class LoadedFont:
         self.underline_thickness = self._metric("UNDERLINE_SIZE")
         self.strikeout_position = self._metric("STRIKEOUT_OFFSET")
         self.strikeout_thickness = self._metric("STRIKEOUT_SIZE")
-        self._paths: dict[int, GlyphPath] = {}
-        # The outlines as cairo paths, made and used by text/draw.py: kept with the font,
-        # they go when it goes.
-        self.cairo_paths: dict[int, Any] = {}
-        # Colour glyphs' display lists (text/color_glyphs.py) and what text/draw.py makes
-        # of them for cairo, kept the same way.
-        self.color_glyphs: dict[int, Any] = {}
-        self.cairo_colors: dict[int, Any] = {}
+        # What is made of its glyphs (outlines here, cairo paths and colour glyphs in
+        # text/draw.py and text/color_glyphs.py) is kept in the process's byte-bounded
+        # glyph cache under this font's token.
+        self.token = glyph_cache.font_token()
 
     def _metric(self, tag: str) -> float:
         # With fallback: HarfBuzz synthesises a value when post or OS/2 lacks it.
@@ -278,10 +278,11 @@ class LoadedFont:
 
     def glyph_path(self, gid: int) -> GlyphPath:
         """The outline of `gid` (see glyphs.GlyphPath), drawn once per font and glyph."""
-        path = self._paths.get(gid)
-        if path is None:
-            path = self._paths[gid] = glyph_path(self.hb_font, gid)
-        return path
+        return glyph_cache.GLYPHS.get_or_make(
+            (self.token, glyph_cache.OUTLINE, gid),
+            lambda: glyph_path(self.hb_font, gid),
+            _path_bytes,
+        )
 
 
 class FontLibrary:
