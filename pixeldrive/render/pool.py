@@ -102,7 +102,7 @@ class _Worker:
 
     async def join(self, seconds: float) -> None:
         """Wait up to `seconds` for the process to exit (and reap it if it has)."""
-        await asyncio.to_thread(_wait, self.process, seconds)
+        await _reap(self.process, seconds)
 
     async def stop(self) -> None:
         """Ask the worker to exit; kill it if it has not within STOP_SECONDS."""
@@ -209,7 +209,7 @@ class RenderPool:
             with contextlib.suppress(Exception):
                 started = await starting
                 started.kill()
-                await asyncio.to_thread(_wait, started, STOP_SECONDS)
+                await _reap(started, STOP_SECONDS)
             ours.close()
             raise
         except Exception as exc:
@@ -232,7 +232,7 @@ class RenderPool:
             else:
                 ours.close()
                 process.kill()
-            await asyncio.to_thread(_wait, process, STOP_SECONDS)
+            await _reap(process, STOP_SECONDS)
             if isinstance(exc, RenderFailed | asyncio.CancelledError):
                 raise
             raise RenderFailed(
@@ -414,6 +414,14 @@ def _start(channel: int) -> subprocess.Popen[bytes]:
         stdin=subprocess.DEVNULL,
         env=env,
     )
+
+
+async def _reap(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait up to `seconds` for `process` to exit, and reap it, in a thread. The wait is
+    shielded: a caller cancelled meanwhile (the pool closing while a worker is replaced)
+    leaves it to finish, where a cancelled thread job that had not begun would never
+    reap the process."""
+    await asyncio.shield(asyncio.get_running_loop().run_in_executor(None, _wait, process, seconds))
 
 
 def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:

@@ -238,6 +238,23 @@ async def test_a_held_place_is_counted_from_the_check_and_used_by_its_render_onc
     assert pool.in_flight == 0
 
 
+async def test_a_worker_killed_while_the_pool_closes_is_still_reaped(
+    make_pool: PoolFactory, jobs: Jobs
+) -> None:
+    """The pool closes while a timed-out worker's reaping waits for a thread (every one
+    of the default executor's threads busy): the reaping must still happen later, not be
+    cancelled with the pool's task before it began, leaving the process unreaped."""
+    pool = await make_pool(queue_depth=0, timeout=0.5)
+    (old,) = [w.process for w in pool._workers.values()]
+    loop = asyncio.get_running_loop()
+    busy = [loop.run_in_executor(None, time.sleep, 1.5) for _ in range(40)]
+    with pytest.raises(RenderTimeout):
+        await pool.render(jobs.slow)
+    await pool.close()  # cancels the slot's task in the middle of replacing the worker
+    await asyncio.gather(*busy)
+    await eventually(lambda: old.returncode is not None, "the killed worker was reaped")
+
+
 async def test_a_bad_embedded_image_is_invalid_input_and_the_pool_keeps_working(
     make_pool: PoolFactory, jobs: Jobs
 ) -> None:
