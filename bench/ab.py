@@ -38,12 +38,12 @@ from common import (  # noqa: E402
     command_line,
     machine_line,
     progress,
+    publish,
     run_wrk,
     section,
     source_state,
     start_pixeldrive,
     table,
-    write_readme,
 )
 from core import tree_cpu  # noqa: E402
 
@@ -164,9 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{WORKERS} workers each, auth off, fresh state dirs"
     )
     text = section(BEGIN, END, body, facts, command_line("ab.py", argv), started)
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
+    publish(text, BEGIN, END, write=args.write)
     return 0
 
 

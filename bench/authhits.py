@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import random
 import secrets
@@ -45,6 +44,7 @@ from common import (
     machine_line,
     ms,
     parse_wrk,
+    publish,
     python_version,
     running,
     section,
@@ -52,7 +52,6 @@ from common import (
     start_pixeldrive,
     table,
     wait_ready,
-    write_readme,
     wrk_command,
     wrk_version,
 )
@@ -315,10 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = report(targets, results, args.duration, step_costs)
     command = command_line("authhits.py", list(argv or sys.argv[1:]))
     text = section(BEGIN, END, body, facts, command, started)
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
-        print(json.dumps({"wrote": "bench/README.md"}))
+    publish(text, BEGIN, END, write=args.write)
     return 0
 
 

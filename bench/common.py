@@ -350,6 +350,14 @@ def section(begin: str, end: str, body: str, facts: str, command: str, started: 
     return f"{begin}\nLast run: {date}\n\n{facts}\n\nCommand: `{command}`\n\n{body}\n{end}"
 
 
+def publish(text: str, begin: str, end: str, *, write: bool) -> None:
+    """Print a benchmark's section; with `write`, also put it in bench/README.md."""
+    print(text)
+    if write:
+        write_readme(text, begin, end)
+        print(f"wrote {README.relative_to(ROOT)}")
+
+
 def write_readme(text: str, begin: str, end: str) -> None:
     """Replace what lies between `begin` and `end` in bench/README.md (markers included)
     with `text`; append `text` when the markers are missing. Written atomically."""

@@ -50,11 +50,11 @@ from common import (
     ROOT,
     command_line,
     machine_line,
+    publish,
     python_version,
     section,
     start_pixeldrive,
     table,
-    write_readme,
 )
 from PIL import Image
 
@@ -357,9 +357,7 @@ def main(argv: list[str]) -> None:
         ]
     )
     text = section(BEGIN, END, body, facts, command_line("encoders.py", argv), started)
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
+    publish(text, BEGIN, END, write=args.write)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,11 @@ from common import (
     command_line,
     machine_line,
     pixeldrive_env,
+    publish,
     python_version,
     section,
     start_pixeldrive,
     table,
-    write_readme,
 )
 
 from pixeldrive.auth.url_signature import sign_url
@@ -154,9 +154,7 @@ def main(argv: list[str]) -> None:
     )
     body = table(HEADERS, rows(measure(args.runs, args.repeats)))
     text = section(BEGIN, END, body, facts, command_line("fastfirst.py", argv), started)
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
+    publish(text, BEGIN, END, write=args.write)
 
 
 if __name__ == "__main__":

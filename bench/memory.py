@@ -32,19 +32,17 @@ from pathlib import Path
 import aiohttp
 import renders
 from common import (
-    README,
-    ROOT,
     command_line,
     machine_line,
     process_tree,
     progress,
+    publish,
     python_version,
     rss_bytes,
     scan_proc,
     section,
     start_pixeldrive,
     table,
-    write_readme,
 )
 
 BEGIN, END = "<!-- memory:begin -->", "<!-- memory:end -->"
@@ -322,10 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = section(
         BEGIN, END, report(results), f"{facts}\n{server}", command_line("memory.py", argv), started
     )
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
-        print(f"wrote {README.relative_to(ROOT)}")
+    publish(text, BEGIN, END, write=args.write)
     return 0
 
 

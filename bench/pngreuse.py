@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import json
 import os
 import statistics
 import struct
@@ -38,11 +37,11 @@ import numpy as np  # noqa: E402
 from common import (  # noqa: E402
     command_line,
     machine_line,
+    publish,
     python_version,
     section,
     source_state,
     table,
-    write_readme,
 )
 from PIL import Image  # noqa: E402
 from zlib_ng import zlib_ng  # noqa: E402
@@ -310,10 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = report(rows, args.rounds, args.repeat)
     command = command_line("pngreuse.py", sys.argv[1:] if argv is None else argv)
     text = section(BEGIN, END, body, facts, command, started)
-    print(text)
-    if args.write:
-        write_readme(text, BEGIN, END)
-        print(json.dumps({"wrote": "bench/README.md"}))
+    publish(text, BEGIN, END, write=args.write)
     return 0
 
 

@@ -62,24 +62,31 @@ def post(base: str, body: dict[str, Any], out: dict[str, Any]) -> None:
         out["status"], out["body"] = exc.code, exc.read()
 
 
-def test_sigterm_finishes_in_flight_renders_and_exits_0(tmp_path: Path) -> None:
-    templates = write_templates(tmp_path / "templates")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+def start_server(
+    tmp_path: Path, port: int, *, workers: int, timeout: int
+) -> subprocess.Popen[bytes]:
+    """`pixeldrive serve` on `port` with the slow template and auth off; its log in
+    tmp_path/server.log."""
     env = {
         **os.environ,
         "PIXELDRIVE_AUTH": "off",
         "PIXELDRIVE_PORT": str(port),
         "PIXELDRIVE_STATE_DIR": str(tmp_path / "state"),
-        "PIXELDRIVE_TEMPLATES_DIR": str(templates),
-        "PIXELDRIVE_WORKERS": "1",
-        "PIXELDRIVE_RENDER_TIMEOUT": "30",
+        "PIXELDRIVE_TEMPLATES_DIR": str(write_templates(tmp_path / "templates")),
+        "PIXELDRIVE_WORKERS": str(workers),
+        "PIXELDRIVE_RENDER_TIMEOUT": str(timeout),
     }
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
+    with (tmp_path / "server.log").open("wb") as sink:
+        return subprocess.Popen(
             [sys.executable, "-m", "pixeldrive.cli", "serve"], env=env, stdout=sink, stderr=sink
         )
+
+
+def test_sigterm_finishes_in_flight_renders_and_exits_0(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(tmp_path, port, workers=1, timeout=30)
+    log = tmp_path / "server.log"
     try:
         wait_ready(base, server)
         (worker,) = worker_pids(parent=server.pid)
@@ -121,22 +128,9 @@ def post_until_cut(base: str, body: dict[str, Any]) -> None:
 def test_sigkill_takes_the_render_workers_with_the_server(tmp_path: Path) -> None:
     # Before: a worker drawing when its server was SIGKILLed kept drawing to the end (then
     # wrote a cache file no one billed); only an idle one noticed at once (end of file).
-    templates = write_templates(tmp_path / "templates")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PIXELDRIVE_AUTH": "off",
-        "PIXELDRIVE_PORT": str(port),
-        "PIXELDRIVE_STATE_DIR": str(tmp_path / "state"),
-        "PIXELDRIVE_TEMPLATES_DIR": str(templates),
-        "PIXELDRIVE_WORKERS": "2",
-        "PIXELDRIVE_RENDER_TIMEOUT": "60",
-    }
-    with (tmp_path / "server.log").open("wb") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pixeldrive.cli", "serve"], env=env, stdout=sink, stderr=sink
-        )
+    server = start_server(tmp_path, port, workers=2, timeout=60)
     workers: list[int] = []
     try:
         wait_ready(base, server)
